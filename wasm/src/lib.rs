@@ -1,0 +1,84 @@
+//! The exported WebAssembly ABI of the translation engine, and nothing else.
+//!
+//! This comment is the one place the ABI between the TypeScript host (`src/engine/`) and
+//! this crate is written down. Both sides test it: `cargo test` exercises the functions
+//! below natively, `test/engine/abi_test.ts` exercises the built module from Deno.
+//!
+//! # Memory
+//! `nat64_init` lays out every buffer once and grows linear memory once; memory never
+//! grows afterwards, so `Uint8Array` views the host makes over `memory.buffer` stay valid
+//! for the life of the instance. All addresses below are byte offsets into linear memory,
+//! all integers little-endian.
+//!
+//! | region | size | writer |
+//! |---|---|---|
+//! | slots | `slot_count × slot_size` | host writes input packet `i` at `nat64_slot_base() + i × slot_size + nat64_headroom()` |
+//! | spill | `slot_count × slot_size` | engine: extra output packets (fragments) |
+//! | input lengths | `slot_count × u32` at `nat64_in_len_base()` | host: byte length of the packet in slot `i` |
+//! | output descriptors | `nat64_out_capacity() × 4 × u32` at `nat64_out_base()` | engine |
+//! | config buffer | `nat64_config_capacity()` bytes at `nat64_config_base()` | host: TLV records |
+//! | counters | `nat64_counter_count() × u64` at `nat64_counters_base()` | engine |
+//!
+//! The headroom in front of each packet lets IPv4→IPv6 grow the header in place
+//! (+20 bytes, +8 more with a Fragment Header, more for an ICMP error's outer header).
+//!
+//! # Translating a batch
+//! The host fills slots `0..count`, writes their lengths, and calls
+//! `nat64_translate(count, now_ms)`. The engine translates every packet in place and
+//! returns how many output descriptors it wrote. Descriptor `j` is four `u32`:
+//! `[addr, len, slot, kind]`: the packet's bytes are `memory[addr .. addr + len]`, `slot`
+//! is the input slot it came from, `kind` is one of [`OUT_TRANSLATED`],
+//! [`OUT_ICMP_ERROR`] (an error the translator generated, leaving on the side the input
+//! came from, or the other side for a hairpin) and [`OUT_FRAGMENT`]. The side a packet
+//! leaves on is its IP version (first nibble). Outputs of slot `i` precede outputs of
+//! slot `i + 1`, so per-flow order is kept (RFC 7915 §1.3). An input that produces no
+//! output was dropped; the reason is counted.
+//!
+//! `now_ms` is the host's monotonic clock in milliseconds. The engine never reads a
+//! clock of its own: the host owns time and the timer schedule.
+//!
+//! # Configuration
+//! The host writes TLV records into the config buffer and calls `nat64_configure(len)`.
+//! A record is `tag: u16, len: u16, value: [u8; len]`; the tags are in [`config::tag`].
+//! A successful call replaces the whole configuration; a failed one keeps the previous
+//! configuration and leaves a one-sentence reason, NUL-terminated, at `nat64_error()`.
+//!
+//! # Exports
+//! | function | returns |
+//! |---|---|
+//! | `nat64_abi_version() -> u32` | [`ABI_VERSION`] |
+//! | `nat64_init(slot_count: u32, slot_size: u32, session_capacity: u32) -> i32` | 0, or a negative [`InitError`] code; only the first call lays out memory |
+//! | `nat64_slot_base() -> u32`, `nat64_slot_size() -> u32`, `nat64_slot_count() -> u32`, `nat64_headroom() -> u32` | the slot geometry |
+//! | `nat64_in_len_base() -> u32` | address of the input length array |
+//! | `nat64_out_base() -> u32`, `nat64_out_capacity() -> u32` | the output descriptor array and how many it holds |
+//! | `nat64_config_base() -> u32`, `nat64_config_capacity() -> u32` | the config buffer |
+//! | `nat64_configure(len: u32) -> i32` | 0, or -1 with the reason at `nat64_error()` |
+//! | `nat64_error() -> u32` | address of the last error sentence (NUL-terminated ASCII) |
+//! | `nat64_translate(count: u32, now_ms: f64) -> u32` | number of output descriptors written |
+//! | `nat64_counters_base() -> u32`, `nat64_counter_count() -> u32`, `nat64_counter_names() -> u32` | counters |
+//!
+//! # Counters
+//! `nat64_counter_names()` points at the counter names, each NUL-terminated, in the
+//! order of the `u64` array at `nat64_counters_base()`, ended by an empty name.
+
+#![cfg_attr(not(test), no_std)]
+
+pub mod config;
+pub mod counters;
+pub mod nat64;
+
+/// Output kind: the input packet, translated to the other family.
+pub const OUT_TRANSLATED: u32 = 0;
+/// Output kind: an ICMP or ICMPv6 error the translator generated.
+pub const OUT_ICMP_ERROR: u32 = 1;
+/// Output kind: one fragment of a translated packet the translator had to fragment.
+pub const OUT_FRAGMENT: u32 = 2;
+
+/// Version of this ABI; the host refuses a module whose version it does not know.
+pub const ABI_VERSION: u32 = 1;
+
+#[cfg(all(target_arch = "wasm32", not(test)))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
