@@ -1,0 +1,193 @@
+/**
+ * The translation engine as the host sees it: loads the WebAssembly module built from
+ * `wasm/`, and is the only TypeScript that knows its ABI (documented in
+ * `wasm/src/lib.rs`). Everything else passes packets through the slot views this class
+ * hands out, so packet bytes are never copied in JavaScript.
+ *
+ * The module is imported as a static source-phase import, so `deno compile` embeds it
+ * and no file is read at run time; each `Engine` is its own instance (own memory).
+ *
+ * @module
+ */
+
+import engineModule from "./module.js";
+import type { TranslatorConfig } from "../config/schema.ts";
+import { encodeTranslatorConfig, type TlvWriter } from "./config_tlv.ts";
+
+/** The ABI version this host speaks (`ABI_VERSION` in `wasm/src/lib.rs`). */
+export const ABI_VERSION = 1;
+
+/** Output kinds (`OUT_*` in `wasm/src/lib.rs`). */
+export const OutputKind = { TRANSLATED: 0, ICMP_ERROR: 1, FRAGMENT: 2 } as const;
+
+/** Sizes fixed at start-up; memory never grows afterwards. */
+export interface EngineOptions {
+  /** Packets per batch (default 64). */
+  slotCount?: number;
+  /** Bytes per slot, headroom included (default 2048). */
+  slotSize?: number;
+  /** Stateful NAT64 session capacity (default 65536). */
+  sessionCapacity?: number;
+}
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  nat64_abi_version(): number;
+  nat64_init(slotCount: number, slotSize: number, sessionCapacity: number): number;
+  nat64_slot_base(): number;
+  nat64_slot_size(): number;
+  nat64_slot_count(): number;
+  nat64_headroom(): number;
+  nat64_in_len_base(): number;
+  nat64_out_base(): number;
+  nat64_out_capacity(): number;
+  nat64_config_base(): number;
+  nat64_config_capacity(): number;
+  nat64_configure(len: number): number;
+  nat64_error(): number;
+  nat64_translate(count: number, nowMs: number): number;
+  nat64_counters_base(): number;
+  nat64_counter_count(): number;
+  nat64_counter_names(): number;
+}
+
+const INIT_ERRORS: Record<number, string> = {
+  [-1]: "the engine was already initialised",
+  [-2]: "slot count or slot size is out of range",
+  [-3]: "linear memory could not grow to the requested size",
+};
+
+/** One WebAssembly instance of the translator with its packet arena. */
+export class Engine {
+  /** The instance's linear memory; it never grows after creation, so views stay valid. */
+  readonly memory: WebAssembly.Memory;
+  /** A view over the whole of linear memory. */
+  readonly bytes: Uint8Array;
+  /** Packets per batch. */
+  readonly slotCount: number;
+  /** Bytes per slot, headroom included. */
+  readonly slotSize: number;
+  /** Bytes in front of each input packet, for headers that grow in place. */
+  readonly headroom: number;
+  /** The largest packet a slot holds. */
+  readonly maxPacket: number;
+  readonly #x: Exports;
+  readonly #slotBase: number;
+  readonly #inLen: Uint32Array;
+  readonly #out: Uint32Array;
+  readonly #counterNames: string[];
+  readonly #counters: BigUint64Array;
+
+  private constructor(x: Exports) {
+    this.#x = x;
+    this.memory = x.memory;
+    this.bytes = new Uint8Array(x.memory.buffer);
+    this.slotCount = x.nat64_slot_count();
+    this.slotSize = x.nat64_slot_size();
+    this.headroom = x.nat64_headroom();
+    this.maxPacket = this.slotSize - this.headroom;
+    this.#slotBase = x.nat64_slot_base();
+    this.#inLen = new Uint32Array(x.memory.buffer, x.nat64_in_len_base(), this.slotCount);
+    this.#out = new Uint32Array(x.memory.buffer, x.nat64_out_base(), 4 * x.nat64_out_capacity());
+    this.#counterNames = this.#readNames(x.nat64_counter_names());
+    this.#counters = new BigUint64Array(x.memory.buffer, x.nat64_counters_base(), x.nat64_counter_count());
+  }
+
+  /** Instantiates the module and lays out its arena. Throws one sentence on failure. */
+  static create(opts: EngineOptions = {}): Engine {
+    const instance = new WebAssembly.Instance(engineModule, {});
+    const x = instance.exports as unknown as Exports;
+    const version = x.nat64_abi_version();
+    if (version !== ABI_VERSION) {
+      throw new Error(`the engine module speaks ABI ${version}, this host speaks ${ABI_VERSION}: rebuild with scripts/build-wasm`);
+    }
+    const rc = x.nat64_init(opts.slotCount ?? 64, opts.slotSize ?? 2048, opts.sessionCapacity ?? 65536);
+    if (rc !== 0) throw new Error(`engine start-up failed: ${INIT_ERRORS[rc] ?? `error ${rc}`}`);
+    return new Engine(x);
+  }
+
+  /** Replaces the configuration; on a bad one the old stays and this throws its reason. */
+  configure(config: TranslatorConfig): void {
+    this.configureRecords(encodeTranslatorConfig(config));
+  }
+
+  /** Sends prepared TLV records (for callers that add records beyond the translator keys). */
+  configureRecords(records: TlvWriter): void {
+    const bytes = records.bytes();
+    const cap = this.#x.nat64_config_capacity();
+    if (bytes.length > cap) throw new Error(`the configuration needs ${bytes.length} bytes, the engine holds ${cap}`);
+    this.bytes.set(bytes, this.#x.nat64_config_base());
+    if (this.#x.nat64_configure(bytes.length) !== 0) {
+      throw new Error(`the engine refused the configuration: ${this.#cString(this.#x.nat64_error())}`);
+    }
+  }
+
+  /** Byte address in memory where the input packet of `slot` starts. */
+  packetOffset(slot: number): number {
+    return this.#slotBase + slot * this.slotSize + this.headroom;
+  }
+
+  /** Records the length of the input packet in `slot`. */
+  setInputLength(slot: number, len: number): void {
+    this.#inLen[slot] = len;
+  }
+
+  /** Copies a packet into a slot (for offline use; the datapath reads straight into the slot). */
+  load(slot: number, packet: Uint8Array): void {
+    if (packet.length > this.maxPacket) {
+      throw new Error(`a ${packet.length}-byte packet does not fit a ${this.maxPacket}-byte slot`);
+    }
+    this.bytes.set(packet, this.packetOffset(slot));
+    this.#inLen[slot] = packet.length;
+  }
+
+  /** Translates slots `0..count-1` in one call; returns the number of outputs. */
+  translate(count: number, nowMs: number): number {
+    return this.#x.nat64_translate(count, nowMs);
+  }
+
+  /** Byte address of output `j`. */
+  outputAddress(j: number): number {
+    return this.#out[4 * j];
+  }
+
+  /** Byte length of output `j`. */
+  outputLength(j: number): number {
+    return this.#out[4 * j + 1];
+  }
+
+  /** Input slot that output `j` came from. */
+  outputSlot(j: number): number {
+    return this.#out[4 * j + 2];
+  }
+
+  /** Kind of output `j` (see {@link OutputKind}). */
+  outputKind(j: number): number {
+    return this.#out[4 * j + 3];
+  }
+
+  /** A view (not a copy) of output `j`'s bytes, valid until the next `translate`. */
+  output(j: number): Uint8Array {
+    return this.bytes.subarray(this.outputAddress(j), this.outputAddress(j) + this.outputLength(j));
+  }
+
+  /** The counters by name. */
+  counters(): Record<string, bigint> {
+    return Object.fromEntries(this.#counterNames.map((n, i) => [n, this.#counters[i]]));
+  }
+
+  #cString(addr: number): string {
+    let end = addr;
+    while (this.bytes[end] !== 0) end++;
+    return new TextDecoder().decode(this.bytes.subarray(addr, end));
+  }
+
+  #readNames(addr: number): string[] {
+    const names: string[] = [];
+    for (let name = this.#cString(addr); name !== ""; name = this.#cString(addr)) {
+      names.push(name);
+      addr += name.length + 1;
+    }
+    return names;
+  }
+}
