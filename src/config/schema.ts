@@ -69,7 +69,8 @@ function rfc6052Prefix(text: string): Prefix {
   if (!RFC6052_LENGTHS.includes(p.length)) {
     throw new Error(`"${text}" must have one of the RFC 6052 lengths /${RFC6052_LENGTHS.join(", /")}`);
   }
-  if (p.length < 96 && (p.addr[8] !== 0)) throw new Error(`"${text}" has bits 64-71 (the u-octet) set`);
+  // RFC 6052 §2.2: bits 64-71 MUST be zero; only a /96 prefix covers them.
+  if (p.addr[8] !== 0) throw new Error(`"${text}" has bits 64-71 (the u-octet) set`);
   return p;
 }
 
