@@ -11,12 +11,14 @@ import { Engine } from "../engine/engine.ts";
 import { checkTranslatorConfig } from "../config/schema.ts";
 import { keysHelp, parseFlags } from "../config/flags.ts";
 import { type CapturedPacket, readPcap, writePcap } from "../pcap/pcap.ts";
+import { describePacket } from "./describe.ts";
 
 /** Usage text of the subcommand. */
 export const TRANSLATE_HELP = `usage: nat64 translate [flags] ITEM...
   ITEM is FILE.pkt (one raw IP packet), FILE.pcap, or +Ns to advance the clock (e.g. +8.1s)
   --out FILE.pcap               write the emitted packets as a raw-IP capture
-  --format hex                  print "<4|6> <hex>" per emitted packet (the default without --out)
+  --format hex|text             print "<4|6> <hex>" per emitted packet (hex, the default without --out),
+                                or each packet sent and what came out of it, in words (text)
 ${keysHelp()}`;
 
 /** Checks that bytes hold one whole IP packet; throws a sentence saying what is wrong. */
@@ -87,17 +89,26 @@ async function readItems(items: string[]): Promise<Item[]> {
   return out;
 }
 
+/** A packet the engine emitted, with the index (over the whole run) of the input it came from. */
+export interface EmittedPacket extends CapturedPacket {
+  readonly input: number;
+}
+
 /**
  * Runs packets through an engine in batches of its slot count, in order, and returns
  * every packet it emitted (copied out of the arena) with the clock at emission.
  */
-export function translateItems(engine: Engine, items: Item[]): CapturedPacket[] {
-  const emitted: CapturedPacket[] = [];
+export function translateItems(engine: Engine, items: Item[]): EmittedPacket[] {
+  const emitted: EmittedPacket[] = [];
   let nowMs = 0;
   let pending = 0;
+  let firstInput = 0;
   const flush = () => {
     const n = engine.translate(pending, nowMs);
-    for (let j = 0; j < n; j++) emitted.push({ data: engine.output(j).slice(), timeMs: nowMs });
+    for (let j = 0; j < n; j++) {
+      emitted.push({ data: engine.output(j).slice(), timeMs: nowMs, input: firstInput + engine.outputSlot(j) });
+    }
+    firstInput += pending;
     pending = 0;
   };
   for (const item of items) {
@@ -116,6 +127,15 @@ export function translateItems(engine: Engine, items: Item[]): CapturedPacket[] 
   return emitted;
 }
 
+/** Each input packet in words, followed by what came out of it. */
+export function textReport(items: Item[], emitted: EmittedPacket[]): string {
+  const inputs = items.flatMap((i) => i.kind === "packets" ? i.packets : []);
+  return inputs.map((p, i) => {
+    const outs = emitted.filter((e) => e.input === i).map((e) => `    → ${describePacket(e.data)}`);
+    return [`  ${describePacket(p.data)}`, ...(outs.length ? outs : ["    → dropped"])].join("\n") + "\n";
+  }).join("");
+}
+
 /** Hex line of one emitted packet: `<4|6> <hex>`. */
 export function hexLine(p: Uint8Array): string {
   return `${p[0] >> 4} ${Array.from(p, (b) => b.toString(16).padStart(2, "0")).join("")}`;
@@ -129,7 +149,9 @@ export async function runTranslate(args: string[]): Promise<number> {
     return 0;
   }
   const format = flags.extra.format as string | undefined;
-  if (format !== undefined && format !== "hex") throw new Error(`--format: "${format}" is not a known format (hex)`);
+  if (format !== undefined && format !== "hex" && format !== "text") {
+    throw new Error(`--format: "${format}" is not a known format (hex, text)`);
+  }
   if (flags.positionals.length === 0) throw new Error("no ITEM given: name .pkt or .pcap files (see --help)");
   checkTranslatorConfig(flags.config);
   const items = await readItems(flags.positionals);
@@ -139,8 +161,10 @@ export async function runTranslate(args: string[]): Promise<number> {
   const emitted = translateItems(engine, items);
   const out = flags.extra.out as string | undefined;
   if (out) await Deno.writeFile(out, writePcap(emitted));
-  if (!out || format === "hex") {
-    const enc = new TextEncoder();
+  const enc = new TextEncoder();
+  if (format === "text") {
+    await Deno.stdout.write(enc.encode(textReport(items, emitted)));
+  } else if (!out || format === "hex") {
     await Deno.stdout.write(enc.encode(emitted.map((p) => hexLine(p.data) + "\n").join("")));
   }
   return 0;
