@@ -7,15 +7,14 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { defaultTranslatorConfig, type KeySpec, TRANSLATOR_KEYS, type TranslatorConfig } from "./schema.ts";
+import { applyLayers, type Layer } from "./layers.ts";
 
 /** Extra flags a subcommand has besides the config keys. */
 export type ExtraOptions = NonNullable<ParseArgsConfig["options"]>;
 
-/** The result of parsing: the translator config, the subcommand's own flags, and positionals. */
-export interface ParsedFlags {
-  config: TranslatorConfig;
-  /** Which config keys were given, so a config file's values can be overridden key by key. */
-  given: Set<string>;
+/** What the command line said: the config keys as a layer, the subcommand's own flags, positionals. */
+export interface CommandLine {
+  layer: Layer;
   extra: Record<string, string | boolean | (string | boolean)[] | undefined>;
   positionals: string[];
 }
@@ -30,11 +29,8 @@ function flagError(err: unknown): Error {
   return new Error(msg.split("\n")[0]);
 }
 
-/**
- * Parses `args` into a translator config (defaults, then each key in order) plus the
- * subcommand's `extra` flags. Throws one sentence naming the bad flag.
- */
-export function parseFlags(args: string[], extra: ExtraOptions = {}, keys: readonly KeySpec[] = TRANSLATOR_KEYS): ParsedFlags {
+/** Reads `args`: every config key in `keys` as a flag, plus the subcommand's `extra` flags. */
+export function readCommandLine(args: string[], extra: ExtraOptions = {}, keys: readonly KeySpec<any>[] = TRANSLATOR_KEYS): CommandLine {
   const options: ExtraOptions = { ...extra };
   for (const k of keys) options[k.name] = { type: k.kind, multiple: k.multiple ?? false };
   let parsed;
@@ -43,26 +39,28 @@ export function parseFlags(args: string[], extra: ExtraOptions = {}, keys: reado
   } catch (err) {
     throw flagError(err);
   }
-  const config = defaultTranslatorConfig();
-  const given = new Set<string>();
+  const layer: Layer = new Map();
   for (const k of keys) {
     const raw = parsed.values[k.name];
-    if (raw === undefined) continue;
-    given.add(k.name);
-    for (const v of Array.isArray(raw) ? raw : [raw]) {
-      try {
-        k.apply(config, v);
-      } catch (err) {
-        throw new Error(`--${k.name}: ${(err as Error).message}`);
-      }
-    }
+    if (raw !== undefined) layer.set(k.name, { values: Array.isArray(raw) ? raw : [raw], where: `--${k.name}` });
   }
-  const extraValues: ParsedFlags["extra"] = {};
+  const extraValues: CommandLine["extra"] = {};
   for (const name of Object.keys(extra)) extraValues[name] = parsed.values[name];
-  return { config, given, extra: extraValues, positionals: parsed.positionals };
+  return { layer, extra: extraValues, positionals: parsed.positionals };
+}
+
+/** The result of {@link parseFlags}: a translator config from flags alone, and the rest of the command line. */
+export interface ParsedFlags extends CommandLine {
+  config: TranslatorConfig;
+}
+
+/** Parses `args` into a translator config (defaults, then the flags) and the rest of the command line. */
+export function parseFlags(args: string[], extra: ExtraOptions = {}): ParsedFlags {
+  const cl = readCommandLine(args, extra, TRANSLATOR_KEYS);
+  return { ...cl, config: applyLayers(defaultTranslatorConfig(), TRANSLATOR_KEYS, cl.layer) };
 }
 
 /** One help line per key, for `--help`. */
-export function keysHelp(keys: readonly KeySpec[] = TRANSLATOR_KEYS): string {
+export function keysHelp(keys: readonly KeySpec<any>[] = TRANSLATOR_KEYS): string {
   return keys.map((k) => `  --${k.name}${k.kind === "string" ? " VALUE" : ""}`.padEnd(30) + k.help).join("\n");
 }

@@ -48,13 +48,13 @@ export interface TranslatorConfig {
 type Kind = "string" | "boolean";
 
 /** A configuration key: its name (flag and file key), help, and how its text becomes a value. */
-export interface KeySpec {
+export interface KeySpec<C = TranslatorConfig> {
   readonly name: string;
   readonly kind: Kind;
   readonly multiple?: boolean;
   readonly help: string;
   /** Applies one value (already the right kind) to the config; throws a sentence on a bad value. */
-  readonly apply: (config: TranslatorConfig, value: string | boolean) => void;
+  readonly apply: (config: C, value: string | boolean) => void;
 }
 
 function intIn(text: string, min: number, max: number): number {

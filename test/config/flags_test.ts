@@ -4,7 +4,7 @@ import { checkTranslatorConfig } from "../../src/config/schema.ts";
 import { formatPrefix } from "../../src/net/ip.ts";
 
 Deno.test("flags become a translator config, with defaults for what is not given", () => {
-  const { config, given, positionals } = parseFlags([
+  const { config, layer, positionals } = parseFlags([
     "--mode", "siit", "--pool6", "2001:db8:100::/40", "--eamt", "2001:db8:3::/120=1.0.0.0/24",
     "--eamt", "2001:db8:2::/120=10.0.0.0/24", "--udp-zero-csum", "calc", "--zeroize-traffic-class", "a.pkt",
   ]);
@@ -14,7 +14,7 @@ Deno.test("flags become a translator config, with defaults for what is not given
     "2001:db8:2::/120=10.0.0.0/24",
   ]);
   eq([config.udpZeroCsum, config.zeroizeTrafficClass, config.lowestIpv6Mtu, config.mtuV4], ["calc", true, 1280, 1500]);
-  eq(given.has("eamt") && !given.has("mtu-v6"), true);
+  eq(layer.has("eamt") && !layer.has("mtu-v6"), true);
   eq(positionals, ["a.pkt"]);
 });
 
