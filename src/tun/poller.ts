@@ -1,0 +1,82 @@
+/**
+ * Waiting until a TUN descriptor has packets, without blocking the event loop.
+ *
+ * One `poll(2)` covers two descriptors: the TUN and an eventfd. `poll` runs on a Deno
+ * worker thread (`nonblocking: true` FFI) and resolves one Promise per batch, not per
+ * packet. Writing the eventfd ({@link Poller.wake}) ends a pending wait at once, which
+ * is how the datapath stops without a poll timeout.
+ *
+ * @module
+ */
+
+import { EFD_CLOEXEC, EFD_NONBLOCK, Libc, POLLERR, POLLHUP, POLLIN, POLLNVAL, SysError } from "./libc.ts";
+
+/** What a wait found. */
+export const Wakeup = {
+  /** The TUN has packets to read. */
+  READABLE: 0,
+  /** {@link Poller.wake} was called. */
+  WOKEN: 1,
+  /** The TUN reported an error or hang-up: its device was deleted. */
+  DEVICE_ERROR: 2,
+  /** `poll` itself failed (an interrupted call); waiting again is safe. */
+  POLL_FAILED: 3,
+} as const;
+
+/** One of the {@link Wakeup} values. */
+export type WakeupKind = typeof Wakeup[keyof typeof Wakeup];
+
+const POLLFD_SIZE = 8;
+/** `revents` of pollfd `i` as an index into an Int16Array over the pollfd array. */
+const revents = (i: number) => i * 4 + 3;
+const events = (i: number) => i * 4 + 2;
+
+/** Waits for one descriptor to become readable, or for a wake-up. */
+export class Poller {
+  readonly #libc: Libc;
+  readonly #wakeFd: number;
+  readonly #fds = new Uint8Array(2 * POLLFD_SIZE);
+  readonly #shorts = new Int16Array(this.#fds.buffer);
+  readonly #one = new Uint8Array(new BigUint64Array([1n]).buffer);
+  #closed = false;
+
+  /** Watches `fd` (a non-blocking TUN); throws one sentence if no eventfd can be made. */
+  constructor(libc: Libc, fd: number) {
+    this.#libc = libc;
+    const wakeFd = libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wakeFd < 0) throw new SysError("create the datapath wake-up eventfd", -wakeFd);
+    this.#wakeFd = wakeFd;
+    const ints = new Int32Array(this.#fds.buffer);
+    ints[0] = fd;
+    ints[2] = wakeFd;
+    this.#shorts[events(0)] = POLLIN;
+    this.#shorts[events(1)] = POLLIN;
+  }
+
+  /** Resolves when the descriptor is readable, on error, or when woken. */
+  async wait(): Promise<WakeupKind> {
+    this.#shorts[revents(0)] = 0;
+    this.#shorts[revents(1)] = 0;
+    const rc = await this.#libc.pollAsync(this.#fds, 2, -1);
+    return rc < 0 ? Wakeup.POLL_FAILED : this.#classify();
+  }
+
+  /** Makes a pending or the next {@link Poller.wait} return `WOKEN`. Safe to repeat. */
+  wake(): void {
+    if (!this.#closed) this.#libc.writeBuffer(this.#wakeFd, this.#one);
+  }
+
+  /** Closes the eventfd; call only when no wait is pending. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#libc.close(this.#wakeFd);
+  }
+
+  #classify(): WakeupKind {
+    if (this.#shorts[revents(1)] & POLLIN) return Wakeup.WOKEN;
+    const ready = this.#shorts[revents(0)];
+    if (ready & (POLLERR | POLLHUP | POLLNVAL)) return Wakeup.DEVICE_ERROR;
+    return Wakeup.READABLE;
+  }
+}
