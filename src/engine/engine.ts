@@ -4,13 +4,13 @@
  * `wasm/src/lib.rs`). Everything else passes packets through the slot views this class
  * hands out, so packet bytes are never copied in JavaScript.
  *
- * The module is imported as a static source-phase import, so `deno compile` embeds it
- * and no file is read at run time; each `Engine` is its own instance (own memory).
+ * The module bytes are part of the module graph (see `module.ts`), so `deno compile`
+ * embeds them; each `Engine` is its own instance with its own memory.
  *
  * @module
  */
 
-import engineModule from "./module.js";
+import { engineModule } from "./module.ts";
 import type { TranslatorConfig } from "../config/schema.ts";
 import { encodeTranslatorConfig, type TlvWriter } from "./config_tlv.ts";
 
