@@ -61,6 +61,18 @@ export class Poller {
     return rc < 0 ? Wakeup.POLL_FAILED : this.#classify();
   }
 
+  /**
+   * The same wait as a blocking call on this thread, for at most `timeoutMs`: only for
+   * a datapath that runs in a Worker of its own (the alternative `wait` was measured
+   * against; see `test/tun/bench_datapath.ts`). A timeout reports `READABLE`, and the
+   * read that follows finds nothing.
+   */
+  waitBlocking(timeoutMs: number): WakeupKind {
+    this.#shorts[revents(0)] = 0;
+    this.#shorts[revents(1)] = 0;
+    return this.#libc.poll(this.#fds, 2, timeoutMs) < 0 ? Wakeup.POLL_FAILED : this.#classify();
+  }
+
   /** Makes a pending or the next {@link Poller.wait} return `WOKEN`. Safe to repeat. */
   wake(): void {
     if (!this.#closed) this.#libc.writeBuffer(this.#wakeFd, this.#one);
