@@ -50,7 +50,9 @@ export function checkInterfaceName(name: string): void {
   const bytes = new TextEncoder().encode(name).length;
   if (bytes === 0) throw new Error("the TUN interface name is empty");
   if (bytes > MAX_IFNAME_BYTES) {
-    throw new Error(`the TUN interface name "${name}" is ${bytes} bytes long; Linux allows at most ${MAX_IFNAME_BYTES}`);
+    throw new Error(
+      `the TUN interface name "${name}" is ${bytes} bytes long; Linux allows at most ${MAX_IFNAME_BYTES}`,
+    );
   }
   if (name === "." || name === ".." || /[\s/:]/.test(name)) {
     throw new Error(`the TUN interface name "${name}" is not valid: no "/", ":" or spaces, and not "." or ".."`);
@@ -159,7 +161,11 @@ function setIffError(name: string, errno: number): SysError {
     case Errno.EBUSY:
       return new SysError(doing, errno, `another process has "${name}" open`);
     case Errno.EINVAL:
-      return new SysError(doing, errno, `"${name}" exists and is not a single-queue TUN device (a TAP, or another kind of interface)`);
+      return new SysError(
+        doing,
+        errno,
+        `"${name}" exists and is not a single-queue TUN device (a TAP, or another kind of interface)`,
+      );
     default:
       return new SysError(doing, errno);
   }

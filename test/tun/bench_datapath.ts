@@ -53,10 +53,23 @@ interface Row {
 
 async function measure(ns: Netns, mode: string): Promise<Row> {
   const permissions = mode === "worker" ? [...GATEWAY_PERMISSIONS, `--allow-read=${REPO}`] : GATEWAY_PERMISSIONS;
-  const gw = ns.spawnDeno("echo_gateway.ts", [
-    "--mode", mode, "--name", "bench0", "--slots", values.slots,
-    "--address", "2001:db8:1::1/128", "--route", "2001:db8:64::/96",
-  ], permissions, onCpu(0));
+  const gw = ns.spawnDeno(
+    "echo_gateway.ts",
+    [
+      "--mode",
+      mode,
+      "--name",
+      "bench0",
+      "--slots",
+      values.slots,
+      "--address",
+      "2001:db8:1::1/128",
+      "--route",
+      "2001:db8:64::/96",
+    ],
+    permissions,
+    onCpu(0),
+  );
   try {
     const ready = await gw.line(10_000);
     if (!ready?.startsWith("ready")) throw new Error(`echo gateway did not start: ${ready}`);

@@ -19,8 +19,7 @@ export class EchoEngine implements BatchEngine {
   readonly slotCount: number;
   readonly slotSize: number;
   readonly headroom = 64;
-  /** Inputs handed to `translate`, and how many it answered. */
-  inputs = 0;
+  /** How many datagrams it answered. */
   replies = 0;
   readonly #bytes: Uint8Array;
   readonly #inLen: Uint32Array;
@@ -43,16 +42,9 @@ export class EchoEngine implements BatchEngine {
     this.#inLen[slot] = len;
   }
 
-  /** The bytes of input `slot` as last set (for assertions). */
-  packet(slot: number): Uint8Array {
-    const at = this.packetOffset(slot);
-    return this.#bytes.subarray(at, at + this.#inLen[slot]);
-  }
-
   translate(count: number, _nowMs: number): number {
     let outs = 0;
     for (let slot = 0; slot < count; slot++) {
-      this.inputs++;
       if (this.#answer(this.packetOffset(slot), this.#inLen[slot])) this.#outSlot[outs++] = slot;
     }
     this.replies += outs;

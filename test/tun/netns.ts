@@ -100,7 +100,9 @@ export class Netns {
   /** Starts a long-running fixture inside the namespace (the echo gateway); `prefix` as above. */
   spawnDeno(script: string, args: string[], permissions = GATEWAY_PERMISSIONS, prefix: string[] = []): Child {
     const argv = ["ip", "netns", "exec", this.name, ...prefix, ...this.denoArgv(script, args, permissions)];
-    return new Child(new Deno.Command(argv[0], { args: argv.slice(1), stdin: "null", stdout: "piped", stderr: "piped" }).spawn());
+    return new Child(
+      new Deno.Command(argv[0], { args: argv.slice(1), stdin: "null", stdout: "piped", stderr: "piped" }).spawn(),
+    );
   }
 
   /** Deletes the namespace (and every interface left in it). */
