@@ -64,17 +64,21 @@ Deno.test("interface names follow the kernel's rules (dev_valid_name, IFNAMSIZ)"
 Deno.test("configureInterface reports each command, runs them in order, and stops at the first failure", async () => {
   const seen: string[] = [];
   const ran: string[] = [];
-  await configureInterface(gateway, (a) => seen.push(a.join(" ")), async (a) => {
+  await configureInterface(gateway, (a) => seen.push(a.join(" ")), (a) => {
     ran.push(a.join(" "));
+    return Promise.resolve();
   });
   eq(ran, interfaceCommands(gateway).map((a) => a.join(" ")));
   eq(seen, ran);
 
   const attempted: string[] = [];
   await rejects(
-    configureInterface(gateway, undefined, async (a) => {
+    configureInterface(gateway, undefined, (a) => {
       attempted.push(a[0]);
-      if (a[0] === "address") throw new Error("ip address replace …: RTNETLINK answers: Permission denied");
+      if (a[0] === "address") {
+        return Promise.reject(new Error("ip address replace …: RTNETLINK answers: Permission denied"));
+      }
+      return Promise.resolve();
     }),
     /Permission denied/,
   );

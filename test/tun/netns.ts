@@ -18,8 +18,10 @@ export function tunSkipReason(): string | null {
   if (Deno.uid() !== 0) return "not root: network namespaces and TUN devices need root";
   try {
     Deno.statSync("/dev/net/tun");
-  } catch {
-    return "/dev/net/tun is missing (modprobe tun)";
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return "/dev/net/tun is missing (modprobe tun)";
+    // Deno guards /dev: only --allow-all may even look at it.
+    return `cannot check /dev/net/tun (${(e as Error).message})`;
   }
   return null;
 }
