@@ -28,7 +28,7 @@ function connectError(path: string, err: unknown): Error {
     return new Error(`nothing listens on ${path}: the gateway that made it has stopped`);
   }
   if (err instanceof Deno.errors.NotCapable) {
-    return new Error(`reaching ${path} needs --allow-read and --allow-write for it`);
+    return new Error(`reaching ${path} needs --allow-net=unix:${path} --allow-read=${path} --allow-write=${path}`);
   }
   return new Error(`cannot connect to ${path}: ${(err as Error).message}`);
 }
