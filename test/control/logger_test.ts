@@ -91,7 +91,7 @@ Deno.test("the session rate limit drops beyond the burst, counts the drops and r
   clock.ms += 100; // one token back at 10 lines/s
   logger.session("delete", ROW);
   eq(lines.length, 7, "the drop report comes first, then the line that passed");
-  match(lines[5], /warn  session log lines dropped by the rate limit dropped=3 rate_per_s=10 total_dropped=3$/);
+  match(lines[5], /warn {2}session log lines dropped by the rate limit dropped=3 rate_per_s=10 total_dropped=3$/);
   match(lines[6], /session delete/);
   logger.session("delete", ROW);
   eq(lines.length, 7, "no token left: dropped again");
