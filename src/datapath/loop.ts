@@ -94,6 +94,20 @@ export interface DatapathOptions {
   clock?: () => number;
 }
 
+/**
+ * Throws one sentence unless packets of `mtu` bytes fit a slot. A TUN read into a
+ * smaller buffer silently truncates the packet, so the interface MTU must never exceed
+ * what a slot holds (slot size less headroom).
+ */
+export function checkMtuFitsSlots(mtu: number, engine: Pick<BatchEngine, "slotSize" | "headroom">): void {
+  const room = engine.slotSize - engine.headroom;
+  if (mtu > room) {
+    throw new Error(
+      `interface MTU ${mtu} does not fit the engine's ${room}-byte packet slots: lower the MTU or raise the slot size`,
+    );
+  }
+}
+
 /** Errors that mean the device is gone, not that one packet failed (drivers/net/tun.c). */
 function deviceGone(errno: number): boolean {
   return errno === Errno.EBADFD || errno === Errno.EBADF || errno === Errno.ENODEV;

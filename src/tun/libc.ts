@@ -116,7 +116,6 @@ const SYMBOLS = {
   ioctl: { parameters: ["i32", "usize", "buffer"], result: "i32" },
   read: { parameters: ["i32", "usize", "usize"], result: "i32" },
   write: { parameters: ["i32", "usize", "usize"], result: "i32" },
-  readBuffer: { name: "read", parameters: ["i32", "buffer", "usize"], result: "i32" },
   writeBuffer: { name: "write", parameters: ["i32", "buffer", "usize"], result: "i32" },
   poll: { parameters: ["buffer", "usize", "i32"], result: "i32" },
   pollAsync: { name: "poll", parameters: ["buffer", "usize", "i32"], result: "i32", nonblocking: true },
@@ -137,7 +136,6 @@ interface Calls {
   ioctl(fd: number, request: number, arg: Uint8Array): number;
   read(fd: number, address: number, length: number): number;
   write(fd: number, address: number, length: number): number;
-  readBuffer(fd: number, buf: Uint8Array, length: number): number;
   writeBuffer(fd: number, buf: Uint8Array, length: number): number;
   poll(fds: Uint8Array, count: number, timeoutMs: number): number;
   pollAsync(fds: Uint8Array, count: number, timeoutMs: number): Promise<number>;
@@ -155,14 +153,12 @@ interface Calls {
 export class Libc {
   /** The path libc was loaded from (the value for `--allow-ffi=`). */
   readonly path: string;
-  readonly #lib: Deno.DynamicLibrary<typeof SYMBOLS>;
   readonly #sym: Calls;
   readonly #errnoAddress: number;
   readonly #errno = new Int32Array(1);
 
   private constructor(path: string, lib: Deno.DynamicLibrary<typeof SYMBOLS>) {
     this.path = path;
-    this.#lib = lib;
     this.#sym = lib.symbols as unknown as Calls;
     this.#errnoAddress = Number(this.#sym.__errno_location());
   }
@@ -215,12 +211,7 @@ export class Libc {
     return this.#check(this.#sym.write(fd, address, length));
   }
 
-  /** `read` into a JavaScript buffer (control paths, not packets). */
-  readBuffer(fd: number, buf: Uint8Array): number {
-    return this.#check(this.#sym.readBuffer(fd, buf, buf.length));
-  }
-
-  /** `write` from a JavaScript buffer (control paths, not packets). */
+  /** `write` from a JavaScript buffer (the eventfd wake-up, not packets). */
   writeBuffer(fd: number, buf: Uint8Array): number {
     return this.#check(this.#sym.writeBuffer(fd, buf, buf.length));
   }
@@ -242,11 +233,6 @@ export class Libc {
   /** `eventfd(initial, flags)`: a descriptor or -errno. */
   eventfd(initial: number, flags: number): number {
     return this.#check(this.#sym.eventfd(initial, flags));
-  }
-
-  /** Unloads libc; no call may follow. */
-  unload(): void {
-    this.#lib.close();
   }
 
   #check(rc: number): number {

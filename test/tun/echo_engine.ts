@@ -12,20 +12,24 @@
 import type { BatchEngine } from "../../src/datapath/loop.ts";
 
 const PAGE = 65536;
+/** Bytes per slot unless the constructor is told otherwise. */
+export const ECHO_SLOT_SIZE = 2048;
+/** Bytes in front of each packet, as the real engine keeps for growing headers. */
+export const ECHO_HEADROOM = 64;
 
 /** The fake engine; every reply leaves from its input's slot. */
 export class EchoEngine implements BatchEngine {
   readonly memory: WebAssembly.Memory;
   readonly slotCount: number;
   readonly slotSize: number;
-  readonly headroom = 64;
+  readonly headroom = ECHO_HEADROOM;
   /** How many datagrams it answered. */
   replies = 0;
   readonly #bytes: Uint8Array;
   readonly #inLen: Uint32Array;
   readonly #outSlot: Uint32Array;
 
-  constructor(slotCount = 64, slotSize = 2048) {
+  constructor(slotCount = 64, slotSize = ECHO_SLOT_SIZE) {
     this.slotCount = slotCount;
     this.slotSize = slotSize;
     this.memory = new WebAssembly.Memory({ initial: Math.ceil((slotCount * slotSize) / PAGE) + 1 });

@@ -3,8 +3,14 @@
  * EAGAIN, full slots, error counting, device loss and stopping.
  */
 
-import { deepStrictEqual as eq, match, ok } from "node:assert/strict";
-import { DatapathStats, type PacketPort, type Readiness, runDatapath } from "../../src/datapath/loop.ts";
+import { deepStrictEqual as eq, match, ok, throws } from "node:assert/strict";
+import {
+  checkMtuFitsSlots,
+  DatapathStats,
+  type PacketPort,
+  type Readiness,
+  runDatapath,
+} from "../../src/datapath/loop.ts";
 import { Errno } from "../../src/tun/libc.ts";
 import { Wakeup, type WakeupKind } from "../../src/tun/poller.ts";
 import { EchoEngine } from "./echo_engine.ts";
@@ -201,4 +207,13 @@ Deno.test("the echo engine answers IPv4 UDP with valid checksums and drops what 
     buildPacket({ src: "198.51.100.2", dst: "192.0.2.1", proto: "udp", sport: 7, dport: 5000, size: 100 }),
   );
   ok(checksumsValid(port.written[0]));
+});
+
+Deno.test("an MTU larger than a slot's room is refused, since TUN reads truncate silently", () => {
+  const engine = new EchoEngine(4, 1600);
+  checkMtuFitsSlots(1536, engine);
+  throws(
+    () => checkMtuFitsSlots(1537, engine),
+    /^Error: interface MTU 1537 does not fit the engine's 1536-byte packet slots: lower the MTU or raise the slot size$/,
+  );
 });
