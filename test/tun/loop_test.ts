@@ -4,7 +4,9 @@
  */
 
 import { deepStrictEqual as eq, match, ok, throws } from "node:assert/strict";
+import type { Engine } from "../../src/engine/engine.ts";
 import {
+  type BatchEngine,
   checkMtuFitsSlots,
   DatapathStats,
   type PacketPort,
@@ -15,6 +17,9 @@ import { Errno } from "../../src/tun/libc.ts";
 import { Wakeup, type WakeupKind } from "../../src/tun/poller.ts";
 import { EchoEngine } from "./echo_engine.ts";
 import { buildPacket, checksumsValid } from "../util/packets.ts";
+
+/** Checked when the tests are type-checked: the gateway's engine is a BatchEngine. */
+export const engineIsBatchEngine = (engine: Engine): BatchEngine => engine;
 
 /** A UDP datagram from 2001:db8:1::<from> port 1000+from to 2001:db8:64::1 port 7. */
 function udp6(from: number): Uint8Array {
