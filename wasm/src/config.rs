@@ -1,6 +1,12 @@
 //! Engine configuration: the TLV records the host writes (see the ABI in `lib.rs`) and
 //! the validated [`Config`] the translator reads.
 
+use core::fmt;
+
+use crate::eamt::{EamError, Eamt};
+use crate::prefix::{Prefix4, Prefix6};
+use crate::rfc6052;
+
 /// Record tags. Values are little-endian; addresses are in network byte order.
 pub mod tag {
     /// `u8`: 0 = SIIT (RFC 7915), 1 = stateful NAT64 (RFC 6146).
@@ -29,4 +35,463 @@ pub mod tag {
     pub const ZEROIZE_TC: u16 = 0x0C;
     /// `u8`: 1 = allow non-global IPv4 under 64:ff9b::/96 (RFC 6052 §3.1 forbids it; default 0).
     pub const WKP_ALLOW_NONGLOBAL: u16 = 0x0D;
+    /// `u8`: when present, the TOS of every IPv4 packet translated from IPv6 is this value
+    /// instead of a copy of the Traffic Class (RFC 7915 §5.1 option).
+    pub const TOS_V4: u16 = 0x0E;
+}
+
+/// Name of a tag, for error messages.
+pub fn tag_name(t: u16) -> &'static str {
+    match t {
+        tag::MODE => "MODE",
+        tag::POOL6 => "POOL6",
+        tag::EAMT => "EAMT",
+        tag::RFC6791_V4 => "RFC6791_V4",
+        tag::RFC6791_V6 => "RFC6791_V6",
+        tag::LOWEST_IPV6_MTU => "LOWEST_IPV6_MTU",
+        tag::MTU_V6 => "MTU_V6",
+        tag::MTU_V4 => "MTU_V4",
+        tag::UDP_ZERO_CSUM => "UDP_ZERO_CSUM",
+        tag::OWN_IPV4 => "OWN_IPV4",
+        tag::OWN_IPV6 => "OWN_IPV6",
+        tag::ZEROIZE_TC => "ZEROIZE_TC",
+        tag::WKP_ALLOW_NONGLOBAL => "WKP_ALLOW_NONGLOBAL",
+        tag::TOS_V4 => "TOS_V4",
+        _ => "unknown",
+    }
+}
+
+/// Translation mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Stateless IP/ICMP translation (RFC 7915).
+    Siit,
+}
+
+/// What to do with an unfragmented IPv4 UDP datagram whose checksum is zero
+/// (RFC 7915 §4.5: a stateless translator MUST offer both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UdpZeroChecksum {
+    /// Drop it and send ICMPv4 Destination Unreachable, Communication Prohibited.
+    Drop,
+    /// Compute the checksum over the translated datagram.
+    Compute,
+}
+
+/// The validated configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// Translation mode.
+    pub mode: Mode,
+    /// RFC 6052 prefix, if any.
+    pub pool6: Option<Prefix6>,
+    /// RFC 7757 table.
+    pub eamt: Eamt,
+    /// RFC 6791 IPv4 pool.
+    pub rfc6791_v4: Option<Prefix4>,
+    /// RFC 6791 IPv6 pool.
+    pub rfc6791_v6: Option<Prefix6>,
+    /// RFC 7915 §4 lowest-ipv6-mtu.
+    pub lowest_ipv6_mtu: u32,
+    /// Next-hop MTU on the IPv6 side.
+    pub mtu_v6: u32,
+    /// Next-hop MTU on the IPv4 side.
+    pub mtu_v4: u32,
+    /// RFC 7915 §4.5 zero UDP checksum policy.
+    pub udp_zero_checksum: UdpZeroChecksum,
+    /// Source of generated ICMPv4 errors.
+    pub own_ipv4: Option<[u8; 4]>,
+    /// Source of generated ICMPv6 errors.
+    pub own_ipv6: Option<[u8; 16]>,
+    /// RFC 7915 §4.1: Traffic Class set to zero instead of copied.
+    pub zeroize_tc: bool,
+    /// RFC 7915 §5.1: fixed IPv4 TOS instead of the Traffic Class.
+    pub tos_v4: Option<u8>,
+    /// Allow non-global IPv4 under the Well-Known Prefix (breaks RFC 6052 §3.1).
+    pub wkp_allow_nonglobal: bool,
+}
+
+impl Config {
+    /// Defaults: SIIT, no prefixes, MTUs 1280/1500/1500, zero UDP checksums dropped.
+    pub const DEFAULT: Config = Config {
+        mode: Mode::Siit,
+        pool6: None,
+        eamt: Eamt::EMPTY,
+        rfc6791_v4: None,
+        rfc6791_v6: None,
+        lowest_ipv6_mtu: 1280,
+        mtu_v6: 1500,
+        mtu_v4: 1500,
+        udp_zero_checksum: UdpZeroChecksum::Drop,
+        own_ipv4: None,
+        own_ipv6: None,
+        zeroize_tc: false,
+        tos_v4: None,
+        wkp_allow_nonglobal: false,
+    };
+
+    /// Resets `self` to the defaults, then applies the TLV records in `bytes`.
+    /// On error `self` holds a partial configuration the caller must not use.
+    pub fn parse_into(&mut self, bytes: &[u8]) -> Result<(), ConfigError> {
+        self.reset();
+        let mut seen: u32 = 0;
+        let mut at = 0usize;
+        while at < bytes.len() {
+            if bytes.len() - at < 4 {
+                return Err(ConfigError::Truncated { at });
+            }
+            let t = u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+            let len = u16::from_le_bytes([bytes[at + 2], bytes[at + 3]]) as usize;
+            let value_at = at + 4;
+            if bytes.len() - value_at < len {
+                return Err(ConfigError::Truncated { at });
+            }
+            let v = &bytes[value_at..value_at + len];
+            if t != tag::EAMT && t < 32 {
+                if seen & (1 << t) != 0 {
+                    return Err(ConfigError::Repeated { tag: t });
+                }
+                seen |= 1 << t;
+            }
+            self.apply(t, v, at)?;
+            at = value_at + len;
+        }
+        if self.pool6.is_none() && self.eamt.is_empty() {
+            return Err(ConfigError::NothingToTranslate);
+        }
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        self.mode = Mode::Siit;
+        self.pool6 = None;
+        self.eamt.clear();
+        self.rfc6791_v4 = None;
+        self.rfc6791_v6 = None;
+        self.lowest_ipv6_mtu = 1280;
+        self.mtu_v6 = 1500;
+        self.mtu_v4 = 1500;
+        self.udp_zero_checksum = UdpZeroChecksum::Drop;
+        self.own_ipv4 = None;
+        self.own_ipv6 = None;
+        self.zeroize_tc = false;
+        self.tos_v4 = None;
+        self.wkp_allow_nonglobal = false;
+    }
+
+    fn apply(&mut self, t: u16, v: &[u8], at: usize) -> Result<(), ConfigError> {
+        match t {
+            tag::MODE => match flag(t, v)? {
+                0 => self.mode = Mode::Siit,
+                _ => return Err(ConfigError::Value { tag: t, why: "1 (stateful NAT64) is not available in this engine yet" }),
+            },
+            tag::POOL6 => {
+                let p = prefix6(t, v)?;
+                if !rfc6052::valid_length(p.len) {
+                    return Err(ConfigError::Value { tag: t, why: "prefix length must be 32, 40, 48, 56, 64 or 96 (RFC 6052 §2.2)" });
+                }
+                if p.len == 96 && p.addr[8] != 0 {
+                    return Err(ConfigError::Value { tag: t, why: "bits 64 to 71 of the prefix must be zero (RFC 6052 §2.2)" });
+                }
+                self.pool6 = Some(p);
+            }
+            tag::EAMT => {
+                expect_len(t, v, 22)?;
+                let mut a6 = [0u8; 16];
+                a6.copy_from_slice(&v[..16]);
+                let p6 = Prefix6 { addr: a6, len: v[16] };
+                let p4 = Prefix4 { addr: [v[17], v[18], v[19], v[20]], len: v[21] };
+                let index = self.eamt.len();
+                self.eamt.add(p6, p4).map_err(|e| ConfigError::Eam { index, at, err: e })?;
+            }
+            tag::RFC6791_V4 => {
+                expect_len(t, v, 5)?;
+                let p = Prefix4 { addr: [v[0], v[1], v[2], v[3]], len: v[4] };
+                if p.len > 32 || !p.host_bits_zero() {
+                    return Err(ConfigError::Value { tag: t, why: "the prefix length must be at most 32 with no host bits set" });
+                }
+                self.rfc6791_v4 = Some(p);
+            }
+            tag::RFC6791_V6 => self.rfc6791_v6 = Some(prefix6(t, v)?),
+            tag::LOWEST_IPV6_MTU => self.lowest_ipv6_mtu = mtu(t, v, 1280)?,
+            tag::MTU_V6 => self.mtu_v6 = mtu(t, v, 1280)?,
+            tag::MTU_V4 => self.mtu_v4 = mtu(t, v, 68)?,
+            tag::UDP_ZERO_CSUM => {
+                self.udp_zero_checksum = if flag(t, v)? == 1 { UdpZeroChecksum::Compute } else { UdpZeroChecksum::Drop }
+            }
+            tag::OWN_IPV4 => {
+                expect_len(t, v, 4)?;
+                self.own_ipv4 = Some([v[0], v[1], v[2], v[3]]);
+            }
+            tag::OWN_IPV6 => {
+                expect_len(t, v, 16)?;
+                let mut a = [0u8; 16];
+                a.copy_from_slice(v);
+                self.own_ipv6 = Some(a);
+            }
+            tag::ZEROIZE_TC => self.zeroize_tc = flag(t, v)? == 1,
+            tag::WKP_ALLOW_NONGLOBAL => self.wkp_allow_nonglobal = flag(t, v)? == 1,
+            tag::TOS_V4 => {
+                expect_len(t, v, 1)?;
+                self.tos_v4 = Some(v[0]);
+            }
+            _ => return Err(ConfigError::UnknownTag { tag: t, at }),
+        }
+        Ok(())
+    }
+}
+
+fn expect_len(t: u16, v: &[u8], want: usize) -> Result<(), ConfigError> {
+    if v.len() == want {
+        Ok(())
+    } else {
+        Err(ConfigError::Length { tag: t, len: v.len(), want })
+    }
+}
+
+fn flag(t: u16, v: &[u8]) -> Result<u8, ConfigError> {
+    expect_len(t, v, 1)?;
+    if v[0] > 1 {
+        return Err(ConfigError::Value { tag: t, why: "the value must be 0 or 1" });
+    }
+    Ok(v[0])
+}
+
+fn prefix6(t: u16, v: &[u8]) -> Result<Prefix6, ConfigError> {
+    expect_len(t, v, 17)?;
+    let mut addr = [0u8; 16];
+    addr.copy_from_slice(&v[..16]);
+    let p = Prefix6 { addr, len: v[16] };
+    if p.len > 128 || !p.host_bits_zero() {
+        return Err(ConfigError::Value { tag: t, why: "the prefix length must be at most 128 with no host bits set" });
+    }
+    Ok(p)
+}
+
+fn mtu(t: u16, v: &[u8], min: u32) -> Result<u32, ConfigError> {
+    expect_len(t, v, 4)?;
+    let m = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
+    if m < min || m > 65535 {
+        return Err(ConfigError::Mtu { tag: t, value: m, min });
+    }
+    Ok(m)
+}
+
+/// Why a configuration was refused; `Display` gives the one-sentence reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A record header or value runs past the end of the buffer.
+    Truncated {
+        /// Byte offset of the record.
+        at: usize,
+    },
+    /// A tag this engine does not know.
+    UnknownTag {
+        /// The tag.
+        tag: u16,
+        /// Byte offset of the record.
+        at: usize,
+    },
+    /// A value of the wrong size.
+    Length {
+        /// The tag.
+        tag: u16,
+        /// Its length.
+        len: usize,
+        /// The expected length.
+        want: usize,
+    },
+    /// A value out of range.
+    Value {
+        /// The tag.
+        tag: u16,
+        /// What is wrong, as a sentence tail.
+        why: &'static str,
+    },
+    /// An MTU out of range.
+    Mtu {
+        /// The tag.
+        tag: u16,
+        /// The value given.
+        value: u32,
+        /// The smallest value allowed.
+        min: u32,
+    },
+    /// A non-repeatable tag given twice.
+    Repeated {
+        /// The tag.
+        tag: u16,
+    },
+    /// An EAMT record the table refused.
+    Eam {
+        /// Zero-based index of the EAMT record.
+        index: usize,
+        /// Byte offset of the record.
+        at: usize,
+        /// Why.
+        err: EamError,
+    },
+    /// Neither POOL6 nor any EAMT record: no address could be translated.
+    NothingToTranslate,
+    /// The configuration is longer than the config buffer.
+    TooLong {
+        /// Length the host asked for.
+        len: usize,
+        /// Capacity of the buffer.
+        capacity: usize,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ConfigError::Truncated { at } => write!(f, "config record at byte {} runs past the end of the buffer", at),
+            ConfigError::UnknownTag { tag, at } => write!(f, "config record at byte {} has unknown tag 0x{:02x}", at, tag),
+            ConfigError::Length { tag, len, want } => {
+                write!(f, "config tag {} (0x{:02x}) has a {}-byte value, expected {} bytes", tag_name(tag), tag, len, want)
+            }
+            ConfigError::Value { tag, why } => write!(f, "config tag {} (0x{:02x}): {}", tag_name(tag), tag, why),
+            ConfigError::Mtu { tag, value, min } => {
+                write!(f, "config tag {} (0x{:02x}) is {}, expected {} to 65535", tag_name(tag), tag, value, min)
+            }
+            ConfigError::Repeated { tag } => write!(f, "config tag {} (0x{:02x}) appears more than once", tag_name(tag), tag),
+            ConfigError::Eam { index, at, err } => {
+                let why = match err {
+                    EamError::Full => "the table is full",
+                    EamError::SuffixTooLong => "the IPv4 suffix is longer than the IPv6 suffix (RFC 7757 §3.2)",
+                    EamError::HostBits => "a prefix has bits set past its length",
+                    EamError::Duplicate => "its IPv6 or IPv4 prefix is already in the table",
+                    EamError::Length => "a prefix length is out of range",
+                };
+                write!(f, "config EAMT record #{} at byte {}: {}", index, at, why)
+            }
+            ConfigError::NothingToTranslate => write!(f, "config has neither a POOL6 nor an EAMT record, so nothing can be translated"),
+            ConfigError::TooLong { len, capacity } => {
+                write!(f, "config length {} exceeds the config buffer capacity of {} bytes", len, capacity)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::string::ToString;
+    use std::vec::Vec;
+
+    fn rec(out: &mut Vec<u8>, t: u16, v: &[u8]) {
+        out.extend_from_slice(&t.to_le_bytes());
+        out.extend_from_slice(&(v.len() as u16).to_le_bytes());
+        out.extend_from_slice(v);
+    }
+
+    fn pool6_40() -> [u8; 17] {
+        let mut v = [0u8; 17];
+        v[..5].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0x01]);
+        v[16] = 40;
+        v
+    }
+
+    fn parse(bytes: &[u8]) -> Result<std::boxed::Box<Config>, ConfigError> {
+        let mut c = std::boxed::Box::new(Config::DEFAULT);
+        c.parse_into(bytes).map(|_| c)
+    }
+
+    #[test]
+    fn full_configuration() {
+        let mut b = Vec::new();
+        rec(&mut b, tag::MODE, &[0]);
+        rec(&mut b, tag::POOL6, &pool6_40());
+        let mut eam = [0u8; 22];
+        eam[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        eam[5] = 3;
+        eam[16] = 120;
+        eam[17..21].copy_from_slice(&[1, 0, 0, 0]);
+        eam[21] = 24;
+        rec(&mut b, tag::EAMT, &eam);
+        rec(&mut b, tag::RFC6791_V4, &[203, 0, 113, 8, 32]);
+        rec(&mut b, tag::LOWEST_IPV6_MTU, &1402u32.to_le_bytes());
+        rec(&mut b, tag::MTU_V4, &1400u32.to_le_bytes());
+        rec(&mut b, tag::UDP_ZERO_CSUM, &[1]);
+        rec(&mut b, tag::OWN_IPV4, &[198, 51, 100, 1]);
+        rec(&mut b, tag::ZEROIZE_TC, &[1]);
+        rec(&mut b, tag::TOS_V4, &[0x10]);
+        let c = parse(&b).unwrap();
+        assert_eq!(c.pool6.unwrap().len, 40);
+        assert_eq!(c.eamt.len(), 1);
+        assert_eq!(c.eamt.to_v6(&[1, 0, 0, 7]).unwrap()[15], 7);
+        assert_eq!(c.rfc6791_v4.unwrap().addr, [203, 0, 113, 8]);
+        assert_eq!(c.lowest_ipv6_mtu, 1402);
+        assert_eq!(c.mtu_v4, 1400);
+        assert_eq!(c.mtu_v6, 1500);
+        assert_eq!(c.udp_zero_checksum, UdpZeroChecksum::Compute);
+        assert_eq!(c.own_ipv4, Some([198, 51, 100, 1]));
+        assert!(c.zeroize_tc);
+        assert_eq!(c.tos_v4, Some(0x10));
+    }
+
+    #[test]
+    fn errors_name_the_tag_and_the_problem() {
+        let mut b = Vec::new();
+        rec(&mut b, tag::POOL6, &pool6_40()[..16]);
+        assert_eq!(
+            parse(&b).err().unwrap().to_string(),
+            "config tag POOL6 (0x02) has a 16-byte value, expected 17 bytes"
+        );
+
+        let mut b = Vec::new();
+        let mut p = pool6_40();
+        p[16] = 44;
+        rec(&mut b, tag::POOL6, &p);
+        assert!(parse(&b).err().unwrap().to_string().contains("RFC 6052"));
+
+        let mut b = Vec::new();
+        rec(&mut b, tag::POOL6, &pool6_40());
+        rec(&mut b, 0x7f, &[]);
+        assert_eq!(parse(&b).err().unwrap().to_string(), "config record at byte 21 has unknown tag 0x7f");
+
+        let mut b = Vec::new();
+        rec(&mut b, tag::POOL6, &pool6_40());
+        rec(&mut b, tag::MTU_V6, &1000u32.to_le_bytes());
+        assert_eq!(parse(&b).err().unwrap().to_string(), "config tag MTU_V6 (0x07) is 1000, expected 1280 to 65535");
+
+        let mut b = Vec::new();
+        rec(&mut b, tag::POOL6, &pool6_40());
+        rec(&mut b, tag::POOL6, &pool6_40());
+        assert_eq!(parse(&b).err().unwrap(), ConfigError::Repeated { tag: tag::POOL6 });
+
+        assert_eq!(parse(&[]).err().unwrap(), ConfigError::NothingToTranslate);
+        assert_eq!(parse(&[2, 0, 17]).err().unwrap(), ConfigError::Truncated { at: 0 });
+
+        let mut b = Vec::new();
+        rec(&mut b, tag::MODE, &[1]);
+        assert!(parse(&b).err().unwrap().to_string().contains("NAT64"));
+    }
+
+    #[test]
+    fn wkp_u_octet_must_be_zero() {
+        let mut v = [0u8; 17];
+        v[..4].copy_from_slice(&[0, 0x64, 0xff, 0x9b]);
+        v[16] = 96;
+        let mut b = Vec::new();
+        rec(&mut b, tag::POOL6, &v);
+        assert!(parse(&b).is_ok());
+        v[8] = 1;
+        let mut b = Vec::new();
+        rec(&mut b, tag::POOL6, &v);
+        assert!(parse(&b).err().unwrap().to_string().contains("64 to 71"));
+    }
+
+    #[test]
+    fn bad_eam_reports_its_index() {
+        let mut b = Vec::new();
+        let mut eam = [0u8; 22];
+        eam[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        eam[16] = 120;
+        eam[17..21].copy_from_slice(&[1, 0, 0, 0]);
+        eam[21] = 16;
+        rec(&mut b, tag::EAMT, &eam);
+        assert!(parse(&b).err().unwrap().to_string().starts_with("config EAMT record #0 at byte 0: the IPv4 suffix"));
+    }
 }

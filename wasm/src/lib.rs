@@ -63,9 +63,36 @@
 
 #![cfg_attr(not(test), no_std)]
 
+pub mod arena;
+pub mod bytes;
+pub mod checksum;
 pub mod config;
+pub mod context;
 pub mod counters;
+pub mod eamt;
+pub mod engine;
+pub mod fragment;
+pub mod icmp;
+pub mod icmp46;
+pub mod icmp64;
+pub mod icmp_errors;
+pub mod inner;
+pub mod ipid;
+pub mod ipv4;
+pub mod ipv6;
+pub mod mapping;
 pub mod nat64;
+pub mod prefix;
+pub mod protocol;
+pub mod rfc4884;
+pub mod rfc6052;
+pub mod translate46;
+pub mod translate64;
+pub mod transport;
+pub mod verdict;
+
+pub use arena::InitError;
+use engine::Engine;
 
 /// Output kind: the input packet, translated to the other family.
 pub const OUT_TRANSLATED: u32 = 0;
@@ -76,6 +103,128 @@ pub const OUT_FRAGMENT: u32 = 2;
 
 /// Version of this ABI; the host refuses a module whose version it does not know.
 pub const ABI_VERSION: u32 = 1;
+
+/// The one engine of this instance. WebAssembly instances are single-threaded and
+/// the host calls one export at a time, so exclusive access holds.
+static mut ENGINE: Engine = Engine::new();
+
+fn engine() -> &'static mut Engine {
+    // See `ENGINE`: no two exports run at once, so no other reference is live.
+    unsafe { &mut *core::ptr::addr_of_mut!(ENGINE) }
+}
+
+fn region(pick: fn(&arena::Layout) -> usize) -> u32 {
+    let e = engine();
+    e.layout().map_or(0, |l| e.address(pick(&l)))
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_abi_version() -> u32 {
+    ABI_VERSION
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_init(slot_count: u32, slot_size: u32, session_capacity: u32) -> i32 {
+    match engine().init(slot_count, slot_size, session_capacity) {
+        Ok(()) => 0,
+        Err(e) => e as i32,
+    }
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_slot_base() -> u32 {
+    region(|l| l.slots)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_slot_size() -> u32 {
+    engine().layout().map_or(0, |l| l.slot_size as u32)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_slot_count() -> u32 {
+    engine().layout().map_or(0, |l| l.slot_count as u32)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_headroom() -> u32 {
+    arena::HEADROOM as u32
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_in_len_base() -> u32 {
+    region(|l| l.in_len)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_out_base() -> u32 {
+    region(|l| l.out)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_out_capacity() -> u32 {
+    engine().layout().map_or(0, |l| l.out_capacity as u32)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_config_base() -> u32 {
+    region(|l| l.config)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_config_capacity() -> u32 {
+    arena::CONFIG_CAPACITY as u32
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_configure(len: u32) -> i32 {
+    match engine().configure(len) {
+        Ok(()) => 0,
+        Err(()) => -1,
+    }
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_error() -> u32 {
+    engine().error_text().as_ptr() as usize as u32
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_translate(count: u32, now_ms: f64) -> u32 {
+    engine().translate(count, now_ms)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_counters_base() -> u32 {
+    region(|l| l.counters)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_counter_count() -> u32 {
+    counters::COUNT as u32
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_counter_names() -> u32 {
+    counters::NAME_BLOB.as_ptr() as usize as u32
+}
 
 #[cfg(all(target_arch = "wasm32", not(test)))]
 #[panic_handler]

@@ -1,0 +1,142 @@
+//! Internet checksum (RFC 1071) and its incremental update (RFC 1624).
+//!
+//! Partial sums are carried as `u64` so that callers can add several pieces (a
+//! pseudo-header, a header, a payload) before folding once. Every piece except the
+//! last must have an even length, as in RFC 1071 §2.
+
+/// Ones' complement partial sum of `data`, as 16-bit big-endian words.
+pub fn sum(data: &[u8]) -> u64 {
+    let mut acc: u64 = 0;
+    let mut words = data.chunks_exact(4);
+    for w in &mut words {
+        acc += u32::from_be_bytes([w[0], w[1], w[2], w[3]]) as u64;
+    }
+    let rest = words.remainder();
+    let mut tail = [0u8; 4];
+    tail[..rest.len()].copy_from_slice(rest);
+    acc + u32::from_be_bytes(tail) as u64
+}
+
+/// Folds a partial sum into 16 bits with end-around carry.
+#[inline]
+pub fn fold(mut acc: u64) -> u16 {
+    acc = (acc & 0xffff_ffff) + (acc >> 32);
+    acc = (acc & 0xffff_ffff) + (acc >> 32);
+    let mut s = (acc & 0xffff) + (acc >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s as u16
+}
+
+/// The checksum field value for a message whose partial sum is `acc`.
+#[inline]
+pub fn finish(acc: u64) -> u16 {
+    !fold(acc)
+}
+
+/// Partial sum of the IPv4 pseudo-header (RFC 768, RFC 793 §3.1).
+#[inline]
+pub fn pseudo_v4(src: &[u8; 4], dst: &[u8; 4], proto: u8, len: u32) -> u64 {
+    sum(src) + sum(dst) + proto as u64 + len as u64
+}
+
+/// Partial sum of the IPv6 pseudo-header (RFC 8200 §8.1).
+#[inline]
+pub fn pseudo_v6(src: &[u8; 16], dst: &[u8; 16], next_header: u8, len: u32) -> u64 {
+    sum(src) + sum(dst) + next_header as u64 + (len >> 16) as u64 + (len & 0xffff) as u64
+}
+
+/// Incremental update of checksum field `check` when data whose partial sum is
+/// `removed` is replaced by data whose partial sum is `added`: RFC 1624 eqn. 3,
+/// `HC' = ~(~HC + ~m + m')`. A checksum that was wrong stays wrong by the same amount.
+#[inline]
+pub fn adjust(check: u16, removed: u64, added: u64) -> u16 {
+    let acc = (!check) as u64 + (!fold(removed)) as u64 + fold(added) as u64;
+    !fold(acc)
+}
+
+/// True when a message including its checksum field sums to all ones (RFC 1071 §2).
+#[inline]
+pub fn verifies(acc: u64) -> bool {
+    fold(acc) == 0xffff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 1071 §3 worked example: the words 0001 f203 f4f5 f6f7 sum to ddf2.
+    #[test]
+    fn rfc1071_example() {
+        let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(fold(sum(&data)), 0xddf2);
+        assert_eq!(finish(sum(&data)), !0xddf2);
+    }
+
+    #[test]
+    fn odd_length_pads_with_zero() {
+        assert_eq!(fold(sum(&[0x12, 0x34, 0x56])), 0x1234 + 0x5600);
+        assert_eq!(fold(sum(&[0xff])), 0xff00);
+        assert_eq!(fold(sum(&[])), 0);
+    }
+
+    #[test]
+    fn ipv4_header_checksum_verifies() {
+        // A real IPv4 header (RFC 1071 style check): sums to ffff with its checksum.
+        let hdr = [
+            0x45, 0x00, 0x00, 0x20, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x4e, 0x76, 0xc6, 0x33,
+            0x64, 0x02, 0xc0, 0x00, 0x02, 0x21,
+        ];
+        assert!(verifies(sum(&hdr)));
+        let mut zeroed = hdr;
+        zeroed[10] = 0;
+        zeroed[11] = 0;
+        assert_eq!(finish(sum(&zeroed)), 0x4e76);
+    }
+
+    #[test]
+    fn incremental_matches_full_recompute() {
+        let mut data = [0u8; 40];
+        for (i, b) in data.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37).wrapping_add(11);
+        }
+        let before = finish(sum(&data));
+        let old = [data[6], data[7], data[8], data[9]];
+        data[6..10].copy_from_slice(&[0xc0, 0x00, 0x02, 0x21]);
+        let after = finish(sum(&data));
+        assert_eq!(adjust(before, sum(&old), sum(&data[6..10])), after);
+    }
+
+    #[test]
+    fn incremental_keeps_a_bad_checksum_bad_by_the_same_amount() {
+        let data = [0x11u8, 0x22, 0x33, 0x44, 0x55, 0x66];
+        let good = finish(sum(&data));
+        let bad = good.wrapping_add(5);
+        let new = [0x99u8, 0x88];
+        let mut changed = data;
+        changed[0..2].copy_from_slice(&new);
+        let good_after = adjust(good, sum(&data[0..2]), sum(&new));
+        assert_eq!(good_after, finish(sum(&changed)));
+        assert_ne!(adjust(bad, sum(&data[0..2]), sum(&new)), good_after);
+    }
+
+    #[test]
+    fn pseudo_headers_sum_their_fields() {
+        let s4 = [192, 0, 2, 1];
+        let d4 = [198, 51, 100, 2];
+        assert_eq!(
+            fold(pseudo_v4(&s4, &d4, 17, 12)),
+            fold(sum(&[192, 0, 2, 1, 198, 51, 100, 2, 0, 17, 0, 12]))
+        );
+        let mut s6 = [0u8; 16];
+        s6[0] = 0x20;
+        s6[1] = 0x01;
+        let d6 = [0xffu8; 16];
+        let mut flat = [0u8; 40];
+        flat[..16].copy_from_slice(&s6);
+        flat[16..32].copy_from_slice(&d6);
+        flat[32..36].copy_from_slice(&0x0001_0002u32.to_be_bytes());
+        flat[39] = 58;
+        assert_eq!(fold(pseudo_v6(&s6, &d6, 58, 0x0001_0002)), fold(sum(&flat)));
+    }
+}

@@ -1,0 +1,318 @@
+//! The engine behind the exported ABI: owns the arena, the configuration and the
+//! per-batch loop that turns each slot's verdict into output descriptors.
+
+use core::fmt::Write;
+
+use crate::arena::{self, InitError, Layout, CONFIG_CAPACITY, DESCRIPTOR_LEN, HEADROOM};
+use crate::config::{Config, ConfigError};
+use crate::context::{Tx, SCRATCH_LEN};
+use crate::counters::{self, Counter, Counters};
+use crate::fragment::{self, Plan};
+use crate::ipid::IdGen;
+use crate::ipv4;
+use crate::ipv6;
+use crate::translate46;
+use crate::translate64;
+use crate::verdict::Verdict;
+use crate::{OUT_FRAGMENT, OUT_ICMP_ERROR, OUT_TRANSLATED};
+
+/// Bytes of the error sentence buffer, NUL included.
+const ERROR_LEN: usize = 256;
+
+#[derive(Clone, Copy)]
+struct Arena {
+    layout: Layout,
+    base: *mut u8,
+    addr: u32,
+}
+
+/// The engine state.
+pub struct Engine {
+    arena: Option<Arena>,
+    config: Config,
+    staging: Config,
+    configured: bool,
+    ids: IdGen,
+    scratch: [u8; SCRATCH_LEN],
+    error: [u8; ERROR_LEN],
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    /// An engine with no memory and no configuration.
+    pub const fn new() -> Engine {
+        Engine {
+            arena: None,
+            config: Config::DEFAULT,
+            staging: Config::DEFAULT,
+            configured: false,
+            ids: IdGen::new(),
+            scratch: [0; SCRATCH_LEN],
+            error: [0; ERROR_LEN],
+        }
+    }
+
+    /// Lays out and reserves the arena (first call only). `session_capacity` is for
+    /// the stateful NAT64 tables, which reserve nothing yet.
+    pub fn init(&mut self, slot_count: u32, slot_size: u32, _session_capacity: u32) -> Result<(), InitError> {
+        let layout = Layout::new(slot_count, slot_size)?;
+        if let Some(a) = self.arena {
+            return if a.layout == layout { Ok(()) } else { Err(InitError::AlreadyInitialized) };
+        }
+        let (base, addr) = arena::reserve(layout.total).ok_or(InitError::OutOfMemory)?;
+        self.arena = Some(Arena { layout, base, addr });
+        Ok(())
+    }
+
+    /// The layout, once initialised.
+    pub fn layout(&self) -> Option<Layout> {
+        self.arena.map(|a| a.layout)
+    }
+
+    /// Host address of arena offset `offset` (0 before initialisation).
+    pub fn address(&self, offset: usize) -> u32 {
+        self.arena.map_or(0, |a| a.addr + offset as u32)
+    }
+
+    /// The whole arena, for unit tests, which play the host.
+    #[cfg(test)]
+    pub fn memory(&mut self) -> &mut [u8] {
+        match self.arena {
+            // The arena was reserved for `total` bytes and is reached through `&mut self`.
+            Some(a) => unsafe { core::slice::from_raw_parts_mut(a.base, a.layout.total) },
+            None => &mut [],
+        }
+    }
+
+    /// Applies the `len` bytes of TLV records in the config buffer. On failure the
+    /// previous configuration stays and [`Engine::error_text`] says why.
+    pub fn configure(&mut self, len: u32) -> Result<(), ()> {
+        let layout = match self.layout() {
+            Some(l) => l,
+            None => {
+                self.set_error(format_args!("nat64_configure was called before nat64_init"));
+                return Err(());
+            }
+        };
+        let len = len as usize;
+        if len > CONFIG_CAPACITY {
+            self.set_error(format_args!("{}", ConfigError::TooLong { len, capacity: CONFIG_CAPACITY }));
+            return Err(());
+        }
+        let base = match self.arena {
+            Some(a) => a.base,
+            None => return Err(()),
+        };
+        // The config buffer is a region of the arena the host writes before this call.
+        let bytes = unsafe { core::slice::from_raw_parts(base.add(layout.config), len) };
+        match self.staging.parse_into(bytes) {
+            Ok(()) => {
+                core::mem::swap(&mut self.config, &mut self.staging);
+                self.configured = true;
+                self.error[0] = 0;
+                Ok(())
+            }
+            Err(e) => {
+                self.set_error(format_args!("{}", e));
+                Err(())
+            }
+        }
+    }
+
+    fn set_error(&mut self, args: core::fmt::Arguments) {
+        let mut w = Sentence { buf: &mut self.error, len: 0 };
+        let _ = w.write_fmt(args);
+        let end = w.len;
+        self.error[end] = 0;
+    }
+
+    /// The last error sentence, NUL-terminated.
+    pub fn error_text(&self) -> &[u8; ERROR_LEN] {
+        &self.error
+    }
+
+    /// Translates slots `0..count`; returns the number of output descriptors.
+    pub fn translate(&mut self, count: u32, now_ms: f64) -> u32 {
+        let a = match self.arena {
+            Some(a) => a,
+            None => return 0,
+        };
+        let l = a.layout;
+        self.ids.seed_once(now_ms);
+        // The arena was reserved for `l.total` bytes; the engine touches it only here
+        // and in `configure`, never at the same time.
+        let mem = unsafe { core::slice::from_raw_parts_mut(a.base, l.total) };
+        let (slots, rest) = mem.split_at_mut(l.spill);
+        let (spill, rest) = rest.split_at_mut(l.in_len - l.spill);
+        let (in_len, rest) = rest.split_at_mut(l.out - l.in_len);
+        let (out, rest) = rest.split_at_mut(l.config - l.out);
+        let counter_bytes = &mut rest[l.counters - l.config..];
+        // The counter region is 8-aligned (Layout) and holds COUNT u64 values.
+        let counter_words = unsafe { core::slice::from_raw_parts_mut(counter_bytes.as_mut_ptr() as *mut u64, counters::COUNT) };
+        let mut counters = Counters::new(counter_words);
+        let mut outputs = Outputs {
+            desc: out,
+            capacity: l.out_capacity,
+            written: 0,
+            spill: &mut spill[..l.spill_len],
+            spill_used: 0,
+            slots_addr: a.addr + l.slots as u32,
+            spill_addr: a.addr + l.spill as u32,
+            slot_size: l.slot_size,
+        };
+        let configured = self.configured;
+        let mut tx = Tx::new(&self.config, &mut self.ids, &mut self.scratch);
+        let count = (count as usize).min(l.slot_count);
+        for i in 0..count {
+            let len = u32::from_le_bytes([in_len[4 * i], in_len[4 * i + 1], in_len[4 * i + 2], in_len[4 * i + 3]]) as usize;
+            let slot = &mut slots[i * l.slot_size..(i + 1) * l.slot_size];
+            if len == 0 || len > l.slot_size - HEADROOM {
+                counters.inc(Counter::drop_bad_input);
+                continue;
+            }
+            let from_v6 = match slot[HEADROOM] >> 4 {
+                4 => false,
+                6 => true,
+                _ => {
+                    counters.inc(Counter::drop_bad_input);
+                    continue;
+                }
+            };
+            counters.inc(if from_v6 { Counter::packets_in_v6 } else { Counter::packets_in_v4 });
+            if !configured {
+                counters.inc(Counter::drop_not_configured);
+                continue;
+            }
+            let v = if from_v6 {
+                translate64::translate(&mut tx, slot, HEADROOM, len)
+            } else {
+                translate46::translate(&mut tx, slot, HEADROOM, len, false)
+            };
+            match v {
+                Verdict::Hairpin { start, len } => {
+                    let second = translate46::translate(&mut tx, slot, start, len, true);
+                    outputs.emit(second, slot, i, Counter::hairpinned, &mut counters);
+                }
+                v => {
+                    let success = if from_v6 { Counter::translated_6to4 } else { Counter::translated_4to6 };
+                    outputs.emit(v, slot, i, success, &mut counters);
+                }
+            }
+        }
+        outputs.written as u32
+    }
+}
+
+/// Output descriptors and spill space of one batch.
+struct Outputs<'a> {
+    desc: &'a mut [u8],
+    capacity: usize,
+    written: usize,
+    spill: &'a mut [u8],
+    spill_used: usize,
+    slots_addr: u32,
+    spill_addr: u32,
+    slot_size: usize,
+}
+
+impl<'a> Outputs<'a> {
+    fn put(&mut self, index: usize, addr: u32, len: usize, slot: usize, kind: u32) {
+        let d = &mut self.desc[index * DESCRIPTOR_LEN..(index + 1) * DESCRIPTOR_LEN];
+        d[0..4].copy_from_slice(&addr.to_le_bytes());
+        d[4..8].copy_from_slice(&(len as u32).to_le_bytes());
+        d[8..12].copy_from_slice(&(slot as u32).to_le_bytes());
+        d[12..16].copy_from_slice(&kind.to_le_bytes());
+    }
+
+    fn push(&mut self, addr: u32, len: usize, slot: usize, kind: u32) {
+        self.put(self.written, addr, len, slot, kind);
+        self.written += 1;
+    }
+
+    fn slot_addr(&self, slot: usize, offset: usize) -> u32 {
+        self.slots_addr + (slot * self.slot_size + offset) as u32
+    }
+
+    /// Records what became of slot `i`; `success` counts a translated packet.
+    fn emit(&mut self, v: Verdict, buf: &mut [u8], i: usize, success: Counter, counters: &mut Counters) {
+        match v {
+            Verdict::Forward { start, len } => {
+                if self.written == self.capacity {
+                    return counters.inc(Counter::drop_no_room);
+                }
+                self.push(self.slot_addr(i, start), len, i, OUT_TRANSLATED);
+                counters.inc(success);
+            }
+            Verdict::Error { start, len, reason } => {
+                counters.inc(reason);
+                if self.written == self.capacity {
+                    return counters.inc(Counter::drop_no_room);
+                }
+                self.push(self.slot_addr(i, start), len, i, OUT_ICMP_ERROR);
+                let sent = if buf[start] >> 4 == 4 { Counter::icmp4_errors_sent } else { Counter::icmp6_errors_sent };
+                counters.inc(sent);
+            }
+            Verdict::Drop(reason) => counters.inc(reason),
+            Verdict::FragmentV6 { start, len, mtu } => {
+                self.fragments(buf, i, start, len, mtu, ipv6::HEADER_LEN + ipv6::FRAGMENT_LEN, success, counters)
+            }
+            Verdict::FragmentV4 { start, len, mtu } => self.fragments(buf, i, start, len, mtu, ipv4::HEADER_LEN, success, counters),
+            // The engine resolves hairpins before emitting; a second one cannot occur.
+            Verdict::Hairpin { .. } => counters.inc(Counter::drop_bad_input),
+        }
+    }
+
+    /// Cuts the packet at `buf[start..start + len]` into fragments: pieces 1.. go to
+    /// the spill area, piece 0 stays in the slot.
+    #[allow(clippy::too_many_arguments)]
+    fn fragments(&mut self, buf: &mut [u8], i: usize, start: usize, len: usize, mtu: usize, header_len: usize, success: Counter, counters: &mut Counters) {
+        let plan = match Plan::new(len, header_len, mtu) {
+            Some(p) => p,
+            None => return counters.inc(Counter::drop_too_big),
+        };
+        if self.capacity - self.written < plan.count || self.spill.len() - self.spill_used < plan.tail_bytes() {
+            return counters.inc(Counter::drop_no_room);
+        }
+        let v6 = header_len != ipv4::HEADER_LEN;
+        let first_addr = self.slot_addr(i, start);
+        let first_index = self.written;
+        self.written += 1;
+        for k in 1..plan.count {
+            let at = self.spill_used;
+            let pkt = &buf[start..start + len];
+            let n = if v6 {
+                fragment::write_v6_piece(pkt, &plan, k, &mut self.spill[at..])
+            } else {
+                fragment::write_v4_piece(pkt, &plan, k, &mut self.spill[at..])
+            };
+            self.spill_used += n;
+            self.push(self.spill_addr + at as u32, n, i, OUT_FRAGMENT);
+        }
+        let pkt = &mut buf[start..start + len];
+        let n = if v6 { fragment::finish_v6_first(pkt, &plan) } else { fragment::finish_v4_first(pkt, &plan) };
+        self.put(first_index, first_addr, n, i, OUT_FRAGMENT);
+        counters.inc(success);
+        counters.add(Counter::fragments_out, plan.count as u64);
+    }
+}
+
+/// A `fmt::Write` into a fixed buffer that keeps room for the NUL and cuts the rest.
+struct Sentence<'a> {
+    buf: &'a mut [u8; ERROR_LEN],
+    len: usize,
+}
+
+impl<'a> Write for Sentence<'a> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let room = ERROR_LEN - 1 - self.len;
+        let n = s.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}

@@ -1,0 +1,183 @@
+//! SIIT address mapping: EAMT first, then the RFC 6052 prefix (RFC 7757 §3.3), the
+//! RFC 6052 §3.1 rule for the Well-Known Prefix, the hairpin test (RFC 7757 §4.2),
+//! and the RFC 6791 pools used when an ICMP error comes from an untranslatable
+//! address.
+
+use crate::config::Config;
+use crate::rfc6052;
+
+/// Why an address has no counterpart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// No EAMT entry and not under pool6 (or no pool6).
+    NoMapping,
+    /// A non-global IPv4 address would sit under 64:ff9b::/96 (RFC 6052 §3.1).
+    NonGlobalWkp,
+}
+
+/// Address mapper over one configuration.
+#[derive(Clone, Copy)]
+pub struct Mapper<'c> {
+    cfg: &'c Config,
+    wkp_checked: bool,
+}
+
+impl<'c> Mapper<'c> {
+    /// A mapper for `cfg`.
+    pub fn new(cfg: &'c Config) -> Self {
+        let wkp_checked = !cfg.wkp_allow_nonglobal && cfg.pool6 == Some(rfc6052::WKP);
+        Mapper { cfg, wkp_checked }
+    }
+
+    /// IPv6 → IPv4: the longest EAMT match, else extraction from pool6.
+    #[inline]
+    pub fn v6_to_v4(&self, a: &[u8; 16]) -> Result<[u8; 4], MapError> {
+        if let Some(v4) = self.cfg.eamt.to_v4(a) {
+            return Ok(v4);
+        }
+        let pool = self.cfg.pool6.as_ref().ok_or(MapError::NoMapping)?;
+        let v4 = rfc6052::extract(pool, a).ok_or(MapError::NoMapping)?;
+        self.check_wkp(&v4)?;
+        Ok(v4)
+    }
+
+    /// IPv4 → IPv6: the longest EAMT match when `use_eamt`, else embedding in pool6.
+    /// A hairpinned packet's source-side addresses skip the EAMT (RFC 7757 §4.2).
+    #[inline]
+    pub fn v4_to_v6(&self, a: &[u8; 4], use_eamt: bool) -> Result<[u8; 16], MapError> {
+        if use_eamt {
+            if let Some(v6) = self.cfg.eamt.to_v6(a) {
+                return Ok(v6);
+            }
+        }
+        let pool = self.cfg.pool6.as_ref().ok_or(MapError::NoMapping)?;
+        self.check_wkp(a)?;
+        Ok(rfc6052::embed(pool, a))
+    }
+
+    #[inline]
+    fn check_wkp(&self, v4: &[u8; 4]) -> Result<(), MapError> {
+        if self.wkp_checked && !rfc6052::is_global_v4(v4) {
+            Err(MapError::NonGlobalWkp)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// True when an IPv4 destination belongs to an EAMT entry, so the packet must
+    /// be translated back to IPv6 (RFC 7757 §4.2).
+    #[inline]
+    pub fn hairpins(&self, dst: &[u8; 4]) -> bool {
+        self.cfg.eamt.covers_v4(dst)
+    }
+
+    /// Source for an ICMPv4 error whose IPv6 source is untranslatable (RFC 6791 §4):
+    /// an address of the RFC 6791 IPv4 pool picked by a hash of `untranslatable`, so
+    /// one router keeps one address; without a pool, the translator's own address.
+    pub fn rfc6791_v4(&self, untranslatable: &[u8; 16]) -> Option<[u8; 4]> {
+        match self.cfg.rfc6791_v4 {
+            Some(pool) => Some(pool.nth(hash(untranslatable))),
+            None => self.cfg.own_ipv4,
+        }
+    }
+
+    /// Source for an ICMPv6 error whose IPv4 source is untranslatable: the RFC 6791
+    /// IPv6 pool, else the translator's own address.
+    pub fn rfc6791_v6(&self, untranslatable: &[u8; 4]) -> Option<[u8; 16]> {
+        match self.cfg.rfc6791_v6 {
+            Some(pool) => {
+                let host_bits = 128 - pool.len as u32;
+                let mask = if host_bits >= 32 { u32::MAX } else { (1u32 << host_bits) - 1 };
+                let mut a = pool.addr;
+                let low = u32::from_be_bytes([a[12], a[13], a[14], a[15]]) | (hash(untranslatable) & mask);
+                a[12..16].copy_from_slice(&low.to_be_bytes());
+                Some(a)
+            }
+            None => self.cfg.own_ipv6,
+        }
+    }
+}
+
+/// FNV-1a, enough to spread pool picks.
+fn hash(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| (h ^ b as u32).wrapping_mul(0x0100_0193))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prefix::{Prefix4, Prefix6};
+    extern crate std;
+    use std::boxed::Box;
+
+    fn a6(words: [u16; 8]) -> [u8; 16] {
+        let mut a = [0u8; 16];
+        for (i, w) in words.iter().enumerate() {
+            a[2 * i..2 * i + 2].copy_from_slice(&w.to_be_bytes());
+        }
+        a
+    }
+
+    fn corpus_config() -> Box<Config> {
+        let mut c = Box::new(Config::DEFAULT);
+        c.pool6 = Some(Prefix6 { addr: a6([0x2001, 0xdb8, 0x100, 0, 0, 0, 0, 0]), len: 40 });
+        c.eamt.add(Prefix6 { addr: a6([0x2001, 0xdb8, 3, 0, 0, 0, 0, 0]), len: 120 }, Prefix4 { addr: [1, 0, 0, 0], len: 24 }).unwrap();
+        c
+    }
+
+    #[test]
+    fn eamt_before_pool6() {
+        let c = corpus_config();
+        let m = Mapper::new(&c);
+        assert_eq!(m.v4_to_v6(&[1, 0, 0, 9], true), Ok(a6([0x2001, 0xdb8, 3, 0, 0, 0, 0, 9])));
+        assert_eq!(m.v4_to_v6(&[1, 0, 0, 9], false), Ok(a6([0x2001, 0xdb8, 0x101, 0, 9, 0, 0, 0])));
+        assert_eq!(m.v6_to_v4(&a6([0x2001, 0xdb8, 3, 0, 0, 0, 0, 8])), Ok([1, 0, 0, 8]));
+        assert_eq!(m.v6_to_v4(&a6([0x2001, 0xdb8, 0x1c0, 2, 0x21, 0, 0, 0])), Ok([192, 0, 2, 33]));
+        assert_eq!(m.v6_to_v4(&a6([0x4000, 0, 0, 0, 0, 0, 0, 1])), Err(MapError::NoMapping));
+        assert!(m.hairpins(&[1, 0, 0, 1]));
+        assert!(!m.hairpins(&[192, 0, 2, 1]));
+    }
+
+    #[test]
+    fn wkp_refuses_non_global_unless_allowed() {
+        let mut c = Box::new(Config::DEFAULT);
+        c.pool6 = Some(rfc6052::WKP);
+        let wkp_10 = a6([0x64, 0xff9b, 0, 0, 0, 0, 0x0a00, 1]);
+        let m = Mapper::new(&c);
+        assert_eq!(m.v6_to_v4(&wkp_10), Err(MapError::NonGlobalWkp));
+        assert_eq!(m.v4_to_v6(&[192, 168, 0, 1], true), Err(MapError::NonGlobalWkp));
+        assert_eq!(m.v4_to_v6(&[8, 8, 8, 8], true), Ok(a6([0x64, 0xff9b, 0, 0, 0, 0, 0x0808, 0x0808])));
+        c.wkp_allow_nonglobal = true;
+        let m = Mapper::new(&c);
+        assert_eq!(m.v6_to_v4(&wkp_10), Ok([10, 0, 0, 1]));
+    }
+
+    #[test]
+    fn the_rfc8215_local_use_prefix_allows_non_global() {
+        let mut c = Box::new(Config::DEFAULT);
+        c.pool6 = Some(Prefix6 { addr: a6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0]), len: 48 });
+        let m = Mapper::new(&c);
+        assert!(m.v4_to_v6(&[10, 0, 0, 1], true).is_ok());
+    }
+
+    #[test]
+    fn rfc6791_pools_fall_back_to_own_addresses() {
+        let mut c = corpus_config();
+        let router = a6([0x4000, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(Mapper::new(&c).rfc6791_v4(&router), None);
+        c.own_ipv4 = Some([198, 51, 100, 1]);
+        assert_eq!(Mapper::new(&c).rfc6791_v4(&router), Some([198, 51, 100, 1]));
+        c.rfc6791_v4 = Some(Prefix4 { addr: [203, 0, 113, 8], len: 32 });
+        assert_eq!(Mapper::new(&c).rfc6791_v4(&router), Some([203, 0, 113, 8]));
+        c.rfc6791_v4 = Some(Prefix4 { addr: [203, 0, 113, 0], len: 24 });
+        let picked = Mapper::new(&c).rfc6791_v4(&router).unwrap();
+        assert_eq!(&picked[..3], &[203, 0, 113]);
+        assert_eq!(Mapper::new(&c).rfc6791_v4(&router), Some(picked));
+
+        c.rfc6791_v6 = Some(Prefix6 { addr: a6([2, 0, 0, 0, 0, 0, 0, 2]), len: 128 });
+        assert_eq!(Mapper::new(&c).rfc6791_v6(&[2, 0, 0, 2]), Some(a6([2, 0, 0, 0, 0, 0, 0, 2])));
+        c.rfc6791_v6 = Some(Prefix6 { addr: a6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0]), len: 120 });
+        let p = Mapper::new(&c).rfc6791_v6(&[2, 0, 0, 2]).unwrap();
+        assert_eq!(&p[..15], &a6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0])[..15]);
+    }
+}
