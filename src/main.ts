@@ -6,12 +6,26 @@
  */
 
 import { runTranslate } from "./offline/translate.ts";
+import { checkConfigCommand, runGatewayCommand } from "./gateway/run.ts";
+import { runStatsCommand } from "./control/stats_command.ts";
+import { runBibCommand, runSessionsCommand } from "./control/list_commands.ts";
 
 const USAGE = `usage: nat64 <subcommand> [flags]
-  translate   feed .pkt/.pcap files through the translator offline (nat64 translate --help)`;
+  run           run the gateway on a TUN device (nat64 run --help)
+  check-config  validate a config file without starting anything
+  translate     feed .pkt/.pcap files through the translator offline
+  stats         counters of a running gateway (--watch for a live view)
+  sessions      NAT64 sessions of a running gateway
+  bib           NAT64 bindings of a running gateway
+Each subcommand takes --help.`;
 
 const SUBCOMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  run: runGatewayCommand,
+  "check-config": checkConfigCommand,
   translate: runTranslate,
+  stats: runStatsCommand,
+  sessions: runSessionsCommand,
+  bib: runBibCommand,
 };
 
 /** Runs the CLI with `args`; returns the process exit code. */

@@ -1,0 +1,164 @@
+/**
+ * The running gateway: puts the pieces together and owns their lifetimes. The engine
+ * translates; the TUN device and the datapath loop move packets; the control socket
+ * and the metrics endpoint show what happens. Start-up fails with one sentence and
+ * undoes what it had done; stop undoes everything in reverse order.
+ *
+ * @module
+ */
+
+import { Engine } from "../engine/engine.ts";
+import { Libc } from "../tun/libc.ts";
+import { TunDevice } from "../tun/device.ts";
+import { Poller } from "../tun/poller.ts";
+import { configureInterface } from "../tun/interface.ts";
+import { checkMtuFitsSlots, type DatapathExit, DatapathStats, runDatapath } from "../datapath/loop.ts";
+import { ControlServer } from "../control/server.ts";
+import { MetricsServer } from "../control/metrics.ts";
+import type { Logger } from "../control/logger.ts";
+import { type GatewayView, withCounters } from "../control/view.ts";
+import { type LoadedConfig, tunRoutes } from "./config.ts";
+import { EngineView } from "./view.ts";
+
+/** Packets per batch: enough to amortise the per-batch wait, small enough to keep latency low. */
+const SLOTS = 64;
+/** Slot bytes beyond the MTU: the engine's headroom for headers that grow. */
+const SLOT_SPARE = 256;
+
+/** A started gateway. */
+export class Gateway {
+  readonly #logger: Logger;
+  readonly #engine: Engine;
+  readonly #tun: TunDevice;
+  readonly #poller: Poller;
+  readonly #control: ControlServer;
+  readonly #metrics?: MetricsServer;
+  readonly #stop = new AbortController();
+  readonly #stats: DatapathStats;
+  readonly #datapath: Promise<DatapathExit>;
+  readonly view: GatewayView;
+  #loaded: LoadedConfig;
+
+  private constructor(
+    parts: {
+      logger: Logger;
+      engine: Engine;
+      tun: TunDevice;
+      poller: Poller;
+      control: ControlServer;
+      metrics?: MetricsServer;
+      view: GatewayView;
+      stats: DatapathStats;
+      loaded: LoadedConfig;
+    },
+  ) {
+    this.#logger = parts.logger;
+    this.#engine = parts.engine;
+    this.#tun = parts.tun;
+    this.#poller = parts.poller;
+    this.#control = parts.control;
+    this.#metrics = parts.metrics;
+    this.view = parts.view;
+    this.#stats = parts.stats;
+    this.#loaded = parts.loaded;
+    this.#datapath = runDatapath({
+      engine: this.#engine,
+      port: this.#tun.memoryPort(this.#engine.memory),
+      readiness: this.#poller,
+      signal: this.#stop.signal,
+      deviceName: this.#tun.name,
+      stats: this.#stats,
+    });
+  }
+
+  /** Starts every part; on failure stops what had started and throws its one sentence. */
+  static async start(loaded: LoadedConfig, logger: Logger): Promise<Gateway> {
+    const { config } = loaded;
+    const undo: (() => void | Promise<void>)[] = [];
+    try {
+      const engine = Engine.create({ slotCount: SLOTS, slotSize: config.run.tunMtu + SLOT_SPARE });
+      engine.configure(config.translator);
+      checkMtuFitsSlots(config.run.tunMtu, engine);
+
+      const libc = Libc.open(config.run.libc);
+      const tun = TunDevice.open(libc, { name: config.run.tun });
+      undo.push(() => tun.close());
+      if (!config.run.noSetup) {
+        await configureInterface(
+          { name: tun.name, mtu: config.run.tunMtu, addresses: config.run.tunAddresses, routes: tunRoutes(config) },
+          (args) => logger.debug("ip", { command: args.join(" ") }),
+        );
+      }
+      const poller = new Poller(libc, tun.fd);
+      undo.push(() => poller.close());
+
+      const stats = new DatapathStats();
+      const startedAt = new Date();
+      const engineView = new EngineView(engine, stats, () => loaded, tun.name, startedAt);
+      const control = new ControlServer(engineView, {
+        path: config.operator.controlSocket,
+        mode: config.operator.controlSocketMode,
+        logger,
+      });
+      await control.start();
+      undo.push(() => control.close());
+      const view = withCounters(engineView, control, logger);
+
+      let metrics: MetricsServer | undefined;
+      if (config.operator.metricsListen) {
+        metrics = new MetricsServer(view, { listen: config.operator.metricsListen, logger });
+        metrics.start();
+        undo.push(() => metrics!.close());
+      }
+      const gw = new Gateway({ logger, engine, tun, poller, control, metrics, view, stats, loaded });
+      logger.info("gateway running", {
+        tun: tun.name,
+        mode: config.translator.mode,
+        control: control.path,
+      });
+      return gw;
+    } catch (err) {
+      for (const step of undo.reverse()) await step();
+      throw err;
+    }
+  }
+
+  /** The config in force. */
+  get loaded(): LoadedConfig {
+    return this.#loaded;
+  }
+
+  /**
+   * Applies a new config where that needs no restart (the translator's keys); keys that
+   * would need the device re-created are reported and keep their old value.
+   */
+  reload(next: LoadedConfig): void {
+    const old = this.#loaded.config;
+    const restartOnly = (["tun", "tunMtu", "libc"] as const).filter((k) => old.run[k] !== next.config.run[k]);
+    this.#engine.configure(next.config.translator);
+    this.#loaded = {
+      ...next,
+      config: { ...next.config, run: old.run, operator: old.operator },
+    };
+    this.#logger.info("configuration reloaded", { file: next.file });
+    if (restartOnly.length) {
+      this.#logger.warn("some keys only change on restart", { keys: restartOnly.join(", ") });
+    }
+  }
+
+  /** Resolves when the datapath ends (stop, or the device vanished). */
+  finished(): Promise<DatapathExit> {
+    return this.#datapath;
+  }
+
+  /** Stops the datapath and closes everything; returns why the datapath ended. */
+  async stop(): Promise<DatapathExit> {
+    this.#stop.abort();
+    const exit = await this.#datapath;
+    await this.#metrics?.close();
+    await this.#control.close();
+    this.#poller.close();
+    this.#tun.close();
+    return exit;
+  }
+}
