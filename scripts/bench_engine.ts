@@ -29,7 +29,7 @@ interface Row {
 }
 
 function bench(name: string, spec: PacketSpec): Row {
-  const { config } = parseFlags(["--pool6", "64:ff9b::/96", "--eamt", "2001:db8:1::/120=198.51.100.0/24"]);
+  const { config } = parseFlags(["--pool6", "2001:db8:64::/96", "--eamt", "2001:db8:1::/120=198.51.100.0/24"]);
   const engine = Engine.create({ slotCount: 64, slotSize: 2048 });
   engine.configure(config);
   const packet = buildPacket(spec);
@@ -69,7 +69,7 @@ function bench(name: string, spec: PacketSpec): Row {
   };
 }
 
-const V6 = { src: "2001:db8:1::2", dst: "64:ff9b::203.0.113.5" };
+const V6 = { src: "2001:db8:1::2", dst: "2001:db8:64::203.0.113.5" };
 const V4 = { src: "203.0.113.5", dst: "198.51.100.2" };
 const rows: Row[] = [];
 for (const proto of ["udp", "tcp"] as const) {

@@ -55,6 +55,7 @@ async function readItems(items: string[]): Promise<Item[]> {
   const out: Item[] = [];
   for (const item of items) {
     const clock = item.match(/^\+(\d+(?:\.\d+)?)(ms|s)$/);
+    if (!clock && item.startsWith("+")) throw new Error(`${item}: neither a .pkt or .pcap file nor a +Ns clock token`);
     if (clock) {
       out.push({ kind: "clock", advanceMs: Number(clock[1]) * (clock[2] === "s" ? 1000 : 1) });
       continue;

@@ -57,9 +57,10 @@ export function envToFlags(env: Record<string, unknown>): string[] {
 export function runCase(c: Case, extraFlags: string[] = []): string | null {
   const read = (p: string) => Deno.readFileSync(new URL(`${c.id.split("/")[0]}/${p}`, CORPUS));
   const { config } = parseFlags([...envToFlags(c.env), ...extraFlags]);
-  const engine = Engine.create();
+  const sent = c.send.map((p) => ({ data: read(p), timeMs: 0 }));
+  const engine = Engine.create({ slotSize: Math.max(2048, ...sent.map((p) => p.data.length + 256)) });
   engine.configure(config);
-  const got = translateItems(engine, [{ kind: "packets", packets: c.send.map((p) => ({ data: read(p), timeMs: 0 })) }]);
+  const got = translateItems(engine, [{ kind: "packets", packets: sent }]);
   const expected = c.expect.map(read);
   if (got.length !== expected.length) {
     return `emitted ${got.length} packet(s), expected ${expected.length}` +

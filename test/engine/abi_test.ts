@@ -11,7 +11,7 @@ import { TAG, TlvWriter } from "../../src/engine/config_tlv.ts";
 import { buildPacket, checksumsValid } from "../util/packets.ts";
 import { formatIP } from "../../src/net/ip.ts";
 
-const FLAGS = ["--pool6", "64:ff9b::/96", "--eamt", "2001:db8:1::/120=198.51.100.0/24", "--ipv4", "203.0.113.1"];
+const FLAGS = ["--pool6", "2001:db8:64::/96", "--eamt", "2001:db8:1::/120=198.51.100.0/24", "--ipv4", "203.0.113.1"];
 
 function engine(opts = {}) {
   const e = Engine.create(opts);
@@ -24,7 +24,7 @@ Deno.test("the arena is laid out once and memory never grows", () => {
   eq([e.slotCount, e.slotSize], [32, 4096]);
   ok(e.headroom >= 28, `headroom ${e.headroom} leaves no room for IPv4→IPv6 growth`);
   const size = e.memory.buffer.byteLength;
-  for (let i = 0; i < 32; i++) e.load(i, buildPacket({ src: "2001:db8:1::2", dst: "64:ff9b::203.0.113.5", proto: "udp", size: 1400 }));
+  for (let i = 0; i < 32; i++) e.load(i, buildPacket({ src: "2001:db8:1::2", dst: "2001:db8:64::203.0.113.5", proto: "udp", size: 1400 }));
   e.translate(32, 0);
   eq(e.memory.buffer.byteLength, size);
   eq(e.bytes.buffer, e.memory.buffer);
@@ -36,9 +36,9 @@ Deno.test("the arena is laid out once and memory never grows", () => {
 Deno.test("a batch translates in order, one descriptor per packet, from the right slot", () => {
   const e = engine();
   const sent = [
-    buildPacket({ src: "2001:db8:1::2", dst: "64:ff9b::203.0.113.5", proto: "udp", sport: 1000 }),
+    buildPacket({ src: "2001:db8:1::2", dst: "2001:db8:64::203.0.113.5", proto: "udp", sport: 1000 }),
     buildPacket({ src: "203.0.113.5", dst: "198.51.100.2", proto: "tcp", sport: 80, dport: 2000 }),
-    buildPacket({ src: "2001:db8:1::2", dst: "64:ff9b::203.0.113.5", proto: "icmp" }),
+    buildPacket({ src: "2001:db8:1::2", dst: "2001:db8:64::203.0.113.5", proto: "icmp" }),
   ];
   sent.forEach((p, i) => e.load(i, p));
   eq(e.translate(3, 0), 3);
@@ -48,7 +48,7 @@ Deno.test("a batch translates in order, one descriptor per packet, from the righ
   eq(out.map((p) => p[0] >> 4), [4, 6, 4]);
   eq(formatIP(out[0].subarray(12, 16)), "198.51.100.2");
   eq(formatIP(out[0].subarray(16, 20)), "203.0.113.5");
-  eq(formatIP(out[1].subarray(8, 24)), "64:ff9b::cb00:7105");
+  eq(formatIP(out[1].subarray(8, 24)), "2001:db8:64::cb00:7105");
   eq(formatIP(out[1].subarray(24, 40)), "2001:db8:1::2");
   for (const p of out) ok(checksumsValid(p));
   // Output bytes live inside the input slot's memory (translated in place, no copy).
@@ -62,7 +62,7 @@ Deno.test("the engine refuses a bad configuration and keeps the old one", () => 
   const e = engine();
   throws(() => e.configureRecords(new TlvWriter().record(TAG.POOL6, new Uint8Array(16), [33])), /refused the configuration: .+/);
   throws(() => e.configureRecords(new TlvWriter().record(0x7fff, [1])), /refused the configuration: .+/);
-  e.load(0, buildPacket({ src: "2001:db8:1::2", dst: "64:ff9b::203.0.113.5", proto: "udp" }));
+  e.load(0, buildPacket({ src: "2001:db8:1::2", dst: "2001:db8:64::203.0.113.5", proto: "udp" }));
   eq(e.translate(1, 0), 1);
   eq(formatIP(e.output(0).subarray(16, 20)), "203.0.113.5");
 });
