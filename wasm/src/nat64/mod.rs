@@ -1,1 +1,9 @@
-//! Stateful NAT64 (RFC 6146): binding and session tables, pool4, TCP state, expiry queues.
+//! Stateful NAT64 (RFC 6146): binding and session tables, pool4, TCP state, expiry.
+//! (Work in progress: the contract is written out once the engine API is complete.)
+
+mod carve;
+mod chain;
+mod queue;
+mod siphash;
+#[cfg(test)]
+mod test_region;
