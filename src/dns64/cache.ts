@@ -1,0 +1,118 @@
+/**
+ * The response cache: finished responses in wire format, kept for as long as their
+ * records live (RFC 1035 §3.2.1 TTL; RFC 2308 §5 for negative answers) and served to
+ * later clients with their own ID, question case and RD bit, and TTLs lowered by the
+ * time spent in the cache. Keys name the configuration too (see `Dns64Config.fingerprint`),
+ * so a prefix change never serves a stale synthesis.
+ *
+ * @module
+ */
+
+import { Flag, HEADER_SIZE, type MessageLayout, Rcode, RRType, setU16, setU32, u16, u32 } from "./wire.ts";
+
+/** The longest time anything is kept, whatever its TTL says (RFC 8767 §4 suggests a week at most; a day is common). */
+export const MAX_CACHE_TTL = 86400;
+
+/** A finished response and what is needed to hand it to another client. */
+export interface StoredResponse {
+  readonly wire: Uint8Array;
+  readonly questionEnd: number;
+  /** Offsets of the TTL fields of all records but OPT, and their values when stored. */
+  readonly ttlOffsets: readonly number[];
+  readonly ttls: readonly number[];
+  readonly storedAt: number;
+  /** Seconds it may be served for; 0 means it is not cached. */
+  readonly lifetime: number;
+}
+
+/** Wraps a finished response; `now` in milliseconds. */
+export function storedResponse(wire: Uint8Array, layout: MessageLayout, now: number): StoredResponse {
+  const ttlOffsets: number[] = [];
+  const ttls: number[] = [];
+  for (const r of layout.records) {
+    if (r.type === RRType.OPT) continue;
+    ttlOffsets.push(r.ttlOffset);
+    ttls.push(u32(wire, r.ttlOffset));
+  }
+  return { wire, questionEnd: layout.questionEnd, ttlOffsets, ttls, storedAt: now, lifetime: lifetimeOf(wire, layout) };
+}
+
+/**
+ * How long a response may be cached, in seconds: the smallest TTL of its records when it
+ * has an answer, min(SOA TTL, SOA MINIMUM) for a negative answer (RFC 2308 §5), and 0
+ * for errors, truncated answers and negative answers without a SOA (RFC 2308 §5 SHOULD NOT).
+ */
+function lifetimeOf(wire: Uint8Array, layout: MessageLayout): number {
+  const rcode = layout.flags & 0xf;
+  if (layout.flags & Flag.TC || (rcode !== Rcode.NOERROR && rcode !== Rcode.NXDOMAIN)) return 0;
+  const records = layout.records.filter((r) => r.type !== RRType.OPT);
+  const hasAnswer = rcode === Rcode.NOERROR && records.some((r) => r.section === 1);
+  let ttl: number;
+  if (hasAnswer) {
+    ttl = Math.min(...records.map((r) => u32(wire, r.ttlOffset)));
+  } else {
+    const soa = records.find((r) => r.section === 2 && r.type === RRType.SOA);
+    if (!soa) return 0;
+    ttl = Math.min(u32(wire, soa.ttlOffset), u32(wire, soa.end - 4));
+  }
+  return Math.min(ttl, MAX_CACHE_TTL);
+}
+
+/**
+ * Copies `stored` for the client that sent `query`: its ID, its question bytes (so 0x20
+ * letter case is echoed), its RD bit, and each TTL lowered by the whole seconds stored.
+ */
+export function renderForClient(stored: StoredResponse, query: Uint8Array, now: number): Uint8Array {
+  const out = stored.wire.slice();
+  out[0] = query[0];
+  out[1] = query[1];
+  setU16(out, 2, (u16(out, 2) & ~Flag.RD) | (u16(query, 2) & Flag.RD));
+  out.set(query.subarray(HEADER_SIZE, stored.questionEnd), HEADER_SIZE);
+  const age = Math.floor((now - stored.storedAt) / 1000);
+  if (age > 0) {
+    for (let i = 0; i < stored.ttlOffsets.length; i++) {
+      setU32(out, stored.ttlOffsets[i], Math.max(0, stored.ttls[i] - age));
+    }
+  }
+  return out;
+}
+
+/** A bounded map of stored responses; the oldest entry goes first when it is full. */
+export class ResponseCache {
+  readonly #max: number;
+  readonly #entries = new Map<string, StoredResponse>();
+
+  /** `maxEntries` 0 disables the cache. */
+  constructor(maxEntries: number) {
+    this.#max = maxEntries;
+  }
+
+  /** The live entry for `key`, or null; expired entries are dropped. */
+  get(key: string, now: number): StoredResponse | null {
+    const entry = this.#entries.get(key);
+    if (!entry) return null;
+    if (now >= entry.storedAt + entry.lifetime * 1000) {
+      this.#entries.delete(key);
+      return null;
+    }
+    return entry;
+  }
+
+  /** Stores `entry` when it has a lifetime. */
+  set(key: string, entry: StoredResponse): void {
+    if (this.#max === 0 || entry.lifetime <= 0) return;
+    this.#entries.delete(key);
+    if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(key, entry);
+  }
+
+  /** Number of entries, live or not yet found expired. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Drops everything. */
+  clear(): void {
+    this.#entries.clear();
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The DNS64 listener: a UDP and a TCP socket on every configured address, each query
+ * handed to the resolver and its answer sent back. Needs only network permission (no
+ * FFI). The loops never throw: a failing send or a broken connection ends only itself.
+ *
+ * @module
+ */
+
+import dgram from "node:dgram";
+import { ResponseCache } from "./cache.ts";
+import { CounterSet, type Dns64Counters } from "./counters.ts";
+import { type Dns64Config, type Dns64Options, type Endpoint, formatEndpoint, resolveOptions } from "./options.ts";
+import { Dns64Resolver } from "./resolver.ts";
+import { closeQuietly, frame, writeAll } from "./tcp.ts";
+import { UpstreamClient } from "./upstream.ts";
+
+export type { Dns64Counters, Dns64Options };
+
+/** RFC 7766 §6.2.3: idle TCP connections are closed; seconds, not minutes. */
+const TCP_IDLE_MS = 10_000;
+/** Open TCP connections at most; more are closed at once, so a flood cannot exhaust descriptors. */
+const MAX_TCP_CONNECTIONS = 256;
+/** Pipelined queries worked on at once per TCP connection (RFC 7766 §6.2.1.1 allows concurrency). */
+const MAX_TCP_INFLIGHT = 32;
+
+/** Things a caller may share between successive servers, such as the gateway across reloads. */
+export interface Dns64Shared {
+  /** A cache to use instead of a new one; its keys include the configuration, so it survives changes safely. */
+  readonly cache?: ResponseCache;
+}
+
+/** The DNS64 listener. `start()` binds, `stop()` releases everything. */
+export class Dns64Server {
+  readonly #config: Dns64Config;
+  readonly #counters = new CounterSet();
+  readonly #upstream: UpstreamClient;
+  readonly #resolver: Dns64Resolver;
+  readonly #udp: dgram.Socket[] = [];
+  readonly #tcp: Deno.TcpListener[] = [];
+  readonly #conns = new Set<Deno.TcpConn>();
+  readonly #loops = new Set<Promise<void>>();
+  readonly #bound: Endpoint[] = [];
+
+  /** Validates `options`; throws `Dns64ConfigError` naming the bad key. */
+  constructor(options: Dns64Options, shared: Dns64Shared = {}) {
+    this.#config = resolveOptions(options);
+    this.#upstream = new UpstreamClient(this.#config, () => this.#counters.upstreamErrors++);
+    this.#resolver = new Dns64Resolver(this.#config, {
+      upstream: this.#upstream,
+      cache: shared.cache ?? new ResponseCache(this.#config.cacheSize),
+      counters: this.#counters,
+    });
+  }
+
+  /**
+   * Binds a UDP and a TCP socket on each listen address. Port 0 picks a free UDP port and
+   * uses the same one for TCP. Throws an Error naming the address when one cannot be bound.
+   */
+  async start(): Promise<void> {
+    try {
+      for (const endpoint of this.#config.listen) {
+        const port = await this.#listenUdp(endpoint);
+        this.#listenTcp({ ...endpoint, port });
+        this.#bound.push({ ...endpoint, port });
+      }
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+  }
+
+  /** Closes every socket and connection and the upstream client. */
+  async stop(): Promise<void> {
+    for (const socket of this.#udp.splice(0)) socket.close();
+    for (const listener of this.#tcp.splice(0)) closeQuietly(listener);
+    for (const conn of this.#conns) closeQuietly(conn);
+    this.#conns.clear();
+    this.#upstream.close();
+    await Promise.all(this.#loops);
+  }
+
+  /** The counters so far. */
+  counters(): Dns64Counters {
+    return this.#counters.snapshot();
+  }
+
+  /** The addresses actually bound (ports resolved when 0 was asked for). */
+  addresses(): readonly Endpoint[] {
+    return [...this.#bound];
+  }
+
+  #listenUdp(endpoint: Endpoint): Promise<number> {
+    const socket = dgram.createSocket({ type: endpoint.family === 6 ? "udp6" : "udp4", ipv6Only: true });
+    return new Promise((resolve, reject) => {
+      socket.once("error", (e: Error) => {
+        reject(new Error(`listen: cannot bind UDP ${formatEndpoint(endpoint)}: ${e.message}`));
+      });
+      socket.bind(endpoint.port, endpoint.host, () => {
+        socket.removeAllListeners("error");
+        socket.on("error", () => {});
+        socket.on("message", (msg: Uint8Array, rinfo: { address: string; port: number }) => {
+          this.#resolver.handle(msg, { address: rinfo.address, tcp: false }).then((answer) => {
+            if (!answer) return;
+            try {
+              socket.send(answer, rinfo.port, rinfo.address, () => {});
+            } catch {
+              // The socket was closed by stop() while the answer was being worked out.
+            }
+          });
+        });
+        this.#udp.push(socket);
+        resolve(socket.address().port);
+      });
+    });
+  }
+
+  #listenTcp(endpoint: Endpoint): void {
+    let listener: Deno.TcpListener;
+    try {
+      listener = Deno.listen({ hostname: endpoint.host, port: endpoint.port, transport: "tcp" });
+    } catch (e) {
+      throw new Error(`listen: cannot bind TCP ${formatEndpoint(endpoint)}: ${(e as Error).message}`);
+    }
+    this.#tcp.push(listener);
+    this.#track(this.#acceptLoop(listener));
+  }
+
+  #track(loop: Promise<void>): void {
+    this.#loops.add(loop);
+    loop.finally(() => this.#loops.delete(loop));
+  }
+
+  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+    try {
+      for await (const conn of listener) {
+        if (this.#conns.size >= MAX_TCP_CONNECTIONS) {
+          closeQuietly(conn);
+          continue;
+        }
+        this.#conns.add(conn);
+        this.#track(this.#serveConnection(conn));
+      }
+    } catch {
+      // The listener was closed by stop().
+    }
+  }
+
+  /** RFC 7766 §8: each message is preceded by its two-byte length. */
+  async #serveConnection(conn: Deno.TcpConn): Promise<void> {
+    const address = (conn.remoteAddr as Deno.NetAddr).hostname;
+    let pending: Uint8Array = new Uint8Array(0);
+    let writing = Promise.resolve();
+    const inflight = new Set<Promise<void>>();
+    let idle = setTimeout(() => closeQuietly(conn), TCP_IDLE_MS);
+    const chunk = new Uint8Array(65538);
+    try {
+      for (;;) {
+        const n = await conn.read(chunk);
+        if (n === null) break;
+        clearTimeout(idle);
+        idle = setTimeout(() => closeQuietly(conn), TCP_IDLE_MS);
+        pending = concat(pending, chunk.subarray(0, n));
+        while (pending.length >= 2) {
+          const length = (pending[0] << 8) | pending[1];
+          if (pending.length < length + 2) break;
+          const query = pending.slice(2, length + 2);
+          pending = pending.slice(length + 2);
+          if (inflight.size >= MAX_TCP_INFLIGHT) await Promise.race(inflight);
+          const job: Promise<void> = this.#resolver.handle(query, { address, tcp: true }).then((answer) => {
+            if (!answer) return;
+            const framed = frame(answer);
+            writing = writing.then(() => writeAll(conn, framed)).catch(() => closeQuietly(conn));
+            return writing;
+          }).finally(() => inflight.delete(job));
+          inflight.add(job);
+        }
+      }
+      await Promise.all(inflight);
+    } catch {
+      // A reset or a close by the idle timer or stop() ends this connection only.
+    } finally {
+      clearTimeout(idle);
+      this.#conns.delete(conn);
+      closeQuietly(conn);
+    }
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b.slice();
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,377 @@
+/**
+ * DNS wire-format helpers for the paths that must not re-encode a message: reading a
+ * query's header, question and OPT record, walking a response to find its records (for
+ * TTL rewriting and OPT replacement), and patching a stored response for another client.
+ * Messages that need to be taken apart and rebuilt go through `message.ts` (dns-packet).
+ *
+ * Offsets follow RFC 1035 §4.1; OPT is RFC 6891 §6.1.2.
+ *
+ * @module
+ */
+
+/** RR type numbers used by the listener (RFC 1035 §3.2.2, RFC 3596, RFC 6672, RFC 6891, RFC 4034). */
+export const RRType = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  AAAA: 28,
+  DNAME: 39,
+  OPT: 41,
+  RRSIG: 46,
+} as const;
+
+/** CLASS IN (RFC 1035 §3.2.4). */
+export const CLASS_IN = 1;
+
+/** RCODE values (RFC 1035 §4.1.1, RFC 6891 §9 for BADVERS, which needs the OPT extended bits). */
+export const Rcode = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+  BADVERS: 16,
+} as const;
+
+/** Bits of the 16-bit flags word (RFC 1035 §4.1.1, RFC 4035 §3.2 for AD and CD). */
+export const Flag = {
+  QR: 0x8000,
+  AA: 0x0400,
+  TC: 0x0200,
+  RD: 0x0100,
+  RA: 0x0080,
+  AD: 0x0020,
+  CD: 0x0010,
+} as const;
+
+/** The DO bit in the OPT record's flags (RFC 3225 §3). */
+export const EDNS_DO = 0x8000;
+
+/** The fixed DNS header size (RFC 1035 §4.1.1). */
+export const HEADER_SIZE = 12;
+
+/** A message that does not follow the wire format; the text says which part. */
+export class WireError extends Error {}
+
+/** One resource record's position in a message. */
+export interface RecordLayout {
+  /** Where the owner name starts. */
+  readonly start: number;
+  /** Where the record ends (first byte after RDATA). */
+  readonly end: number;
+  readonly type: number;
+  readonly klass: number;
+  /** Offset of the 32-bit TTL field. */
+  readonly ttlOffset: number;
+  readonly rdataOffset: number;
+  readonly rdlength: number;
+  /** 1 answer, 2 authority, 3 additional. */
+  readonly section: 1 | 2 | 3;
+}
+
+/** Positions of every part of a message, as found by {@link scanMessage}. */
+export interface MessageLayout {
+  readonly id: number;
+  readonly flags: number;
+  readonly qdcount: number;
+  /** First byte after the question section. */
+  readonly questionEnd: number;
+  readonly records: readonly RecordLayout[];
+  /** The OPT pseudo-record, when present (at most one, RFC 6891 §6.1.1). */
+  readonly opt: RecordLayout | null;
+}
+
+/** Reads a big-endian 16-bit value. */
+export function u16(buf: Uint8Array, offset: number): number {
+  return (buf[offset] << 8) | buf[offset + 1];
+}
+
+/** Writes a big-endian 16-bit value. */
+export function setU16(buf: Uint8Array, offset: number, value: number): void {
+  buf[offset] = (value >> 8) & 0xff;
+  buf[offset + 1] = value & 0xff;
+}
+
+/** Reads a big-endian 32-bit unsigned value. */
+export function u32(buf: Uint8Array, offset: number): number {
+  return ((buf[offset] << 24) >>> 0) + (buf[offset + 1] << 16) + (buf[offset + 2] << 8) + buf[offset + 3];
+}
+
+/** Writes a big-endian 32-bit value. */
+export function setU32(buf: Uint8Array, offset: number, value: number): void {
+  buf[offset] = (value >>> 24) & 0xff;
+  buf[offset + 1] = (value >>> 16) & 0xff;
+  buf[offset + 2] = (value >>> 8) & 0xff;
+  buf[offset + 3] = value & 0xff;
+}
+
+/**
+ * Returns the offset just past the name at `offset`. Compression pointers must point
+ * backwards (RFC 1035 §4.1.4 "a prior occurrence"), which also rules out loops; the
+ * expanded name must stay within 255 octets (RFC 1035 §3.1).
+ */
+export function skipName(buf: Uint8Array, offset: number): number {
+  let pos = offset;
+  let end = -1;
+  let total = 1;
+  let limit = offset;
+  for (;;) {
+    if (pos >= buf.length) throw new WireError("a name runs past the end of the message");
+    const len = buf[pos];
+    if (len === 0) return end < 0 ? pos + 1 : end;
+    const kind = len & 0xc0;
+    if (kind === 0xc0) {
+      if (pos + 1 >= buf.length) throw new WireError("a name pointer runs past the end of the message");
+      const target = ((len & 0x3f) << 8) | buf[pos + 1];
+      if (target >= limit) throw new WireError("a name pointer does not point backwards");
+      if (end < 0) end = pos + 2;
+      pos = target;
+      limit = target;
+      continue;
+    }
+    if (kind !== 0) throw new WireError("a name has an unknown label type");
+    total += len + 1;
+    if (total > 255) throw new WireError("a name is longer than 255 octets");
+    pos += len + 1;
+  }
+}
+
+/**
+ * Walks a whole message and returns where each record is. Throws {@link WireError} when
+ * the counts do not match the bytes, so a truncated or padded message is refused.
+ */
+export function scanMessage(buf: Uint8Array): MessageLayout {
+  if (buf.length < HEADER_SIZE) throw new WireError("the message is shorter than a DNS header");
+  const qdcount = u16(buf, 4);
+  const counts = [u16(buf, 6), u16(buf, 8), u16(buf, 10)];
+  let pos = HEADER_SIZE;
+  for (let i = 0; i < qdcount; i++) {
+    pos = skipName(buf, pos) + 4;
+    if (pos > buf.length) throw new WireError("a question runs past the end of the message");
+  }
+  const questionEnd = pos;
+  const records: RecordLayout[] = [];
+  let opt: RecordLayout | null = null;
+  for (let s = 0; s < 3; s++) {
+    for (let i = 0; i < counts[s]; i++) {
+      const start = pos;
+      const fixed = skipName(buf, pos);
+      if (fixed + 10 > buf.length) throw new WireError("a record header runs past the end of the message");
+      const rdlength = u16(buf, fixed + 8);
+      const end = fixed + 10 + rdlength;
+      if (end > buf.length) throw new WireError("a record's data runs past the end of the message");
+      const rec: RecordLayout = {
+        start,
+        end,
+        type: u16(buf, fixed),
+        klass: u16(buf, fixed + 2),
+        ttlOffset: fixed + 4,
+        rdataOffset: fixed + 10,
+        rdlength,
+        section: (s + 1) as 1 | 2 | 3,
+      };
+      if (rec.type === RRType.OPT) {
+        // RFC 6891 §6.1.1: one OPT at most, only in the additional section, owner is root.
+        if (opt || s !== 2 || buf[start] !== 0) throw new WireError("the OPT record is misplaced or repeated");
+        opt = rec;
+      }
+      records.push(rec);
+      pos = end;
+    }
+  }
+  if (pos !== buf.length) throw new WireError("the message has bytes after its last record");
+  return { id: u16(buf, 0), flags: u16(buf, 2), qdcount, questionEnd, records, opt };
+}
+
+/** What a query asked for, read straight from its bytes. */
+export interface ParsedQuery {
+  readonly id: number;
+  readonly flags: number;
+  readonly opcode: number;
+  /** The question's owner name in presentation form without the final dot, as sent ("." for the root). */
+  readonly name: string;
+  /** True when every label is plain printable ASCII without "." or "\\", so dns-packet can carry it. */
+  readonly plainName: boolean;
+  readonly qtype: number;
+  readonly qclass: number;
+  /** First byte after the question (HEADER_SIZE + name + 4). */
+  readonly questionEnd: number;
+  /** The question's bytes with ASCII letters lowered: the cache and upstream matching key. */
+  readonly questionKey: string;
+  readonly edns: EdnsInfo | null;
+}
+
+/** The requester's OPT record (RFC 6891 §6.1.2, §6.1.3). */
+export interface EdnsInfo {
+  readonly udpSize: number;
+  readonly version: number;
+  readonly dnssecOk: boolean;
+}
+
+/** Why a query cannot be answered normally. */
+export type QueryProblem = "drop" | "formerr";
+
+/**
+ * Reads a query's header, single question and OPT record. Returns "drop" when not even a
+ * header is there to answer (RFC 1035 §4.1.1 needs the ID) or the message is a response,
+ * and "formerr" for anything else that does not parse.
+ */
+export function parseQuery(buf: Uint8Array): ParsedQuery | QueryProblem {
+  if (buf.length < HEADER_SIZE) return "drop";
+  const flags = u16(buf, 2);
+  if (flags & Flag.QR) return "drop";
+  if (u16(buf, 4) !== 1) return "formerr";
+  let layout: MessageLayout;
+  try {
+    layout = scanMessage(buf);
+  } catch {
+    return "formerr";
+  }
+  // A query's only name is at offset 12; a pointer there could only point into the header.
+  let pos = HEADER_SIZE;
+  let name = "";
+  let key = "";
+  let plainName = true;
+  for (;;) {
+    const len = buf[pos];
+    if (len === 0) break;
+    if (len & 0xc0) return "formerr";
+    if (name.length) name += ".";
+    key += String.fromCharCode(len);
+    for (let i = pos + 1; i <= pos + len; i++) {
+      const c = buf[i];
+      if (c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c) plainName = false;
+      name += String.fromCharCode(c);
+      key += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
+    }
+    pos += len + 1;
+  }
+  pos += 1;
+  key += "\0" + String.fromCharCode(buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]);
+  let edns: EdnsInfo | null = null;
+  if (layout.opt) {
+    const ttl = layout.opt.ttlOffset;
+    edns = { udpSize: u16(buf, ttl - 2), version: buf[ttl + 1], dnssecOk: (u16(buf, ttl + 2) & EDNS_DO) !== 0 };
+  }
+  return {
+    id: layout.id,
+    flags,
+    opcode: (flags >> 11) & 0xf,
+    name: name === "" ? "." : name,
+    plainName,
+    qtype: u16(buf, pos),
+    qclass: u16(buf, pos + 2),
+    questionEnd: pos + 4,
+    questionKey: key,
+    edns,
+  };
+}
+
+/** Encodes an OPT pseudo-record with no options (RFC 6891 §6.1.2). */
+export function encodeOpt(udpSize: number, dnssecOk: boolean, extendedRcode = 0): Uint8Array {
+  const opt = new Uint8Array(11);
+  setU16(opt, 1, RRType.OPT);
+  setU16(opt, 3, udpSize);
+  opt[5] = extendedRcode;
+  setU16(opt, 7, dnssecOk ? EDNS_DO : 0);
+  return opt;
+}
+
+/**
+ * Builds a query for `questionName` (wire-format name bytes) and `qtype`/`qclass`, with an
+ * OPT record so the upstream may answer up to `udpSize` bytes and sees the client's DO bit.
+ */
+export function buildQuery(
+  id: number,
+  questionName: Uint8Array,
+  qtype: number,
+  qclass: number,
+  flags: number,
+  udpSize: number,
+  dnssecOk: boolean,
+): Uint8Array {
+  const out = new Uint8Array(HEADER_SIZE + questionName.length + 4 + 11);
+  setU16(out, 0, id);
+  setU16(out, 2, flags);
+  setU16(out, 4, 1);
+  setU16(out, 10, 1);
+  out.set(questionName, HEADER_SIZE);
+  let pos = HEADER_SIZE + questionName.length;
+  setU16(out, pos, qtype);
+  setU16(out, pos + 2, qclass);
+  pos += 4;
+  out.set(encodeOpt(udpSize, dnssecOk), pos);
+  return out;
+}
+
+/** The wire-format name of the question in `query` (bytes 12 up to the type field). */
+export function questionNameBytes(query: Uint8Array, questionEnd: number): Uint8Array {
+  return query.subarray(HEADER_SIZE, questionEnd - 4);
+}
+
+/** Lower-cased question bytes of a message, in the same form as {@link ParsedQuery.questionKey}. */
+export function questionKeyOf(buf: Uint8Array, questionEnd: number): string {
+  let key = "";
+  let pos = HEADER_SIZE;
+  const nameEnd = questionEnd - 4;
+  while (pos < nameEnd) {
+    const len = buf[pos];
+    if (len === 0 || len & 0xc0) break;
+    key += String.fromCharCode(len);
+    for (let i = pos + 1; i <= pos + len; i++) {
+      const c = buf[i];
+      key += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
+    }
+    pos += len + 1;
+  }
+  return key + "\0" + String.fromCharCode(buf[nameEnd], buf[nameEnd + 1], buf[nameEnd + 2], buf[nameEnd + 3]);
+}
+
+/**
+ * Replaces the OPT record of a response with `opt` (or removes it when `opt` is null) and
+ * sets the additional count. The OPT must be the last record: removing a record from the
+ * middle would move the names that later compression pointers refer to. Returns null when
+ * the OPT is elsewhere, so the caller can rebuild the message instead.
+ */
+export function replaceOpt(buf: Uint8Array, layout: MessageLayout, opt: Uint8Array | null): Uint8Array | null {
+  const cut = layout.opt ? layout.opt.start : buf.length;
+  if (layout.opt && layout.opt.end !== buf.length) return null;
+  const extra = opt ? opt.length : 0;
+  const out = new Uint8Array(cut + extra);
+  out.set(buf.subarray(0, cut));
+  if (opt) out.set(opt, cut);
+  const arcount = u16(buf, 10) - (layout.opt ? 1 : 0) + (opt ? 1 : 0);
+  setU16(out, 10, arcount);
+  return out;
+}
+
+/**
+ * A response made of `src`'s header and question only, with `flags` and the OPT record
+ * `opt`: error answers (RFC 1035 §4.1.1) and the smallest answer that tells a UDP client
+ * to retry over TCP (RFC 1035 §4.2.1, RFC 2181 §9).
+ */
+export function questionOnly(src: Uint8Array, questionEnd: number, flags: number, opt: Uint8Array | null): Uint8Array {
+  const out = new Uint8Array(questionEnd + (opt ? opt.length : 0));
+  out.set(src.subarray(0, questionEnd));
+  setU16(out, 2, flags);
+  setU16(out, 6, 0);
+  setU16(out, 8, 0);
+  setU16(out, 10, opt ? 1 : 0);
+  if (opt) out.set(opt, questionEnd);
+  return out;
+}
+
+/**
+ * A header-only error response to a query whose question could not be read (RFC 1035
+ * §4.1.1): the ID, opcode and RD are echoed, QDCOUNT is zero.
+ */
+export function headerOnlyResponse(query: Uint8Array, rcode: number): Uint8Array {
+  const out = new Uint8Array(HEADER_SIZE);
+  out[0] = query[0];
+  out[1] = query[1];
+  setU16(out, 2, Flag.QR | (u16(query, 2) & (0x7800 | Flag.RD)) | Flag.RA | (rcode & 0xf));
+  return out;
+}
