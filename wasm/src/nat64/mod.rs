@@ -7,3 +7,6 @@ mod queue;
 mod siphash;
 #[cfg(test)]
 mod test_region;
+mod types;
+mod timeouts;
+mod tcp;
