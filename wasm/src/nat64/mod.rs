@@ -10,3 +10,4 @@ mod test_region;
 mod types;
 mod timeouts;
 mod tcp;
+mod pool4;
