@@ -11,3 +11,6 @@ mod types;
 mod timeouts;
 mod tcp;
 mod pool4;
+mod bib;
+mod hosts;
+mod sessions;
