@@ -197,7 +197,7 @@ export function parseEndpoint(key: string, text: string, defaultPort: number | n
   try {
     addr = parseIP(host);
   } catch {
-    throw new Dns64ConfigError(key, `"${text}" does not start with an IP address (write IPv6 with a port as [ADDR]:PORT)`);
+    throw new Dns64ConfigError(key, `"${text}" is not ADDR, ADDR:PORT or [ADDR]:PORT with an IP address`);
   }
   let port: number;
   if (portText === null) {
