@@ -14,3 +14,5 @@ mod pool4;
 mod bib;
 mod hosts;
 mod sessions;
+mod syn_store;
+mod fragments;
