@@ -42,6 +42,55 @@ export interface TranslatorConfig {
   zeroizeTrafficClass: boolean;
   /** Let 64:ff9b::/96 carry non-global IPv4 addresses, which RFC 6052 §3.1 forbids. */
   allowNonGlobalWkp: boolean;
+  /** Stateful NAT64 (RFC 6146) settings; used when `mode` is "nat64". */
+  nat64: Nat64Settings;
+}
+
+/** The transport protocols NAT64 keeps state for (RFC 6146 §3). */
+export type Nat64Proto = "tcp" | "udp" | "icmp";
+
+/** One pool4 range: an IPv4 prefix and the ports (ICMP: identifiers) of one protocol. */
+export interface Pool4Range {
+  readonly proto: Nat64Proto;
+  readonly prefix: Prefix;
+  readonly firstPort: number;
+  readonly lastPort: number;
+}
+
+/** A static BIB entry (RFC 6146 §3.5.1): an IPv6 transport address always bound to an IPv4 one. */
+export interface StaticBibEntry {
+  readonly proto: Nat64Proto;
+  readonly v4: Uint8Array;
+  readonly port4: number;
+  readonly v6: Uint8Array;
+  readonly port6: number;
+}
+
+/** Session lifetimes in seconds (RFC 6146 §4). */
+export interface Nat64Timeouts {
+  udp: number;
+  tcpEstablished: number;
+  tcpTransitory: number;
+  icmp: number;
+  tcpIncomingSyn: number;
+  fragment: number;
+}
+
+/** Stateful NAT64 settings. */
+export interface Nat64Settings {
+  pool4: Pool4Range[];
+  staticBib: StaticBibEntry[];
+  timeouts: Nat64Timeouts;
+  /** RFC 6146 §3.5.1: endpoint-independent (default) or address-dependent filtering. */
+  filtering: "endpoint-independent" | "address-dependent";
+  /** Refuse TCP connections initiated from the IPv4 side, static BIB entries included. */
+  dropExternalTcp: boolean;
+  /** Most sessions overall; 0: the session capacity. */
+  maxSessions: number;
+  /** Most sessions per IPv6 host; 0: no limit. */
+  maxSessionsPerHost: number;
+  /** Sessions the tables are sized for at start-up. */
+  sessionCapacity: number;
 }
 
 /** How a key's value is written on the command line and in the file. */
@@ -72,6 +121,63 @@ function rfc6052Prefix(text: string): Prefix {
   // RFC 6052 §2.2: bits 64-71 MUST be zero; only a /96 prefix covers them.
   if (p.addr[8] !== 0) throw new Error(`"${text}" has bits 64-71 (the u-octet) set`);
   return p;
+}
+
+const PROTOS: readonly Nat64Proto[] = ["tcp", "udp", "icmp"];
+
+/** Default ports per protocol when a pool4 entry names none (ICMP identifiers may use the whole range). */
+const DEFAULT_PORTS: Record<Nat64Proto, [number, number]> = { tcp: [1024, 65535], udp: [1024, 65535], icmp: [0, 65535] };
+
+/** `[tcp|udp|icmp,]ADDR[/LEN][:FIRST-LAST]`; no protocol means all three. */
+function pool4Ranges(text: string): Pool4Range[] {
+  let rest = text;
+  let protos: readonly Nat64Proto[] = PROTOS;
+  const comma = rest.indexOf(",");
+  if (comma >= 0) {
+    const proto = rest.slice(0, comma) as Nat64Proto;
+    if (!PROTOS.includes(proto)) throw new Error(`"${text}": protocol "${proto}" is not tcp, udp or icmp`);
+    protos = [proto];
+    rest = rest.slice(comma + 1);
+  }
+  let ports: [number, number] | undefined;
+  const colon = rest.indexOf(":");
+  if (colon >= 0) {
+    const m = rest.slice(colon + 1).match(/^(\d{1,5})(?:-(\d{1,5}))?$/);
+    const first = m ? Number(m[1]) : NaN, last = m ? Number(m[2] ?? m[1]) : NaN;
+    if (!m || first > last || last > 65535) throw new Error(`"${text}": ports must be FIRST-LAST within 0-65535`);
+    ports = [first, last];
+    rest = rest.slice(0, colon);
+  }
+  const prefix = parsePrefix(rest, 4);
+  return protos.map((proto) => {
+    const [firstPort, lastPort] = ports ?? DEFAULT_PORTS[proto];
+    if (proto !== "icmp" && firstPort === 0) throw new Error(`"${text}": port 0 cannot be a ${proto} source port`);
+    return { proto, prefix, firstPort, lastPort };
+  });
+}
+
+/** `PROTO,V4#PORT,V6#PORT`, e.g. `tcp,192.0.2.2#2000,2001:db8::5#2000`. */
+function staticBibEntry(text: string): StaticBibEntry {
+  const parts = text.split(",");
+  const bad = () => new Error(`"${text}" is not of the form PROTO,V4#PORT,V6#PORT`);
+  if (parts.length !== 3) throw bad();
+  const proto = parts[0] as Nat64Proto;
+  if (!PROTOS.includes(proto)) throw new Error(`"${text}": protocol "${proto}" is not tcp, udp or icmp`);
+  const transport = (t: string) => {
+    const hash = t.lastIndexOf("#");
+    if (hash < 0) throw bad();
+    return { addr: t.slice(0, hash), port: intIn(t.slice(hash + 1), 0, 65535) };
+  };
+  const a4 = transport(parts[1]), a6 = transport(parts[2]);
+  return { proto, v4: parseIPv4(a4.addr), port4: a4.port, v6: parseIPv6(a6.addr), port6: a6.port };
+}
+
+function seconds(text: string, min: number, what: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || n < min || n > 2 ** 31 / 1000) {
+    throw new Error(`"${text}" is not a number of seconds from ${min} (${what}) to ${Math.floor(2 ** 31 / 1000)}`);
+  }
+  return n;
 }
 
 function eamtEntry(text: string): EamtEntry {
@@ -147,7 +253,70 @@ export const TRANSLATOR_KEYS: readonly KeySpec[] = [
     help: "let 64:ff9b::/96 carry private IPv4 addresses (RFC 6052 §3.1 forbids it)",
     apply: (c, v) => (c.allowNonGlobalWkp = v as boolean),
   },
+  {
+    name: "pool4", kind: "string", multiple: true,
+    help: "NAT64 IPv4 pool [tcp|udp|icmp,]ADDR[/LEN][:FIRST-LAST], repeatable (default ports 1024-65535)",
+    apply: (c, v) => c.nat64.pool4.push(...pool4Ranges(v as string)),
+  },
+  {
+    name: "static-bib", kind: "string", multiple: true, help: "static binding PROTO,V4#PORT,V6#PORT, repeatable",
+    apply: (c, v) => c.nat64.staticBib.push(staticBibEntry(v as string)),
+  },
+  {
+    name: "filtering", kind: "string", help: "endpoint-independent (default) or address-dependent (RFC 6146 §3.5.1)",
+    apply: (c, v) => {
+      if (v !== "endpoint-independent" && v !== "address-dependent") {
+        throw new Error(`"${v}" is neither endpoint-independent nor address-dependent`);
+      }
+      c.nat64.filtering = v;
+    },
+  },
+  {
+    name: "drop-external-tcp", kind: "boolean", help: "refuse TCP connections opened from the IPv4 side",
+    apply: (c, v) => (c.nat64.dropExternalTcp = v as boolean),
+  },
+  {
+    name: "udp-timeout", kind: "string", help: "UDP session lifetime in seconds (default 300, at least 120: RFC 6146 §4)",
+    apply: (c, v) => (c.nat64.timeouts.udp = seconds(v as string, 120, "UDP_MIN")),
+  },
+  {
+    name: "tcp-est-timeout", kind: "string", help: "established TCP session lifetime in seconds (default 7440)",
+    apply: (c, v) => (c.nat64.timeouts.tcpEstablished = seconds(v as string, 7440, "TCP_EST, RFC 6146 §4")),
+  },
+  {
+    name: "tcp-trans-timeout", kind: "string", help: "transitory TCP session lifetime in seconds (default 240)",
+    apply: (c, v) => (c.nat64.timeouts.tcpTransitory = seconds(v as string, 240, "TCP_TRANS, RFC 6146 §4")),
+  },
+  {
+    name: "icmp-timeout", kind: "string", help: "ICMP query session lifetime in seconds (default 60)",
+    apply: (c, v) => (c.nat64.timeouts.icmp = seconds(v as string, 1, "one second")),
+  },
+  {
+    name: "tcp-syn-timeout", kind: "string", help: "how long an unsolicited IPv4 SYN is kept, seconds (default 6)",
+    apply: (c, v) => (c.nat64.timeouts.tcpIncomingSyn = seconds(v as string, 6, "TCP_INCOMING_SYN, RFC 6146 §4")),
+  },
+  {
+    name: "fragment-timeout", kind: "string", help: "how long fragments wait for the rest, seconds (default 2)",
+    apply: (c, v) => (c.nat64.timeouts.fragment = seconds(v as string, 2, "FRAGMENT_MIN, RFC 6146 §4")),
+  },
+  {
+    name: "max-sessions", kind: "string", help: "most NAT64 sessions overall (default: the session capacity)",
+    apply: (c, v) => (c.nat64.maxSessions = intIn(v as string, 1, 2 ** 31)),
+  },
+  {
+    name: "max-sessions-per-host", kind: "string", help: "most NAT64 sessions per IPv6 host (default: no limit)",
+    apply: (c, v) => (c.nat64.maxSessionsPerHost = intIn(v as string, 1, 2 ** 31)),
+  },
+  {
+    name: "session-capacity", kind: "string", help: "sessions the tables are sized for at start-up (default 65536)",
+    apply: (c, v) => (c.nat64.sessionCapacity = intIn(v as string, 16, 1 << 24)),
+  },
 ];
+
+/** RFC 6146 §4 lifetimes, in seconds (TCP_EST per RFC 5382: 2 h 4 min). */
+export function defaultNat64Timeouts(): Nat64Timeouts {
+  return { udp: 300, tcpEstablished: 7440, tcpTransitory: 240, icmp: 60, tcpIncomingSyn: 6, fragment: 2 };
+}
 
 /** The configuration before any key is applied. */
 export function defaultTranslatorConfig(): TranslatorConfig {
@@ -160,6 +329,16 @@ export function defaultTranslatorConfig(): TranslatorConfig {
     udpZeroCsum: "drop",
     zeroizeTrafficClass: false,
     allowNonGlobalWkp: false,
+    nat64: {
+      pool4: [],
+      staticBib: [],
+      timeouts: defaultNat64Timeouts(),
+      filtering: "endpoint-independent",
+      dropExternalTcp: false,
+      maxSessions: 0,
+      maxSessionsPerHost: 0,
+      sessionCapacity: 65536,
+    },
   };
 }
 
@@ -170,4 +349,7 @@ export function defaultTranslatorConfig(): TranslatorConfig {
 export function checkTranslatorConfig(c: TranslatorConfig): void {
   if (!c.pool6 && c.eamt.length === 0) throw new Error("neither pool6 nor eamt is set: nothing could be translated");
   if (c.mode === "nat64" && !c.pool6) throw new Error("mode nat64 needs pool6");
+  if (c.mode === "nat64" && c.nat64.pool4.length === 0 && c.nat64.staticBib.length === 0) {
+    throw new Error("mode nat64 needs pool4 (or static-bib entries)");
+  }
 }

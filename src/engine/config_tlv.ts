@@ -6,7 +6,7 @@
  */
 
 import type { Prefix } from "../net/ip.ts";
-import type { TranslatorConfig } from "../config/schema.ts";
+import type { Nat64Settings, TranslatorConfig } from "../config/schema.ts";
 
 /** Record tags, as `wasm/src/config.rs` numbers them. */
 export const TAG = {
@@ -23,7 +23,22 @@ export const TAG = {
   OWN_IPV6: 0x0b,
   ZEROIZE_TC: 0x0c,
   WKP_ALLOW_NONGLOBAL: 0x0d,
+  POOL4: 0x10,
+  STATIC_BIB: 0x11,
+  TIMEOUTS: 0x12,
+  FILTERING: 0x13,
+  DROP_EXTERNAL_TCP: 0x14,
+  MAX_SESSIONS: 0x15,
+  MAX_SESSIONS_PER_HOST: 0x16,
 } as const;
+
+/** Protocol numbers of the NAT64 records: 0 TCP, 1 UDP, 2 ICMP. */
+const PROTO_CODE = { tcp: 0, udp: 1, icmp: 2 } as const;
+
+/** Little-endian u16 bytes. */
+export function u16(n: number): number[] {
+  return [n & 0xff, (n >>> 8) & 0xff];
+}
 
 /** Accumulates TLV records: `tag: u16 LE, len: u16 LE, value`. */
 export class TlvWriter {
@@ -68,5 +83,23 @@ export function encodeTranslatorConfig(c: TranslatorConfig): TlvWriter {
   if (c.ipv6) w.record(TAG.OWN_IPV6, c.ipv6);
   w.record(TAG.ZEROIZE_TC, [c.zeroizeTrafficClass ? 1 : 0]);
   w.record(TAG.WKP_ALLOW_NONGLOBAL, [c.allowNonGlobalWkp ? 1 : 0]);
+  if (c.mode === "nat64") encodeNat64(w, c.nat64);
   return w;
+}
+
+/** The stateful NAT64 records. */
+function encodeNat64(w: TlvWriter, n: Nat64Settings): void {
+  for (const r of n.pool4) {
+    w.record(TAG.POOL4, [PROTO_CODE[r.proto]], prefixBytes(r.prefix), u16(r.firstPort), u16(r.lastPort));
+  }
+  for (const b of n.staticBib) {
+    w.record(TAG.STATIC_BIB, [PROTO_CODE[b.proto]], b.v6, u16(b.port6), b.v4, u16(b.port4));
+  }
+  const t = n.timeouts;
+  const ms = (s: number) => u32(Math.round(s * 1000));
+  w.record(TAG.TIMEOUTS, ms(t.udp), ms(t.tcpEstablished), ms(t.tcpTransitory), ms(t.icmp), ms(t.tcpIncomingSyn), ms(t.fragment));
+  w.record(TAG.FILTERING, [n.filtering === "address-dependent" ? 1 : 0]);
+  w.record(TAG.DROP_EXTERNAL_TCP, [n.dropExternalTcp ? 1 : 0]);
+  w.record(TAG.MAX_SESSIONS, u32(n.maxSessions));
+  w.record(TAG.MAX_SESSIONS_PER_HOST, u32(n.maxSessionsPerHost));
 }
