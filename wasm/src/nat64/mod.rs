@@ -16,3 +16,6 @@ mod hosts;
 mod sessions;
 mod syn_store;
 mod fragments;
+mod settings;
+mod state;
+mod fill;
