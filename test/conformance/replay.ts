@@ -47,6 +47,12 @@ export function envToFlags(env: Record<string, unknown>): string[] {
   opt("ipv6", env.translator_ipv6);
   if (env.amend_udp_checksum_zero) args.push("--udp-zero-csum", "calc");
   if (env.zeroize_traffic_class) args.push("--zeroize-traffic-class");
+  for (const p of (env.pool4 as { addr: string; ports: string; protos: string[] }[] | undefined) ?? []) {
+    for (const proto of p.protos) args.push("--pool4", `${proto},${p.addr}:${p.ports}`);
+  }
+  for (const [proto, v4, v6] of (env.static_bib as [string, string, string][] | undefined) ?? []) {
+    args.push("--static-bib", `${proto},${v4},${v6}`);
+  }
   // The corpus puts documentation (non-global) IPv4 addresses under 64:ff9b::/96, which
   // RFC 6052 §3.1 forbids by default; Jool does not enforce that rule.
   if (env.pool6 === "64:ff9b::/96") args.push("--allow-nonglobal-wkp");
