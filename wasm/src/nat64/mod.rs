@@ -19,3 +19,6 @@ mod fragments;
 mod settings;
 mod state;
 mod fill;
+mod records;
+mod snapshot;
+mod listing;
