@@ -70,8 +70,8 @@ fn mapped(a: Addr4) -> Addr6 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FragmentVerdict {
     /// Translate it with these ports (source, destination) of its datagram; `held`
-    /// earlier fragments of the datagram wait in the hold buffer for
-    /// [`FragmentTable::take_held`].
+    /// earlier fragments of the datagram wait in the hold buffer, to be taken with
+    /// `Nat64::take_held_fragment`.
     Translate {
         /// Source port (ICMP: identifier).
         sport: u16,

@@ -1,24 +1,134 @@
 //! Stateful NAT64 (RFC 6146): binding and session tables, pool4, TCP state, expiry.
-//! (Work in progress: the contract is written out once the engine API is complete.)
+//!
+//! This module is the state only; the packet path (another module) parses packets,
+//! calls in here with 5-tuples, and rewrites the packets with the [`Mapping`]s it gets
+//! back. This documentation is the contract between the two.
+//!
+//! # Memory
+//! [`Nat64::new`] lays every table out in one caller-provided region, 8-byte aligned, of
+//! [`Nat64::bytes_needed`] bytes for a [`Capacity`]; nothing is allocated afterwards.
+//! Per session the tables take at most 124 bytes (session 16 + BIB entry 32 + host 28,
+//! plus 4 bytes of link and ≤ 4 bytes of bucket per index: 2 session indexes, the
+//! session queue links, 2 BIB indexes, 1 host index) — `cargo test` checks the marginal
+//! cost stays ≤ 128. pool4 takes 8.3 KiB per (protocol, address) pair, independent of
+//! sessions. Every index is a chained hash table keyed with SipHash-1-3 and a 16-byte
+//! secret seed from the host, with a load factor between 1 and 2, so lookups cost the
+//! same at 10^3 and 10^6 live sessions and remote hosts cannot aim collisions.
+//!
+//! # Time
+//! The host owns the clock: every call that needs time takes `now_ms`, the host's
+//! monotonic milliseconds. Entries keep the low 32 bits of their last activity (see
+//! [`timeouts`]); lifetimes are capped at 2^31 ms and [`Nat64::expire`] must run more
+//! often than that (it runs every tick).
+//!
+//! # Configuration
+//! [`Nat64::configure`] takes a [`Nat64Config`]: pool4 entries, static BIB entries,
+//! [`Timeouts`] (RFC 6146 §4 defaults; UDP ≥ UDP_MIN, TCP_INCOMING_SYN ≥ 6 s,
+//! fragments ≥ FRAGMENT_MIN), [`Filtering`] (endpoint-independent or
+//! address-dependent), `drop_external_tcp`, the global and per-host session limits.
+//! Errors ([`ConfigError`]) name the field, the entry and the reason; on error nothing
+//! changes.
+//!
+//! # The packet path, IPv6 → IPv4 (RFC 6146 §3.5)
+//! 1. Translate the destination out of pool6 (RFC 6052) into Y; if Y is a pool4 address
+//!    ([`Nat64::pool4_contains`]) the packet is a hairpin (RFC 6146 §3.8): continue, and
+//!    after step 3 feed the translated packet to the IPv4 → IPv6 path.
+//! 2. ICMPv6 errors: look the inner packet up with [`Nat64::peek_outbound`] (never
+//!    creates or refreshes state). Fragments: see below.
+//! 3. Call [`Nat64::outbound`] with the [`Flow6`] (ICMP echo: identifier as `sport`).
+//!    `Ok(mapping)`: rewrite the source to (`addr4`, `port4`). `Err(refusal)`: drop and
+//!    count `refusal.name()`; [`Refusal::PoolExhausted`] and [`Refusal::NoPool4`] answer
+//!    ICMPv6 destination unreachable code 3 (RFC 6146 §3.5.1.1),
+//!    [`Refusal::NotSyn`] is silent.
+//!
+//! # The packet path, IPv4 → IPv6
+//! 1. Drop packets whose destination is not in pool4 ([`Nat64::pool4_contains`]).
+//! 2. ICMPv4 errors: [`Nat64::peek_inbound`] with the inner packet reversed.
+//! 3. Call [`Nat64::inbound`] with the [`Flow4`] (ICMP echo reply: identifier as
+//!    `dport`). `Ok(mapping)`: rewrite the destination to (`addr6`, `port6`) and the
+//!    source to Y inside pool6. `Err`: [`Refusal::NoBinding`] for a TCP SYN (and
+//!    [`Refusal::Filtered`] for a TCP SYN) → offer the packet to [`Nat64::store_syn`];
+//!    if that refuses ([`Refusal::StoredSynFull`]) answer ICMP port unreachable, if it
+//!    says [`Refusal::StoredSynDuplicate`] drop silently. [`Refusal::NoBinding`] for
+//!    UDP → ICMP port unreachable (type 3 code 3), for ICMP → drop.
+//!    [`Refusal::Filtered`] → drop, optionally ICMP type 3 code 13.
+//!
+//! # Fragments (RFC 6146 §3.4)
+//! For every fragment call [`Nat64::fragment`] with its [`FragmentKey`] and, for the
+//! offset-0 fragment, its ports. [`FragmentVerdict::Translate`] gives the ports for the
+//! flow lookup above; when it reports `held > 0`, take each held fragment with
+//! [`Nat64::take_held_fragment`] and translate it like an arriving one.
+//! [`FragmentVerdict::Held`] means the engine kept a copy: emit nothing now.
+//!
+//! # Timers
+//! Every tick call [`Nat64::expire`] with a budget. It only looks at queue heads — the
+//! four session queues (UDP, TCP established, TCP transitory, ICMP), the stored-SYN
+//! queue (TCP_INCOMING_SYN) and the fragment queue (FRAGMENT_MIN) — so its cost does not
+//! grow with the number of live entries ([`ExpireSummary::examined`]). The sink
+//! receives [`Expired::StoredSyn`] (answer with ICMP port unreachable, type 3 code 3,
+//! built from the stored copy), [`Expired::Probe`] (an ESTABLISHED session went idle for
+//! TCP_EST and is now TRANS: the packet path SHOULD send a TCP probe, RFC 6146
+//! §3.5.2.2) and [`Expired::Session`] (removed, for logs). When
+//! [`ExpireSummary::budget_exhausted`] is set, more may be due.
+//!
+//! # Saving and listing
+//! [`Nat64::export`] / [`Nat64::import`] ([`snapshot`]) write and read a versioned,
+//! checksummed byte string with remaining lifetimes; a corrupt one is an error, never a
+//! panic or half-restored tables. [`Nat64::list_sessions`] / [`Nat64::list_bib`]
+//! ([`listing`]) page fixed records ([`records`]) into a buffer with a [`ListFilter`].
+//! [`Nat64::fill_udp`] fills the tables for benchmarks.
+//!
+//! # What the rest of the engine has to provide
+//! - Config tags (in `config.rs`), each mapped onto [`Nat64Config`]: pool4 entry
+//!   (repeatable: `u8 proto (0 TCP, 1 UDP, 2 ICMP), [4] prefix, u8 prefix_len,
+//!   u16 first_port, u16 last_port`), static BIB entry (repeatable: `u8 proto,
+//!   [16] addr6, u16 port6, [4] addr4, u16 port4`), the six lifetimes (`u32` ms each:
+//!   UDP, TCP_EST, TCP_TRANS, ICMP, TCP_INCOMING_SYN, FRAGMENT), filtering (`u8`: 0
+//!   endpoint-independent, 1 address-dependent), drop externally initiated TCP (`u8`),
+//!   max sessions (`u32`), max sessions per host (`u32`). The error sentence:
+//!   "`<key>` entry `<n>` `<reason>`" from [`ConfigError::field`],
+//!   [`ConfigError::entry`], [`ConfigError::reason`].
+//! - `nat64_init`: a 16-byte random seed from the host (an extra argument or a buffer
+//!   the host fills before init), the region carved from the arena with
+//!   [`Nat64::bytes_needed`] for `Capacity::for_sessions(session_capacity)`.
+//! - Exports: `expire(now_ms, budget)` that turns [`Expired::StoredSyn`] and
+//!   [`Expired::Probe`] into output packets; `export`/`import` over a host buffer;
+//!   `list_sessions`/`list_bib` (filter, cursor) over a host buffer; `fill_udp` for the
+//!   benchmark; counters from [`Refusal::name`], [`Occupancy`] and [`ExpireSummary`].
 
+mod bib;
 mod carve;
 mod chain;
+mod fill;
+mod fragments;
+mod hosts;
+pub mod listing;
+mod pool4;
 mod queue;
+pub mod records;
+mod sessions;
+mod settings;
 mod siphash;
+pub mod snapshot;
+mod state;
+mod syn_store;
+pub mod tcp;
+pub mod timeouts;
+mod types;
+
 #[cfg(test)]
 mod test_region;
-mod types;
-mod timeouts;
-mod tcp;
-mod pool4;
-mod bib;
-mod hosts;
-mod sessions;
-mod syn_store;
-mod fragments;
-mod settings;
-mod state;
-mod fill;
-mod records;
-mod snapshot;
-mod listing;
+#[cfg(test)]
+mod tests;
+
+pub use carve::InitError;
+pub use fill::{synthetic_flow, FillResult};
+pub use fragments::{FragmentKey, FragmentVerdict};
+pub use listing::{ListFilter, Page};
+pub use pool4::{Pool4Entry, Pool4Error, Pool4Problem};
+pub use settings::{ConfigError, Filtering, Nat64Config, StaticBib, StaticBibProblem};
+pub use snapshot::{ImportSummary, SnapshotError};
+pub use state::{Capacity, ExpireSummary, Expired, Nat64, Occupancy};
+pub use tcp::{TcpFlags, TcpState};
+pub use timeouts::{TimeoutClass, TimeoutError, Timeouts};
+pub use types::{Addr4, Addr6, Flow4, Flow6, Mapping, Proto, Refusal};

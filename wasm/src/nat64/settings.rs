@@ -4,7 +4,7 @@ use super::pool4::{mask, Pool4Entry, Pool4Error, Pool4Problem};
 use super::timeouts::{TimeoutError, Timeouts};
 use super::types::{v4_to_u32, Addr4, Addr6, Proto};
 
-/// Filtering of IPv4 packets that have a BIB entry but no session (RFC 6146 §3.5.1.2,
+/// Filtering of IPv4 packets that have a BIB entry but no session (RFC 6146 §3.5.1,
 /// RFC 4787 §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Filtering {

@@ -336,7 +336,7 @@ impl<'a> Nat64<'a> {
     }
 
     /// Filtering and updating for an IPv4 packet whose destination is a pool4 address
-    /// (RFC 6146 §3.5.1.2, §3.5.2.2, §3.5.3): finds the BIB entry, applies filtering,
+    /// (RFC 6146 §3.5.1, §3.5.2.2, §3.5.3): finds the BIB entry, applies filtering,
     /// finds or creates the session. The mapping tells the packet path the IPv6
     /// destination (X', x').
     pub fn inbound(&mut self, f: &Flow4, now_ms: u64) -> Result<Mapping, Refusal> {
@@ -369,7 +369,7 @@ impl<'a> Nat64<'a> {
     }
 
     /// The mapping of an IPv6 flow without changing anything: for the packet inside an
-    /// ICMPv6 error, which must not create or refresh state (RFC 6146 §3.5.4).
+    /// ICMPv6 error, which must not create or refresh state (RFC 6146 §3.5).
     pub fn peek_outbound(&self, f: &Flow6) -> Option<Mapping> {
         let rport = if f.proto == Proto::Icmp { 0 } else { f.dport };
         let remote4 = v4_to_u32(f.dst4);
@@ -410,7 +410,9 @@ impl<'a> Nat64<'a> {
             .store(v4_to_u32(f.dst4), f.dport, v4_to_u32(f.src4), f.sport, packet, now_ms)
     }
 
-    /// Tracks a fragment of a datagram (see [`FragmentTable::on_fragment`]).
+    /// Handles one fragment of datagram `key` (RFC 6146 §3.4): `first_ports` are the
+    /// (source, destination) ports when this is the offset-0 fragment, `None` otherwise;
+    /// `packet` is copied into the hold buffer while the ports are not known yet.
     pub fn fragment(&mut self, key: &FragmentKey, first_ports: Option<(u16, u16)>, packet: &[u8], now_ms: u64) -> Result<FragmentVerdict, Refusal> {
         self.frags.on_fragment(key, first_ports, packet, now_ms)
     }

@@ -108,11 +108,11 @@ pub struct Mapping {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
     /// IPv4 packet whose destination transport address has no BIB entry (RFC 6146
-    /// §3.5.1.2, §3.5.2.2, §3.5.3). UDP: ICMP port unreachable; TCP SYN: may be stored
+    /// §3.5.1, §3.5.2.2, §3.5.3). UDP: ICMP port unreachable; TCP SYN: may be stored
     /// with [`super::Nat64::store_syn`]; otherwise drop.
     NoBinding,
     /// Address-dependent filtering blocked an IPv4 packet: no session of the BIB entry
-    /// has this remote address (RFC 6146 §3.5.1.2). Drop, optionally with ICMP type 3
+    /// has this remote address (RFC 6146 §3.5.1). Drop, optionally with ICMP type 3
     /// code 13.
     Filtered,
     /// An externally initiated TCP connection, refused by policy (RFC 6146 §3.5.2.2).

@@ -1,0 +1,935 @@
+//! Behaviour tests of the whole stateful engine, through the API the packet path uses.
+
+use super::records::{SessionRecord, BIB_RECORD, SESSION_RECORD};
+use super::snapshot::HEADER;
+use super::test_region::Region;
+use super::timeouts::{TCP_EST_MS, TCP_TRANS_MS, UDP_DEFAULT_MS};
+use super::*;
+
+const SEED: [u8; 16] = *b"0123456789abcdef";
+const POOL_A: Addr4 = [203, 0, 113, 0];
+const SERVER: Addr4 = [198, 51, 100, 7];
+const OTHER_SERVER: Addr4 = [198, 51, 100, 8];
+const T0: u64 = 1_000_000;
+
+fn host(n: u16) -> Addr6 {
+    let mut a = [0u8; 16];
+    a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+    a[14..].copy_from_slice(&n.to_be_bytes());
+    a
+}
+
+fn pool(proto: Proto, prefix: Addr4, len: u8, first: u16, last: u16) -> Pool4Entry {
+    Pool4Entry {
+        proto,
+        prefix,
+        prefix_len: len,
+        first_port: first,
+        last_port: last,
+    }
+}
+
+/// pool4 203.0.113.0/30, every port, for all three protocols.
+fn full_pool() -> [Pool4Entry; 3] {
+    [
+        pool(Proto::Tcp, POOL_A, 30, 1, 65535),
+        pool(Proto::Udp, POOL_A, 30, 1, 65535),
+        pool(Proto::Icmp, POOL_A, 30, 0, 65535),
+    ]
+}
+
+fn config<'c>(pool4: &'c [Pool4Entry], static_bib: &'c [StaticBib]) -> Nat64Config<'c> {
+    Nat64Config {
+        pool4,
+        static_bib,
+        ..Nat64Config::initial()
+    }
+}
+
+fn engine<R>(cap: Capacity, cfg: &Nat64Config, f: impl FnOnce(&mut Nat64) -> R) -> R {
+    let mut region = Region::with_bytes(Nat64::bytes_needed(&cap).unwrap());
+    let mut n = Nat64::new(region.bytes(), &cap, &SEED).unwrap();
+    n.configure(cfg).unwrap();
+    f(&mut n)
+}
+
+fn small() -> Capacity {
+    Capacity::for_sessions(1024)
+}
+
+fn udp6(h: u16, sport: u16, dst: Addr4, dport: u16) -> Flow6 {
+    Flow6 {
+        proto: Proto::Udp,
+        src6: host(h),
+        sport,
+        dst4: dst,
+        dport,
+        flags: TcpFlags::default(),
+    }
+}
+
+fn tcp6(h: u16, sport: u16, dst: Addr4, dport: u16, flags: u8) -> Flow6 {
+    Flow6 {
+        proto: Proto::Tcp,
+        flags: TcpFlags(flags),
+        ..udp6(h, sport, dst, dport)
+    }
+}
+
+/// The IPv4 packet answering `m`'s session, from (Y, y) to (X, x).
+fn reply(m: &Mapping, flags: u8) -> Flow4 {
+    Flow4 {
+        proto: m.proto,
+        src4: m.remote4,
+        sport: m.remote_port,
+        dst4: m.addr4,
+        dport: m.port4,
+        flags: TcpFlags(flags),
+    }
+}
+
+const SYN: u8 = TcpFlags::SYN;
+const SYN_ACK: u8 = TcpFlags::SYN | 0x10;
+const ACK: u8 = 0x10;
+const FIN: u8 = TcpFlags::FIN | 0x10;
+const RST: u8 = TcpFlags::RST;
+
+fn drain(n: &mut Nat64, now: u64) -> (ExpireSummary, Vec<String>) {
+    let mut events = Vec::new();
+    let sum = n.expire(now, u32::MAX, &mut |e| {
+        events.push(match e {
+            Expired::Session(m) => format!("session {}", m.port6),
+            Expired::Probe(m) => format!("probe {}", m.port6),
+            Expired::StoredSyn(b) => format!("syn {:?}", b),
+        })
+    });
+    (sum, events)
+}
+
+#[test]
+fn memory_per_session_is_at_most_128_bytes() {
+    for base in [1_000_000u32, 1 << 20, (1 << 20) + 1] {
+        let a = Nat64::bytes_needed(&Capacity::for_sessions(base)).unwrap();
+        let b = Nat64::bytes_needed(&Capacity::for_sessions(2 * base)).unwrap();
+        let per_session = (b - a) as f64 / base as f64;
+        assert!(per_session <= 128.0, "{} bytes per session at {}", per_session, base);
+    }
+}
+
+#[test]
+fn bad_regions_and_capacities_are_refused() {
+    let cap = small();
+    let mut region = Region::with_bytes(Nat64::bytes_needed(&cap).unwrap() - 1);
+    assert!(matches!(Nat64::new(region.bytes(), &cap, &SEED), Err(InitError::StorageTooSmall)));
+    assert_eq!(Nat64::bytes_needed(&Capacity::for_sessions(0)), Err(InitError::BadCapacity));
+}
+
+#[test]
+fn udp_mapping_is_endpoint_independent_and_found_from_both_sides() {
+    engine(small(), &config(&full_pool(), &[]), |n| {
+        let a = n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
+        assert_eq!((a.addr6, a.port6), (host(1), 5000));
+        assert_eq!((a.remote4, a.remote_port), (SERVER, 53));
+        assert!(n.pool4_contains(Proto::Udp, a.addr4));
+        let b = n.outbound(&udp6(1, 5000, OTHER_SERVER, 123), T0).unwrap();
+        assert_eq!((b.addr4, b.port4), (a.addr4, a.port4), "RFC 6146 §3.5.1: endpoint-independent mapping");
+        assert_ne!(a.session, b.session);
+        let back = n.inbound(&reply(&a, 0), T0 + 1).unwrap();
+        assert_eq!(back, a);
+        assert_eq!(n.occupancy().bib_entries, 1);
+        assert_eq!(n.occupancy().sessions, 2);
+        let again = n.outbound(&udp6(1, 5000, SERVER, 53), T0 + 2).unwrap();
+        assert_eq!(again, a);
+    });
+}
+
+#[test]
+fn unknown_ipv4_destinations_have_no_binding() {
+    engine(small(), &config(&full_pool(), &[]), |n| {
+        let a = n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
+        let mut f = reply(&a, 0);
+        f.dport = f.dport.wrapping_add(1);
+        assert_eq!(n.inbound(&f, T0), Err(Refusal::NoBinding));
+        f.proto = Proto::Tcp;
+        f.dport = a.port4;
+        assert_eq!(n.inbound(&f, T0), Err(Refusal::NoBinding), "the BIBs of the protocols are separate");
+    });
+}
+
+#[test]
+fn endpoint_independent_filtering_lets_any_remote_in() {
+    engine(small(), &config(&full_pool(), &[]), |n| {
+        let a = n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
+        let stranger = Flow4 {
+            src4: [192, 0, 2, 99],
+            sport: 4444,
+            ..reply(&a, 0)
+        };
+        let m = n.inbound(&stranger, T0).unwrap();
+        assert_eq!((m.addr6, m.port6), (host(1), 5000));
+        assert_eq!(n.occupancy().sessions, 2);
+    });
+}
+
+#[test]
+fn address_dependent_filtering_needs_a_session_with_the_remote_address() {
+    let pool4 = full_pool();
+    let cfg = Nat64Config {
+        filtering: Filtering::AddressDependent,
+        ..config(&pool4, &[])
+    };
+    engine(small(), &cfg, |n| {
+        let a = n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
+        let other_port = Flow4 { sport: 9999, ..reply(&a, 0) };
+        assert!(n.inbound(&other_port, T0).is_ok(), "same address, other port: allowed");
+        let stranger = Flow4 {
+            src4: [192, 0, 2, 99],
+            ..reply(&a, 0)
+        };
+        assert_eq!(n.inbound(&stranger, T0), Err(Refusal::Filtered));
+        let syn = Flow4 { proto: Proto::Tcp, ..stranger };
+        assert_eq!(n.inbound(&syn, T0), Err(Refusal::NoBinding));
+        assert_eq!(n.occupancy().sessions, 2);
+    });
+}
+
+#[test]
+fn tcp_connection_lifecycle_through_the_engine() {
+    engine(small(), &config(&full_pool(), &[]), |n| {
+        assert_eq!(n.outbound(&tcp6(1, 40000, SERVER, 80, ACK), T0), Err(Refusal::NotSyn));
+        let syn = n.outbound(&tcp6(1, 40000, SERVER, 80, SYN), T0).unwrap();
+        assert_eq!(syn.state, TcpState::V6Init);
+        let m = n.inbound(&reply(&syn, SYN_ACK), T0 + 10).unwrap();
+        assert_eq!(m.state, TcpState::Established);
+        assert_eq!(n.outbound(&tcp6(1, 40000, SERVER, 80, ACK), T0 + 20).unwrap().state, TcpState::Established);
+        assert_eq!(n.outbound(&tcp6(1, 40000, SERVER, 80, FIN), T0 + 30).unwrap().state, TcpState::V6FinRcv);
+        assert_eq!(n.inbound(&reply(&syn, FIN), T0 + 40).unwrap().state, TcpState::V4FinV6FinRcv);
+        let (sum, _) = drain(n, T0 + 40 + TCP_TRANS_MS as u64 - 1);
+        assert_eq!(sum.sessions_removed, 0);
+        let (sum, events) = drain(n, T0 + 40 + TCP_TRANS_MS as u64);
+        assert_eq!(sum.sessions_removed, 1);
+        assert_eq!(events, vec!["session 40000".to_string()]);
+        assert_eq!(n.occupancy(), Occupancy::default(), "BIB entry and host go with the last session");
+        assert!(n.peek_inbound(&reply(&syn, ACK)).is_none());
+    });
+}
+
+#[test]
+fn rst_moves_to_trans_and_idle_established_sessions_are_probed() {
+    engine(small(), &config(&full_pool(), &[]), |n| {
+        let syn = n.outbound(&tcp6(1, 40001, SERVER, 80, SYN), T0).unwrap();
+        n.inbound(&reply(&syn, SYN_ACK), T0).unwrap();
+        let (sum, events) = drain(n, T0 + TCP_EST_MS as u64);
+        assert_eq!((sum.probes, sum.sessions_removed), (1, 0));
+        assert_eq!(events, vec!["probe 40001".to_string()]);
+        assert_eq!(n.peek_inbound(&reply(&syn, ACK)).unwrap().state, TcpState::Trans);
+        // The probe is answered: traffic brings the session back to ESTABLISHED.
+        let t1 = T0 + TCP_EST_MS as u64 + 1000;
+        assert_eq!(n.inbound(&reply(&syn, ACK), t1).unwrap().state, TcpState::Established);
+        assert_eq!(n.outbound(&tcp6(1, 40001, SERVER, 80, RST), t1).unwrap().state, TcpState::Trans);
+        assert_eq!(n.inbound(&reply(&syn, RST), t1 + 100).unwrap().state, TcpState::Trans);
+        let (sum, _) = drain(n, t1 + TCP_TRANS_MS as u64);
+        assert_eq!(sum.sessions_removed, 1, "RST does not refresh a TRANS session");
+    });
+}
+
+#[test]
+fn static_bib_accepts_ipv4_initiated_tcp_unless_policy_drops_it() {
+    let pool4 = full_pool();
+    let statics = [StaticBib {
+        proto: Proto::Tcp,
+        addr6: host(80),
+        port6: 80,
+        addr4: [203, 0, 113, 1],
+        port4: 8080,
+    }];
+    let syn4 = Flow4 {
+        proto: Proto::Tcp,
+        src4: SERVER,
+        sport: 50000,
+        dst4: [203, 0, 113, 1],
+        dport: 8080,
+        flags: TcpFlags(SYN),
+    };
+    engine(small(), &config(&pool4, &statics), |n| {
+        let ack = Flow4 { flags: TcpFlags(ACK), ..syn4 };
+        let m = n.inbound(&ack, T0).unwrap();
+        assert_eq!((m.addr6, m.port6, m.session), (host(80), 80, None), "RFC 6146 §3.5.2.2: non-SYN through the BIB alone");
+        let m = n.inbound(&syn4, T0).unwrap();
+        assert_eq!(m.state, TcpState::V4Init);
+        assert_eq!((m.addr6, m.port6), (host(80), 80));
+        let back = n.outbound(&tcp6(80, 80, SERVER, 50000, SYN_ACK), T0 + 5).unwrap();
+        assert_eq!(back.state, TcpState::Established);
+        assert_eq!((back.addr4, back.port4), ([203, 0, 113, 1], 8080));
+        let (sum, _) = drain(n, T0 + 5 + TCP_EST_MS as u64);
+        assert_eq!(sum.probes, 1);
+        let (sum, _) = drain(n, T0 + 5 + TCP_EST_MS as u64 + TCP_TRANS_MS as u64);
+        assert_eq!(sum.sessions_removed, 1);
+        assert_eq!(n.occupancy().bib_entries, 1, "static entries do not expire");
+    });
+    let cfg = Nat64Config {
+        drop_external_tcp: true,
+        ..config(&pool4, &statics)
+    };
+    engine(small(), &cfg, |n| {
+        assert_eq!(n.inbound(&syn4, T0), Err(Refusal::ExternalTcpDenied));
+        assert_eq!(n.store_syn(&syn4, &[0x45; 40], T0), Err(Refusal::ExternalTcpDenied));
+    });
+}
+
+#[test]
+fn unanswered_stored_syn_expires_into_an_icmp_answer() {
+    engine(small(), &config(&full_pool(), &[]), |n| {
+        let syn4 = Flow4 {
+            proto: Proto::Tcp,
+            src4: SERVER,
+            sport: 50000,
+            dst4: [203, 0, 113, 2],
+            dport: 7000,
+            flags: TcpFlags(SYN),
+        };
+        assert_eq!(n.inbound(&syn4, T0), Err(Refusal::NoBinding));
+        n.store_syn(&syn4, &[0x45, 1, 2, 3], T0).unwrap();
+        assert_eq!(n.store_syn(&syn4, &[0x45, 1, 2, 3], T0 + 1), Err(Refusal::StoredSynDuplicate));
+        assert_eq!(n.store_syn(&Flow4 { flags: TcpFlags(ACK), ..syn4 }, &[0x45], T0), Err(Refusal::NotSyn));
+        let (sum, events) = drain(n, T0 + 5_999);
+        assert_eq!(sum.stored_syns, 0);
+        assert!(events.is_empty(), "RFC 6146 §3.5.2.2: no ICMP error for at least 6 s");
+        let (sum, events) = drain(n, T0 + 6_000);
+        assert_eq!(sum.stored_syns, 1);
+        assert_eq!(events, vec!["syn [69, 1, 2, 3]".to_string()]);
+        assert_eq!(n.occupancy().stored_syns, 0);
+    });
+}
+
+#[test]
+fn simultaneous_open_meets_on_the_stored_syns_address() {
+    engine(small(), &config(&full_pool(), &[]), |n| {
+        let syn4 = Flow4 {
+            proto: Proto::Tcp,
+            src4: SERVER,
+            sport: 50000,
+            dst4: [203, 0, 113, 2],
+            dport: 7001,
+            flags: TcpFlags(SYN),
+        };
+        n.store_syn(&syn4, &[0x45; 60], T0).unwrap();
+        let m = n.outbound(&tcp6(1, 33333, SERVER, 50000, SYN), T0 + 2_000).unwrap();
+        assert_eq!((m.addr4, m.port4), ([203, 0, 113, 2], 7001));
+        assert_eq!(n.occupancy().stored_syns, 0, "the stored SYN is silently dropped");
+        let (sum, events) = drain(n, T0 + 10_000);
+        assert_eq!(sum.stored_syns, 0);
+        assert!(events.is_empty());
+        assert_eq!(n.inbound(&syn4, T0 + 10_000).unwrap().state, TcpState::Established);
+    });
+}
+
+#[test]
+fn stored_syn_queue_is_bounded() {
+    let cap = Capacity {
+        stored_syns: 2,
+        ..small()
+    };
+    engine(cap, &config(&full_pool(), &[]), |n| {
+        for port in 0..2u16 {
+            let f = Flow4 {
+                proto: Proto::Tcp,
+                src4: SERVER,
+                sport: 1000 + port,
+                dst4: [203, 0, 113, 2],
+                dport: 7000,
+                flags: TcpFlags(SYN),
+            };
+            n.store_syn(&f, &[0; 200], T0).unwrap();
+        }
+        let f = Flow4 {
+            proto: Proto::Tcp,
+            src4: SERVER,
+            sport: 3000,
+            dst4: [203, 0, 113, 2],
+            dport: 7000,
+            flags: TcpFlags(SYN),
+        };
+        assert_eq!(n.store_syn(&f, &[0; 20], T0), Err(Refusal::StoredSynFull));
+        let (_, events) = drain(n, T0 + 6_000);
+        assert_eq!(events.len(), 2);
+        assert!(events[0].matches("0").count() == 128, "copies are truncated to the slot size");
+    });
+}
+
+#[test]
+fn ports_keep_their_range_and_parity() {
+    engine(small(), &config(&full_pool(), &[]), |n| {
+        for (i, sport) in [123u16, 124, 1023, 40000, 40001, 65535].iter().enumerate() {
+            let m = n.outbound(&udp6(1, *sport, SERVER, 53 + i as u16), T0).unwrap();
+            assert_eq!(m.port4 < 1024, *sport < 1024, "range of {} -> {}", sport, m.port4);
+            assert_eq!(m.port4 % 2, sport % 2, "parity of {} -> {}", sport, m.port4);
+        }
+    });
+}
+
+#[test]
+fn one_host_keeps_one_address_across_ports_and_protocols() {
+    engine(Capacity::for_sessions(8192), &config(&full_pool(), &[]), |n| {
+        let mut per_host: std::collections::HashMap<u16, Addr4> = Default::default();
+        let mut used = std::collections::HashSet::new();
+        for h in 1..=64u16 {
+            for k in 0..8u16 {
+                let m = if k % 2 == 0 {
+                    n.outbound(&udp6(h, 2000 + k, SERVER, 53), T0).unwrap()
+                } else {
+                    n.outbound(&tcp6(h, 2000 + k, SERVER, 443, SYN), T0).unwrap()
+                };
+                let addr = *per_host.entry(h).or_insert(m.addr4);
+                assert_eq!(m.addr4, addr, "host {} port {}", h, 2000 + k);
+                used.insert(addr);
+            }
+        }
+        assert_eq!(used.len(), 4, "hosts are spread over the pool");
+        // When its bindings are gone the host is forgotten, pairing included.
+        let (sum, _) = drain(n, T0 + TCP_TRANS_MS as u64);
+        assert_eq!(sum.sessions_removed, 64 * 4);
+        let (sum, _) = drain(n, T0 + UDP_DEFAULT_MS as u64);
+        assert_eq!(sum.sessions_removed, 64 * 4);
+        assert_eq!(n.occupancy(), Occupancy::default());
+    });
+}
+
+#[test]
+fn an_exhausted_paired_address_refuses_without_touching_existing_sessions() {
+    let pool4 = [pool(Proto::Udp, [203, 0, 113, 9], 32, 2000, 2003)];
+    engine(small(), &config(&pool4, &[]), |n| {
+        let first: Vec<Mapping> = (0..4).map(|k| n.outbound(&udp6(1, 3000 + k, SERVER, 53), T0).unwrap()).collect();
+        assert_eq!(n.outbound(&udp6(1, 3004, SERVER, 53), T0), Err(Refusal::PoolExhausted));
+        assert_eq!(n.outbound(&udp6(2, 3000, SERVER, 53), T0), Err(Refusal::PoolExhausted));
+        assert_eq!(n.occupancy().hosts, 1, "a refused host leaves no state");
+        for m in &first {
+            assert_eq!(n.inbound(&reply(m, 0), T0 + 1).unwrap(), *m);
+        }
+        assert_eq!(n.outbound(&tcp6(1, 3000, SERVER, 53, SYN), T0), Err(Refusal::NoPool4));
+    });
+}
+
+#[test]
+fn global_and_per_host_limits_refuse_distinctly() {
+    let pool4 = full_pool();
+    let cfg = Nat64Config {
+        max_sessions: 10,
+        max_sessions_per_host: 3,
+        ..config(&pool4, &[])
+    };
+    engine(small(), &cfg, |n| {
+        for k in 0..3 {
+            n.outbound(&udp6(1, 4000 + k, SERVER, 53), T0).unwrap();
+        }
+        assert_eq!(n.outbound(&udp6(1, 4003, SERVER, 53), T0), Err(Refusal::HostSessionLimit));
+        assert_eq!(n.outbound(&udp6(1, 4000, OTHER_SERVER, 53), T0), Err(Refusal::HostSessionLimit));
+        let a = n.outbound(&udp6(1, 4000, SERVER, 53), T0).unwrap();
+        assert_eq!(n.inbound(&Flow4 { src4: OTHER_SERVER, ..reply(&a, 0) }, T0), Err(Refusal::HostSessionLimit));
+        for h in 2..=4 {
+            for k in 0..3 {
+                let r = n.outbound(&udp6(h, 4000 + k, SERVER, 53), T0);
+                if n.occupancy().sessions < 10 || r.is_ok() {
+                    r.unwrap();
+                } else {
+                    assert_eq!(r, Err(Refusal::SessionLimit));
+                }
+            }
+        }
+        assert_eq!(n.occupancy().sessions, 10);
+        assert_eq!(n.outbound(&udp6(9, 4000, SERVER, 53), T0), Err(Refusal::SessionLimit));
+        assert_eq!(n.occupancy().bib_entries, 10);
+    });
+    let over = Nat64Config {
+        max_sessions: 1025,
+        ..config(&pool4, &[])
+    };
+    engine(small(), &config(&pool4, &[]), |n| {
+        assert_eq!(n.configure(&over), Err(ConfigError::MaxSessions { capacity: 1024 }));
+    });
+}
+
+#[test]
+fn icmp_queries_use_the_identifier_as_port() {
+    engine(small(), &config(&full_pool(), &[]), |n| {
+        let echo = Flow6 {
+            proto: Proto::Icmp,
+            src6: host(1),
+            sport: 0x1234,
+            dst4: SERVER,
+            dport: 0x1234,
+            flags: TcpFlags::default(),
+        };
+        let m = n.outbound(&echo, T0).unwrap();
+        assert_eq!(m.remote_port, 0);
+        let reply4 = Flow4 {
+            proto: Proto::Icmp,
+            src4: SERVER,
+            sport: 0,
+            dst4: m.addr4,
+            dport: m.port4,
+            flags: TcpFlags::default(),
+        };
+        assert_eq!(n.inbound(&reply4, T0 + 1).unwrap(), m);
+        let (sum, _) = drain(n, T0 + 1 + 60_000);
+        assert_eq!(sum.sessions_removed, 1, "ICMP_DEFAULT is 60 s");
+    });
+}
+
+#[test]
+fn hairpinning_reaches_another_hosts_binding() {
+    engine(small(), &config(&full_pool(), &[]), |n| {
+        let a = n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
+        assert!(n.pool4_contains(Proto::Udp, a.addr4));
+        // Host 2 sends to A's pool4 address through pool6: 6→4 first...
+        let b = n.outbound(&udp6(2, 6000, a.addr4, a.port4), T0).unwrap();
+        // ...then the translated packet comes back in as IPv4 (RFC 6146 §3.8).
+        let hop = Flow4 {
+            proto: Proto::Udp,
+            src4: b.addr4,
+            sport: b.port4,
+            dst4: a.addr4,
+            dport: a.port4,
+            flags: TcpFlags::default(),
+        };
+        let m = n.inbound(&hop, T0).unwrap();
+        assert_eq!((m.addr6, m.port6), (host(1), 5000));
+    });
+}
+
+#[test]
+fn peeking_for_icmp_errors_changes_nothing() {
+    engine(small(), &config(&full_pool(), &[]), |n| {
+        let a = n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
+        let late = T0 + UDP_DEFAULT_MS as u64 - 1;
+        assert_eq!(n.peek_inbound(&reply(&a, 0)), Some(a));
+        assert_eq!(n.peek_outbound(&udp6(1, 5000, SERVER, 53)), Some(a));
+        let m = n.peek_outbound(&udp6(1, 5000, OTHER_SERVER, 1)).unwrap();
+        assert_eq!((m.port4, m.session), (a.port4, None));
+        assert_eq!(n.peek_outbound(&udp6(1, 5001, SERVER, 53)), None);
+        let (sum, _) = drain(n, late + 1);
+        assert_eq!(sum.sessions_removed, 1, "peeks did not refresh the session");
+        assert_eq!(n.occupancy(), Occupancy::default());
+    });
+}
+
+#[test]
+fn expiry_pops_oldest_first_and_only_looks_at_heads() {
+    let cap = Capacity::for_sessions(100_000);
+    engine(cap, &config(&full_pool(), &[]), |n| {
+        for i in 0..100_000u32 {
+            n.outbound(&synthetic_flow(i, 400), T0 + i as u64 / 1000).unwrap();
+        }
+        let (sum, _) = drain(n, T0 + UDP_DEFAULT_MS as u64 - 1);
+        assert_eq!(sum.sessions_removed, 0);
+        assert!(sum.examined <= 6, "an idle tick looks at {} heads", sum.examined);
+        // Session 0 saw traffic late: it moved to the tail of the queue.
+        n.outbound(&synthetic_flow(0, 400), T0 + 99).unwrap();
+        let mut removed = Vec::new();
+        let sum = n.expire(T0 + UDP_DEFAULT_MS as u64 + 1, 1500, &mut |e| {
+            if let Expired::Session(m) = e {
+                removed.push(m.port6);
+            }
+        });
+        assert!(sum.budget_exhausted);
+        assert_eq!(sum.sessions_removed, 1500);
+        assert_eq!(removed.len(), 1500);
+        let expected: Vec<u16> = (1..=1500u32).map(|i| synthetic_flow(i, 400).sport).collect();
+        assert_eq!(removed, expected, "oldest activity first");
+        let (sum, _) = drain(n, T0 + UDP_DEFAULT_MS as u64 + 1);
+        assert_eq!(sum.sessions_removed, 499);
+        assert!(n.peek_outbound(&synthetic_flow(0, 400)).unwrap().session.is_some());
+    });
+}
+
+#[test]
+fn lookup_chains_stay_short_from_a_thousand_to_a_million_sessions() {
+    for count in [1_000u32, 1_000_000] {
+        let pool4 = [pool(Proto::Udp, [203, 0, 113, 0], 26, 1024, 65535)];
+        let cap = Capacity {
+            port_sets: 64,
+            ..Capacity::for_sessions(count)
+        };
+        engine(cap, &config(&pool4, &[]), |n| {
+            let hosts = (count / 4_000).max(1);
+            assert_eq!(n.fill_udp(count, hosts, T0), FillResult { created: count, refusal: None });
+            let mut stats = n.sessions.chain_stats().to_vec();
+            stats.extend_from_slice(&n.bib.chain_stats());
+            for (longest, visits) in stats {
+                let mean = visits as f64 / count as f64;
+                assert!(mean < 2.5, "{} sessions: {} entries visited per hit", count, mean);
+                assert!(longest < 16, "{} sessions: chain of {}", count, longest);
+            }
+        });
+    }
+}
+
+#[test]
+fn fragments_find_their_ports_through_the_engine() {
+    engine(small(), &config(&full_pool(), &[]), |n| {
+        let k = FragmentKey::v6(host(1), host(2), 17, 0xabcd);
+        assert_eq!(n.fragment(&k, None, &[1; 100], T0), Ok(FragmentVerdict::Held));
+        assert_eq!(
+            n.fragment(&k, Some((5000, 53)), &[0; 100], T0 + 1),
+            Ok(FragmentVerdict::Translate { sport: 5000, dport: 53, held: 1 })
+        );
+        assert_eq!(n.take_held_fragment(&k).map(|b| b.len()), Some(100));
+        assert_eq!(n.take_held_fragment(&k), None);
+        let (sum, _) = drain(n, T0 + 2_000);
+        assert_eq!((sum.fragment_datagrams, sum.held_fragments_dropped), (1, 0));
+    });
+}
+
+/// A varied state: UDP, ICMP, TCP in several states, a static entry with a session,
+/// created from `now` to `now + 5`.
+fn populate(n: &mut Nat64, now: u64) {
+    for k in 0..4u16 {
+        for h in 1..=5u16 {
+            n.outbound(&udp6(h, 1000 + k, SERVER, 53), now + k as u64).unwrap();
+        }
+    }
+    let echo = Flow6 {
+        proto: Proto::Icmp,
+        src6: host(7),
+        sport: 77,
+        dst4: SERVER,
+        dport: 77,
+        flags: TcpFlags::default(),
+    };
+    n.outbound(&echo, now).unwrap();
+    let est = n.outbound(&tcp6(3, 40000, SERVER, 443, SYN), now).unwrap();
+    n.inbound(&reply(&est, SYN_ACK), now + 1).unwrap();
+    n.outbound(&tcp6(3, 40002, SERVER, 443, SYN), now).unwrap();
+    let fin = n.outbound(&tcp6(4, 40004, OTHER_SERVER, 25, SYN), now).unwrap();
+    n.inbound(&reply(&fin, SYN_ACK), now).unwrap();
+    n.inbound(&reply(&fin, FIN), now + 4).unwrap();
+    let syn4 = Flow4 {
+        proto: Proto::Tcp,
+        src4: OTHER_SERVER,
+        sport: 55555,
+        dst4: [203, 0, 113, 1],
+        dport: 8080,
+        flags: TcpFlags(SYN),
+    };
+    n.inbound(&syn4, now + 5).unwrap();
+}
+
+fn statics() -> [StaticBib; 1] {
+    [StaticBib {
+        proto: Proto::Tcp,
+        addr6: host(80),
+        port6: 80,
+        addr4: [203, 0, 113, 1],
+        port4: 8080,
+    }]
+}
+
+fn listing(n: &Nat64, now: u64) -> Vec<SessionRecord> {
+    let mut out = vec![0u8; 64 * SESSION_RECORD];
+    let page = n.list_sessions(&ListFilter::default(), 0, &mut out, now);
+    assert_eq!(page.next, None);
+    let mut v: Vec<SessionRecord> = out[..page.records as usize * SESSION_RECORD]
+        .chunks(SESSION_RECORD)
+        .map(SessionRecord::read)
+        .collect();
+    v.sort_by_key(|r| (r.proto, r.addr6, r.port6, r.remote4, r.rport));
+    v
+}
+
+fn exported(n: &Nat64, now: u64) -> Vec<u8> {
+    let needed = n.export_len();
+    let mut buf = vec![0u8; needed];
+    assert_eq!(n.export(now, &mut buf[..needed - 1]), Err(SnapshotError::BufferTooSmall { needed }));
+    let len = n.export(now, &mut buf).unwrap();
+    assert_eq!(len, buf.len());
+    buf
+}
+
+#[test]
+fn export_then_import_under_another_clock_restores_the_same_tables() {
+    let pool4 = full_pool();
+    let st = statics();
+    let cfg = config(&pool4, &st);
+    let saved_at = T0 + 50_000;
+    let (snapshot, before) = engine(small(), &cfg, |n| {
+        populate(n, T0);
+        (exported(n, saved_at), listing(n, saved_at))
+    });
+    assert_eq!(before.len(), 25);
+    let restored_at = 7_777_777_777;
+    engine(small(), &cfg, |n| {
+        let summary = n.import(&snapshot, restored_at).unwrap();
+        assert_eq!(summary, ImportSummary { sessions: 25, skipped: 0 });
+        assert_eq!(listing(n, restored_at), before);
+        assert_eq!(n.import(&snapshot, restored_at), Err(SnapshotError::NotEmpty));
+        // Restored sessions work in both directions and expire on the restored clock.
+        let udp = n.outbound(&udp6(1, 1000, SERVER, 53), restored_at).unwrap();
+        assert!(n.inbound(&reply(&udp, 0), restored_at).is_ok());
+        let fin = n.peek_outbound(&tcp6(4, 40004, OTHER_SERVER, 25, ACK)).unwrap();
+        assert_eq!(fin.state, TcpState::V4FinRcv);
+        let icmp_left = 60_000 - (saved_at - T0);
+        let (sum, _) = drain(n, restored_at + icmp_left - 1);
+        assert_eq!(sum.sessions_removed, 0);
+        let (sum, _) = drain(n, restored_at + icmp_left);
+        assert_eq!(sum.sessions_removed, 1);
+        // A new binding does not collide with restored ones.
+        let fresh = n.outbound(&udp6(1, 1004, SERVER, 53), restored_at).unwrap();
+        for r in &before {
+            assert!(!(r.proto == 1 && r.addr4 == fresh.addr4 && r.port4 == fresh.port4));
+        }
+    });
+}
+
+#[test]
+fn import_skips_what_the_new_configuration_no_longer_allows() {
+    let pool4 = full_pool();
+    let st = statics();
+    let snapshot = engine(small(), &config(&pool4, &st), |n| {
+        populate(n, T0);
+        exported(n, T0 + 10)
+    });
+    // pool4 without 203.0.113.0/30 for UDP, and no static entry.
+    let narrower = [
+        pool(Proto::Tcp, POOL_A, 30, 1, 65535),
+        pool(Proto::Udp, [192, 0, 2, 0], 30, 1, 65535),
+        pool(Proto::Icmp, POOL_A, 30, 0, 65535),
+    ];
+    engine(small(), &config(&narrower, &[]), |n| {
+        let s = n.import(&snapshot, T0).unwrap();
+        assert_eq!(s, ImportSummary { sessions: 4, skipped: 21 });
+    });
+}
+
+fn with_checksum(mut data: Vec<u8>) -> Vec<u8> {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in &data[HEADER..] {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    data[24..32].copy_from_slice(&h.to_le_bytes());
+    data
+}
+
+#[test]
+fn corrupt_snapshots_are_refused_and_leave_the_engine_empty() {
+    let pool4 = full_pool();
+    let st = statics();
+    let cfg = config(&pool4, &st);
+    let snapshot = engine(small(), &cfg, |n| {
+        populate(n, T0);
+        exported(n, T0 + 10)
+    });
+    engine(small(), &cfg, |n| {
+        assert_eq!(n.import(&snapshot[..10], T0), Err(SnapshotError::Truncated));
+        assert_eq!(n.import(&snapshot[..snapshot.len() - 1], T0), Err(SnapshotError::LengthMismatch));
+        let mut bad = snapshot.clone();
+        bad[0] = b'X';
+        assert_eq!(n.import(&bad, T0), Err(SnapshotError::BadMagic));
+        let mut bad = snapshot.clone();
+        bad[8] = 2;
+        assert_eq!(n.import(&bad, T0), Err(SnapshotError::UnsupportedVersion(2)));
+        let mut bad = snapshot.clone();
+        bad[12] = 41;
+        assert_eq!(n.import(&bad, T0), Err(SnapshotError::BadHeader));
+        for at in (HEADER..snapshot.len()).step_by(7) {
+            let mut bad = snapshot.clone();
+            bad[at] ^= 0x10;
+            assert_eq!(n.import(&bad, T0), Err(SnapshotError::Checksum), "flip at {}", at);
+        }
+        // Consistent checksums over impossible values.
+        let rec = |i: usize| HEADER + i * SESSION_RECORD;
+        let cases: [(usize, u8, &str); 5] = [(0, 9, "protocol"), (1, 8, "state"), (2, 7, "class"), (3, 2, "flags"), (34, 1, "reserved")];
+        for (offset, value, field) in cases {
+            let mut bad = snapshot.clone();
+            bad[rec(3) + offset] = value;
+            assert_eq!(n.import(&with_checksum(bad), T0), Err(SnapshotError::Corrupt { record: 3, field }));
+        }
+        let mut bad = snapshot.clone();
+        let (a, b) = (rec(0), rec(5));
+        let first: Vec<u8> = bad[a..a + SESSION_RECORD].to_vec();
+        bad.copy_within(b..b + SESSION_RECORD, a);
+        bad[b..b + SESSION_RECORD].copy_from_slice(&first);
+        assert_eq!(n.import(&with_checksum(bad), T0), Err(SnapshotError::Corrupt { record: 1, field: "order" }));
+        // A duplicated session is a contradiction found while applying: nothing stays.
+        let mut dup = snapshot.clone();
+        let last = dup.len() - SESSION_RECORD;
+        let copy: Vec<u8> = dup[last..].to_vec();
+        dup.extend_from_slice(&copy);
+        let count = u32::from_le_bytes([dup[16], dup[17], dup[18], dup[19]]) + 1;
+        dup[16..20].copy_from_slice(&count.to_le_bytes());
+        assert_eq!(n.import(&with_checksum(dup), T0), Err(SnapshotError::Inconsistent { record: count - 1 }));
+        assert_eq!(n.occupancy().sessions, 0);
+        assert_eq!(n.occupancy().bib_entries, 1, "only the static entry");
+        assert_eq!(n.occupancy().hosts, 0);
+        // Random garbage never panics.
+        let mut x = 1u64;
+        for _ in 0..2000 {
+            let mut junk = snapshot.clone();
+            for _ in 0..4 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let at = (x >> 33) as usize % junk.len();
+                junk[at] = (x >> 20) as u8;
+            }
+            let junk = with_checksum(junk);
+            if n.import(&junk, T0).is_ok() {
+                // Every restored lifetime is at most TCP_EST, plus TCP_TRANS after a probe.
+                n.expire(T0 + TCP_EST_MS as u64, u32::MAX, &mut |_| {});
+                n.expire(T0 + (TCP_EST_MS + TCP_TRANS_MS) as u64, u32::MAX, &mut |_| {});
+            }
+            assert_eq!(n.occupancy().sessions, 0);
+        }
+        assert_eq!(n.import(&snapshot, T0).unwrap().sessions, 25);
+    });
+}
+
+#[test]
+fn listing_filters_and_pages() {
+    let pool4 = full_pool();
+    let st = statics();
+    engine(small(), &config(&pool4, &st), |n| {
+        populate(n, T0);
+        let mut out = vec![0u8; 7 * SESSION_RECORD];
+        let mut cursor = 0;
+        let mut seen = 0;
+        let mut pages = 0;
+        loop {
+            let p = n.list_sessions(&ListFilter::default(), cursor, &mut out, T0);
+            seen += p.records;
+            pages += 1;
+            match p.next {
+                Some(c) => cursor = c,
+                None => break,
+            }
+        }
+        assert_eq!((seen, pages), (25, 4));
+        let only_tcp = ListFilter {
+            proto: Some(Proto::Tcp),
+            ..ListFilter::default()
+        };
+        let mut big = vec![0u8; 64 * SESSION_RECORD];
+        assert_eq!(n.list_sessions(&only_tcp, 0, &mut big, T0).records, 4);
+        let host3 = ListFilter {
+            addr6: Some(host(3)),
+            ..ListFilter::default()
+        };
+        assert_eq!(n.list_sessions(&host3, 0, &mut big, T0).records, 6);
+        let other = ListFilter {
+            addr4: Some(OTHER_SERVER),
+            ..ListFilter::default()
+        };
+        assert_eq!(n.list_sessions(&other, 0, &mut big, T0).records, 2);
+        let mut bibs = vec![0u8; 64 * BIB_RECORD];
+        let p = n.list_bib(&ListFilter::default(), 0, &mut bibs);
+        assert_eq!(p, Page { records: 25, next: None });
+        let statics_only: Vec<&[u8]> = bibs.chunks(BIB_RECORD).take(25).filter(|r| r[1] == 1).collect();
+        assert_eq!(statics_only.len(), 1);
+        assert_eq!(&statics_only[0][28..32], &1u32.to_le_bytes(), "one session on the static entry");
+        let tiny = n.list_bib(&ListFilter::default(), 0, &mut bibs[..BIB_RECORD + 5]);
+        assert_eq!(tiny.records, 1);
+        assert!(tiny.next.is_some());
+    });
+}
+
+#[test]
+fn reconfiguring_keeps_what_still_fits_and_drops_the_rest() {
+    let pool4 = full_pool();
+    let st = statics();
+    engine(small(), &config(&pool4, &st), |n| {
+        populate(n, T0);
+        let udp = n.peek_outbound(&udp6(2, 1000, SERVER, 53)).unwrap();
+        // Same pool, no static entry, a new static entry on a dynamic entry's place.
+        let takeover = [StaticBib {
+            proto: Proto::Udp,
+            addr6: host(99),
+            port6: 99,
+            addr4: udp.addr4,
+            port4: udp.port4,
+        }];
+        n.configure(&config(&pool4, &takeover)).unwrap();
+        assert!(n.peek_outbound(&udp6(2, 1000, SERVER, 53)).is_none(), "the dynamic entry made room");
+        let flow = Flow4 {
+            proto: Proto::Udp,
+            src4: SERVER,
+            sport: 53,
+            dst4: udp.addr4,
+            dport: udp.port4,
+            flags: TcpFlags::default(),
+        };
+        assert_eq!(n.inbound(&flow, T0).unwrap().addr6, host(99));
+        assert!(n.peek_outbound(&tcp6(80, 80, OTHER_SERVER, 55555, ACK)).is_none(), "the old static entry is gone");
+        assert!(n.peek_outbound(&udp6(3, 1000, SERVER, 53)).is_some(), "the rest keeps running");
+        // A pool4 without the UDP addresses drops the UDP entries but the new static
+        // entry must then be refused.
+        let no_udp = [pool(Proto::Tcp, POOL_A, 30, 1, 65535), pool(Proto::Icmp, POOL_A, 30, 0, 65535)];
+        assert_eq!(
+            n.configure(&config(&no_udp, &takeover)),
+            Err(ConfigError::StaticBib { entry: 0, problem: StaticBibProblem::NotInPool4 })
+        );
+        n.configure(&config(&no_udp, &[])).unwrap();
+        let listed = listing(n, T0);
+        assert!(listed.iter().all(|r| r.proto != 1));
+        assert_eq!(listed.len(), 4);
+        // Surviving entries keep working and keep their ports out of the rebuilt pool.
+        let est = n.outbound(&tcp6(3, 40000, SERVER, 443, ACK), T0).unwrap();
+        assert_eq!(est.state, TcpState::Established);
+        let set = n.pool.find(Proto::Tcp, u32::from_be_bytes(est.addr4)).unwrap();
+        assert!(!n.pool.take(set, est.port4));
+    });
+}
+
+#[test]
+fn configuration_errors_name_the_field_and_change_nothing() {
+    let pool4 = full_pool();
+    engine(small(), &config(&pool4, &[]), |n| {
+        let a = n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
+        let bad_timeout = Nat64Config {
+            timeouts: Timeouts {
+                udp_ms: 60_000,
+                ..Timeouts::default()
+            },
+            ..config(&pool4, &[])
+        };
+        let e = n.configure(&bad_timeout).unwrap_err();
+        assert_eq!(e.field(), "udp_ms");
+        assert!(e.reason().contains("UDP_MIN"));
+        let bad_pool = [pool(Proto::Udp, [203, 0, 113, 1], 24, 1, 2)];
+        let e = n.configure(&config(&bad_pool, &[])).unwrap_err();
+        assert_eq!((e.field(), e.entry()), ("pool4", Some(0)));
+        assert_eq!(n.timeouts(), Timeouts::default());
+        assert_eq!(n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap(), a);
+    });
+}
+
+#[test]
+fn shorter_timeouts_apply_to_live_sessions() {
+    let pool4 = full_pool();
+    engine(small(), &config(&pool4, &[]), |n| {
+        n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
+        let cfg = Nat64Config {
+            timeouts: Timeouts {
+                udp_ms: 120_000,
+                ..Timeouts::default()
+            },
+            ..config(&pool4, &[])
+        };
+        n.configure(&cfg).unwrap();
+        let (sum, _) = drain(n, T0 + 120_000);
+        assert_eq!(sum.sessions_removed, 1);
+    });
+}
+
+#[test]
+fn a_clock_that_went_backwards_still_exports_an_importable_file() {
+    let pool4 = full_pool();
+    let cfg = config(&pool4, &[]);
+    let snapshot = engine(small(), &cfg, |n| {
+        n.outbound(&udp6(1, 1000, SERVER, 53), T0 + 10).unwrap();
+        n.outbound(&udp6(1, 1001, SERVER, 53), T0).unwrap();
+        exported(n, T0 + 20)
+    });
+    engine(small(), &cfg, |n| {
+        assert_eq!(n.import(&snapshot, T0).unwrap().sessions, 2);
+        let remaining: Vec<u32> = listing(n, T0).iter().map(|r| r.remaining_ms).collect();
+        assert_eq!(remaining, vec![UDP_DEFAULT_MS - 10; 2]);
+    });
+}
