@@ -18,6 +18,7 @@ import { classifyAaaaResponse, synthesizeFromA } from "./synthesis.ts";
 import type { UpstreamClient, UpstreamReply } from "./upstream.ts";
 import {
   CLASS_IN,
+  compressOwnerNames,
   encodeOpt,
   Flag,
   headerOnlyResponse,
@@ -281,7 +282,7 @@ export class Dns64Resolver {
       authorities,
       additionals: extra,
     };
-    return encodeMessage(message);
+    return compressOwnerNames(encodeMessage(message));
   }
 
   #servfail(query: Uint8Array, q: ParsedQuery): Uint8Array {

@@ -23,6 +23,9 @@ const MAX_TCP_CONNECTIONS = 256;
 /** Pipelined queries worked on at once per TCP connection (RFC 7766 §6.2.1.1 allows concurrency). */
 const MAX_TCP_INFLIGHT = 32;
 
+/** Free ports tried when port 0 is asked for and TCP cannot have the port UDP got. */
+const PORT_ATTEMPTS = 20;
+
 /** Things a caller may share between successive servers, such as the gateway across reloads. */
 export interface Dns64Shared {
   /** A cache to use instead of a new one; its keys include the configuration, so it survives changes safely. */
@@ -58,11 +61,7 @@ export class Dns64Server {
    */
   async start(): Promise<void> {
     try {
-      for (const endpoint of this.#config.listen) {
-        const port = await this.#listenUdp(endpoint);
-        this.#listenTcp({ ...endpoint, port });
-        this.#bound.push({ ...endpoint, port });
-      }
+      for (const endpoint of this.#config.listen) this.#bound.push(await this.#listenPair(endpoint));
     } catch (e) {
       await this.stop();
       throw e;
@@ -89,7 +88,27 @@ export class Dns64Server {
     return [...this.#bound];
   }
 
-  #listenUdp(endpoint: Endpoint): Promise<number> {
+  /**
+   * Binds UDP then TCP on one port. With port 0 the UDP port the kernel picked may be
+   * taken for TCP; then another is tried.
+   */
+  async #listenPair(endpoint: Endpoint): Promise<Endpoint> {
+    for (let attempt = 1;; attempt++) {
+      const socket = await this.#listenUdp(endpoint);
+      const bound = { ...endpoint, port: socket.address().port };
+      try {
+        this.#listenTcp(bound);
+      } catch (e) {
+        socket.close();
+        if (endpoint.port === 0 && attempt < PORT_ATTEMPTS) continue;
+        throw e;
+      }
+      this.#udp.push(socket);
+      return bound;
+    }
+  }
+
+  #listenUdp(endpoint: Endpoint): Promise<dgram.Socket> {
     const socket = dgram.createSocket({ type: endpoint.family === 6 ? "udp6" : "udp4", ipv6Only: true });
     return new Promise((resolve, reject) => {
       socket.once("error", (e: Error) => {
@@ -108,8 +127,7 @@ export class Dns64Server {
             }
           });
         });
-        this.#udp.push(socket);
-        resolve(socket.address().port);
+        resolve(socket);
       });
     });
   }

@@ -375,3 +375,93 @@ export function headerOnlyResponse(query: Uint8Array, rcode: number): Uint8Array
   setU16(out, 2, Flag.QR | (u16(query, 2) & (0x7800 | Flag.RD)) | Flag.RA | (rcode & 0xf));
   return out;
 }
+
+/**
+ * Compresses the owner names of a message written without compression (dns-packet
+ * writes none): each owner becomes a pointer to the longest earlier name suffix it
+ * shares (RFC 1035 §4.1.4). RDATA is copied as it is, so names inside it stay whole,
+ * which is always valid. Synthesized AAAA records then cost 28 bytes each instead of the
+ * full name again, and fewer answers need TC.
+ */
+export function compressOwnerNames(wire: Uint8Array): Uint8Array {
+  const layout = scanMessage(wire);
+  const out = new Uint8Array(wire.length);
+  out.set(wire.subarray(0, layout.questionEnd));
+  const suffixes = new Map<string, number>();
+  remember(out, HEADER_SIZE, suffixes);
+  let pos = layout.questionEnd;
+  for (const r of layout.records) {
+    const labels = labelOffsets(wire, r.start);
+    if (!labels) return wire;
+    let i = 0;
+    let pointer = -1;
+    for (; i < labels.length; i++) {
+      const at = suffixes.get(suffixKey(wire, labels[i]));
+      if (at !== undefined) {
+        pointer = at;
+        break;
+      }
+    }
+    const nameStart = pos;
+    for (let j = 0; j < i; j++) {
+      const len = wire[labels[j]];
+      out.set(wire.subarray(labels[j], labels[j] + len + 1), pos);
+      pos += len + 1;
+    }
+    if (pointer >= 0) {
+      out[pos++] = 0xc0 | (pointer >> 8);
+      out[pos++] = pointer & 0xff;
+    } else {
+      out[pos++] = 0;
+    }
+    if (i > 0) remember(out, nameStart, suffixes);
+    const fixed = r.rdataOffset - 10;
+    out.set(wire.subarray(fixed, r.end), pos);
+    pos += r.end - fixed;
+  }
+  return out.slice(0, pos);
+}
+
+/** Offsets of the labels of an uncompressed name, or null when it holds a pointer. */
+function labelOffsets(buf: Uint8Array, offset: number): number[] | null {
+  const out: number[] = [];
+  let pos = offset;
+  while (buf[pos] !== 0) {
+    if (buf[pos] & 0xc0) return null;
+    out.push(pos);
+    pos += buf[pos] + 1;
+  }
+  return out;
+}
+
+/** The lower-cased labels from `offset` to the end of the name, following pointers. */
+function suffixKey(buf: Uint8Array, offset: number): string {
+  let key = "";
+  let pos = offset;
+  for (;;) {
+    const len = buf[pos];
+    if (len === 0) return key;
+    if ((len & 0xc0) === 0xc0) {
+      pos = ((len & 0x3f) << 8) | buf[pos + 1];
+      continue;
+    }
+    key += String.fromCharCode(len);
+    for (let i = pos + 1; i <= pos + len; i++) {
+      const c = buf[i];
+      key += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
+    }
+    pos += len + 1;
+  }
+}
+
+/** Records where each suffix of the name at `offset` (in `buf`) starts, for later pointers (which reach 0x3fff at most). */
+function remember(buf: Uint8Array, offset: number, suffixes: Map<string, number>): void {
+  let pos = offset;
+  while (pos < 0x4000) {
+    const len = buf[pos];
+    if (len === 0 || (len & 0xc0) === 0xc0) return;
+    const key = suffixKey(buf, pos);
+    if (!suffixes.has(key)) suffixes.set(key, pos);
+    pos += len + 1;
+  }
+}
