@@ -9,10 +9,12 @@ import { runTranslate } from "./offline/translate.ts";
 import { checkConfigCommand, runGatewayCommand } from "./gateway/run.ts";
 import { runStatsCommand } from "./control/stats_command.ts";
 import { runBibCommand, runSessionsCommand } from "./control/list_commands.ts";
+import { runDns64Command } from "./dns64/cli.ts";
 
 const USAGE = `usage: nat64 <subcommand> [flags]
   run           run the gateway on a TUN device (nat64 run --help)
   check-config  validate a config file without starting anything
+  dns64         the DNS64 listener alone (needs only --allow-net)
   translate     feed .pkt/.pcap files through the translator offline
   stats         counters of a running gateway (--watch for a live view)
   sessions      NAT64 sessions of a running gateway
@@ -22,6 +24,7 @@ Each subcommand takes --help.`;
 const SUBCOMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: runGatewayCommand,
   "check-config": checkConfigCommand,
+  dns64: runDns64Command,
   translate: runTranslate,
   stats: runStatsCommand,
   sessions: runSessionsCommand,
