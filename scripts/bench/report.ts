@@ -1,0 +1,231 @@
+/**
+ * The bench's results: their shape (the JSON written under results/), the ratios of this
+ * gateway to TAYGA and to the kernel, and the table printed at the end.
+ *
+ * @module
+ */
+
+/** The three things measured side by side. */
+export type ColumnName = "kernel" | "tayga" | "gateway";
+
+/** The columns in the order they are run and shown. */
+export const COLUMNS: readonly ColumnName[] = ["kernel", "tayga", "gateway"];
+
+/** How each column is headed. */
+export const COLUMN_LABELS: Record<ColumnName, string> = {
+  kernel: "kernel IPv6",
+  tayga: "TAYGA",
+  gateway: "this gateway",
+};
+
+/** The figures of one column, by metric key. */
+export type MetricKey =
+  | "tcp1Gbps"
+  | "tcp4Gbps"
+  | "udp64Kpps"
+  | "udp64OfferedKpps"
+  | "udp64LossPct"
+  | "udp1400Kpps"
+  | "udp1400OfferedKpps"
+  | "udp1400LossPct"
+  | "rttMedianUs"
+  | "rttP99Us"
+  | "cpuPerGbps";
+
+/** How a metric is shown. */
+export interface MetricSpec {
+  key: MetricKey;
+  /** Row label, with the unit. */
+  label: string;
+  /** Decimals shown. */
+  digits: number;
+  /** Whether gateway/other ratios mean anything (not for loss percentages). */
+  ratio: boolean;
+  /** Which way is better, for the chart's panel title. */
+  better: "higher" | "lower";
+  /** Whether the SVG chart draws it. */
+  chart: boolean;
+}
+
+/** Every metric, in table order. */
+export const METRICS: readonly MetricSpec[] = [
+  { key: "tcp1Gbps", label: "TCP 1 stream (Gbit/s)", digits: 2, ratio: true, better: "higher", chart: true },
+  { key: "tcp4Gbps", label: "TCP 4 streams (Gbit/s)", digits: 2, ratio: true, better: "higher", chart: true },
+  { key: "udp64Kpps", label: "UDP 64 B delivered (kpps)", digits: 1, ratio: true, better: "higher", chart: true },
+  {
+    key: "udp64OfferedKpps",
+    label: "UDP 64 B offered (kpps)",
+    digits: 1,
+    ratio: false,
+    better: "higher",
+    chart: false,
+  },
+  { key: "udp64LossPct", label: "UDP 64 B loss (%)", digits: 1, ratio: false, better: "lower", chart: false },
+  { key: "udp1400Kpps", label: "UDP 1400 B delivered (kpps)", digits: 1, ratio: true, better: "higher", chart: true },
+  {
+    key: "udp1400OfferedKpps",
+    label: "UDP 1400 B offered (kpps)",
+    digits: 1,
+    ratio: false,
+    better: "higher",
+    chart: false,
+  },
+  { key: "udp1400LossPct", label: "UDP 1400 B loss (%)", digits: 1, ratio: false, better: "lower", chart: false },
+  { key: "rttMedianUs", label: "UDP RTT median (µs)", digits: 0, ratio: true, better: "lower", chart: true },
+  { key: "rttP99Us", label: "UDP RTT p99 (µs)", digits: 0, ratio: true, better: "lower", chart: true },
+  { key: "cpuPerGbps", label: "CPU per Gbit/s (cores, TCP 1)", digits: 2, ratio: true, better: "lower", chart: true },
+];
+
+/** What happened to a column (or to the DNS64 or stats check). */
+export type Status = "ok" | "unavailable" | "failed" | "skipped";
+
+/** One column's outcome. */
+export interface ColumnResult {
+  status: Status;
+  /** Why it is not "ok", or what to know about it; "" when there is nothing to say. */
+  note: string;
+  /** Where its processes ran (see pinning.ts). */
+  pinning: string;
+  /** The figures measured; a run that failed half-way keeps the ones it got. */
+  metrics: Partial<Record<MetricKey, number>>;
+}
+
+/** The `nat64 stats` check: control-socket queries timed while iperf3 loads the gateway. */
+export interface ControlStatsResult {
+  status: Status;
+  note: string;
+  /** Queries answered. */
+  queries: number;
+  medianMs: number | null;
+  maxMs: number | null;
+  /** The longest a query may take to pass. */
+  budgetMs: number;
+  /** Wall time of one `deno task nat64 stats --json` under load, Deno's start-up included. */
+  cliMs: number | null;
+}
+
+/** The DNS64 figures folded in from scripts/bench-dns64. */
+export interface Dns64Result {
+  status: Status;
+  note: string;
+  /** Every number in its report whose name says qps, by dotted path. */
+  qps: Record<string, number>;
+  /** Its report, as it wrote it. */
+  report: unknown;
+}
+
+/** Everything one bench run writes to results/bench-<date>.json. */
+export interface BenchResult {
+  format: "nat64-bench/1";
+  date: string;
+  quick: boolean;
+  host: {
+    kernel: string;
+    cpus: number;
+    /** Share of all CPUs other work kept busy in the second before the bench, percent. */
+    busyBeforePct: number;
+    loadavgBefore: string;
+    loadavgAfter: string;
+  };
+  settings: {
+    seconds: number;
+    omitSeconds: number;
+    rttCount: number;
+    gatewayMode: string;
+    gatewayCommand: string[];
+    nat64Prefix: string;
+    target: string;
+  };
+  columns: Record<ColumnName, ColumnResult>;
+  ratios: { gatewayVsTayga: Partial<Record<MetricKey, number>>; gatewayVsKernel: Partial<Record<MetricKey, number>> };
+  controlStats: ControlStatsResult;
+  dns64: Dns64Result;
+}
+
+/** `num / den` for every ratio metric both columns have (and `den` is not 0). */
+export function ratios(
+  num: ColumnResult,
+  den: ColumnResult,
+): Partial<Record<MetricKey, number>> {
+  const out: Partial<Record<MetricKey, number>> = {};
+  for (const m of METRICS) {
+    const a = num.metrics[m.key], b = den.metrics[m.key];
+    if (m.ratio && a !== undefined && b !== undefined && b !== 0) out[m.key] = a / b;
+  }
+  return out;
+}
+
+/** `value` with `digits` decimals, or "n/a". */
+export function formatValue(value: number | undefined | null, digits: number): string {
+  return value === undefined || value === null || !Number.isFinite(value) ? "n/a" : value.toFixed(digits);
+}
+
+/** A ratio as "0.42×", or "—" when there is none. */
+export function formatRatio(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return "—";
+  return `${value < 10 ? value.toFixed(2) : value.toFixed(1)}×`;
+}
+
+/** Lays out rows of cells: the first column left-aligned, the others right-aligned. */
+export function alignColumns(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => [...r[i]].length)));
+  return rows.map((r) =>
+    r.map((cell, i) => {
+      const pad = " ".repeat(widths[i] - [...cell].length);
+      return i === 0 ? cell + pad : pad + cell;
+    }).join("  ").trimEnd()
+  );
+}
+
+/** The figures table: one row per metric, the three columns, then gateway/TAYGA and gateway/kernel. */
+export function figuresTable(result: BenchResult): string[] {
+  const head = ["", ...COLUMNS.map((c) => COLUMN_LABELS[c]), "gw/TAYGA", "gw/kernel"];
+  const rows = METRICS.map((m) => [
+    m.label,
+    ...COLUMNS.map((c) => formatValue(result.columns[c].metrics[m.key], m.digits)),
+    formatRatio(result.ratios.gatewayVsTayga[m.key]),
+    formatRatio(result.ratios.gatewayVsKernel[m.key]),
+  ]);
+  return alignColumns([head, ...rows]);
+}
+
+/** Above this share of CPU busy before the bench, the figures are flagged as unreliable. */
+export const BUSY_WARNING_PCT = 10;
+
+/** The lines under the table: each column's status and pinning, the stats check, DNS64, machine load. */
+export function notes(result: BenchResult): string[] {
+  const lines = COLUMNS.map((c) => {
+    const col = result.columns[c];
+    const state = col.status === "ok" ? "" : ` [${col.status}]`;
+    return `${COLUMN_LABELS[c]}${state}: ${[col.note, col.pinning].filter((t) => t !== "").join("; ")}`;
+  });
+  const cs = result.controlStats;
+  if (cs.status === "ok") {
+    const verdict = cs.maxMs !== null && cs.maxMs <= cs.budgetMs ? "within" : "NOT within";
+    lines.push(
+      `nat64 stats under iperf3 load: ${cs.queries} control-socket queries, median ${
+        formatValue(cs.medianMs, 1)
+      } ms, max ${formatValue(cs.maxMs, 1)} ms (${verdict} ${cs.budgetMs} ms); the CLI took ${
+        formatValue(cs.cliMs, 0)
+      } ms with Deno's start-up`,
+    );
+  } else {
+    lines.push(`nat64 stats under iperf3 load: ${cs.status}${cs.note ? ` (${cs.note})` : ""}`);
+  }
+  const d = result.dns64;
+  const qps = Object.entries(d.qps).map(([k, v]) => `${k} ${v.toFixed(0)}`);
+  lines.push(
+    d.status === "ok"
+      ? `DNS64 (scripts/bench-dns64): ${qps.length ? qps.join(", ") : "no qps figure in its report"}`
+      : `DNS64 (scripts/bench-dns64): ${d.status === "unavailable" ? "not available" : d.status}${
+        d.note ? ` (${d.note})` : ""
+      }`,
+  );
+  const busy = result.host.busyBeforePct;
+  if (busy > BUSY_WARNING_PCT) {
+    lines.push(
+      `warning: other work kept ${busy.toFixed(0)} % of the CPUs busy before the bench; the figures are unreliable`,
+    );
+  }
+  return lines;
+}

@@ -1,0 +1,239 @@
+/**
+ * `deno task bench`: this gateway beside TAYGA and the kernel's own IPv6 forwarding, in
+ * namespaces of its own (scripts/lab under the prefix n64bench<pid>), one fresh lab per
+ * column. Prints a table of figures and ratios, writes results/bench-<date>.json and
+ * results/bench-latest.svg, and always tears down what it built (also on Ctrl-C).
+ * Needs root.
+ *
+ *   deno task bench [--quick] [--only kernel,tayga,gateway,dns64] [--gateway-mode nat64|siit]
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { clockTicksPerSecond, machineBusyPercent } from "./cpu.ts";
+import { gatewayCommand, type GatewayMode, NotAvailable, startGateway } from "./gateway.ts";
+import { KERNEL_V6, Lab, LAB_ADDRESSES, TRANSLATED_SERVER } from "./lab.ts";
+import { describePinning, pinningFor, taskset } from "./pinning.ts";
+import { type Background, capture, stopAll } from "./proc.ts";
+import {
+  type BenchResult,
+  COLUMN_LABELS,
+  type ColumnName,
+  type ColumnResult,
+  COLUMNS,
+  type ControlStatsResult,
+  type Dns64Result,
+  figuresTable,
+  notes,
+  ratios,
+} from "./report.ts";
+import { renderChart } from "./svg.ts";
+import { runDns64Bench } from "./dns64.ts";
+import { type Endpoint, runSuite, type SuiteOptions, type Translator } from "./suite.ts";
+import { startTayga } from "./tayga.ts";
+import { STATS_BUDGET_MS } from "./control_probe.ts";
+
+const USAGE = "usage: deno task bench [--quick] [--only kernel,tayga,gateway,dns64] [--gateway-mode nat64|siit]";
+const PARTS = [...COLUMNS, "dns64"] as const;
+type Part = typeof PARTS[number];
+const RESULTS = new URL("../../results/", import.meta.url).pathname;
+
+/** The bench's settings from its command line; throws one sentence for a bad flag. */
+function settings(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      quick: { type: "boolean", default: false },
+      only: { type: "string" },
+      "gateway-mode": { type: "string", default: "nat64" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  const only = values.only === undefined ? [...PARTS] : values.only.split(",").map((s) => s.trim());
+  for (const p of only) {
+    if (!(PARTS as readonly string[]).includes(p)) {
+      throw new Error(`--only: unknown part "${p}" (choose from ${PARTS.join(", ")})`);
+    }
+  }
+  const mode = values["gateway-mode"];
+  if (mode !== "nat64" && mode !== "siit") throw new Error(`--gateway-mode must be nat64 or siit, not "${mode}"`);
+  return {
+    help: values.help,
+    quick: values.quick,
+    only: new Set(only as Part[]),
+    mode: mode as GatewayMode,
+    seconds: values.quick ? 2 : 8,
+    omit: values.quick ? 0 : 1,
+    rttCount: values.quick ? 200 : 2000,
+  };
+}
+
+function loadavg(): string {
+  return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+}
+
+function stamp(d: Date): string {
+  return d.toISOString().slice(0, 19).replace(/:/g, "-");
+}
+
+const unavailableStats = (note: string): ControlStatsResult => ({
+  status: "unavailable",
+  note,
+  queries: 0,
+  medianMs: null,
+  maxMs: null,
+  budgetMs: STATS_BUDGET_MS,
+  cliMs: null,
+});
+
+/** Sets up `column` in a fresh lab, measures it, tears it all down again. */
+async function measureColumn(
+  column: ColumnName,
+  lab: Lab,
+  dir: string,
+  mode: GatewayMode,
+  opts: SuiteOptions,
+): Promise<{ result: ColumnResult; stats: ControlStatsResult | null }> {
+  const pin = pinningFor(navigator.hardwareConcurrency, column !== "kernel");
+  const result: ColumnResult = { status: "ok", note: "", pinning: describePinning(pin), metrics: {} };
+  const log = (line: string) => console.log(`  ${COLUMN_LABELS[column]}: ${line}`);
+  let process: Background | null = null;
+  let stats: ControlStatsResult | null = null;
+  try {
+    await lab.up();
+    let at: Endpoint = { target: TRANSLATED_SERVER, serverBind: LAB_ADDRESSES.serverV4 };
+    const translator: Translator = { pid: null, controlSocket: null };
+    if (column === "kernel") {
+      await lab.addServerIPv6();
+      at = { target: KERNEL_V6.server, serverBind: KERNEL_V6.server };
+    } else if (column === "tayga") {
+      process = await startTayga(lab, dir, taskset(pin.translator));
+      translator.pid = process.pid;
+    } else {
+      const socket = `${dir}/control.sock`;
+      process = await startGateway(lab, mode, socket, taskset(pin.translator));
+      translator.pid = process.pid;
+      translator.controlSocket = socket;
+      result.note = `--mode ${mode}`;
+    }
+    stats = await runSuite(lab, at, pin, translator, opts, result.metrics, log);
+  } catch (err) {
+    result.status = err instanceof NotAvailable ? "unavailable" : "failed";
+    result.note = (err as Error).message;
+    log(result.note);
+  } finally {
+    await process?.stop();
+    await lab.down();
+  }
+  return { result, stats };
+}
+
+async function main(args: string[]): Promise<number> {
+  const s = settings(args);
+  if (s.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (Deno.uid() !== 0) throw new Error("must run as root (network namespaces, TUN devices)");
+  if ((await capture(["which", "iperf3"])).code !== 0) {
+    throw new Error("iperf3 is not installed (apt-get install iperf3)");
+  }
+
+  const date = new Date();
+  const opts: SuiteOptions = {
+    seconds: s.seconds,
+    omit: s.omit,
+    rttCount: s.rttCount,
+    hz: await clockTicksPerSecond(),
+  };
+  const loadavgBefore = loadavg();
+  const busyBeforePct = await machineBusyPercent(1000);
+  const dir = await Deno.makeTempDir({ prefix: "nat64-bench-" });
+  const lab = new Lab(`n64bench${Deno.pid}`);
+  const cleanup = async () => {
+    await stopAll();
+    await lab.down();
+    await Deno.remove(dir, { recursive: true });
+  };
+  const onSignal = async () => {
+    console.error("bench: interrupted, tearing down");
+    await cleanup();
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+
+  console.log(
+    `bench: ${s.seconds} s per iperf3 run${s.omit ? ` (+${s.omit} s omitted)` : ""}, ${s.rttCount} UDP round trips, ` +
+      `${navigator.hardwareConcurrency} CPUs, ${busyBeforePct.toFixed(0)} % busy before, load average ${loadavgBefore}`,
+  );
+  const columns = {} as Record<ColumnName, ColumnResult>;
+  let controlStats = unavailableStats("the gateway column did not run");
+  let dns64: Dns64Result = { status: "skipped", note: "not selected (--only)", qps: {}, report: null };
+  try {
+    for (const c of COLUMNS) {
+      if (!s.only.has(c)) {
+        columns[c] = { status: "skipped", note: "not selected (--only)", pinning: "", metrics: {} };
+        continue;
+      }
+      const { result, stats } = await measureColumn(c, lab, dir, s.mode, opts);
+      columns[c] = result;
+      if (c === "gateway") controlStats = stats ?? unavailableStats(result.note);
+    }
+    if (s.only.has("dns64")) {
+      console.log("  DNS64: scripts/bench-dns64");
+      dns64 = await runDns64Bench();
+    }
+  } finally {
+    await cleanup();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+
+  const result: BenchResult = {
+    format: "nat64-bench/1",
+    date: date.toISOString(),
+    quick: s.quick,
+    host: {
+      kernel: Deno.osRelease(),
+      cpus: navigator.hardwareConcurrency,
+      busyBeforePct,
+      loadavgBefore,
+      loadavgAfter: loadavg(),
+    },
+    settings: {
+      seconds: s.seconds,
+      omitSeconds: s.omit,
+      rttCount: s.rttCount,
+      gatewayMode: s.mode,
+      gatewayCommand: gatewayCommand(s.mode, "<dir>/control.sock"),
+      nat64Prefix: LAB_ADDRESSES.nat64Prefix,
+      target: TRANSLATED_SERVER,
+    },
+    columns,
+    ratios: {
+      gatewayVsTayga: ratios(columns.gateway, columns.tayga),
+      gatewayVsKernel: ratios(columns.gateway, columns.kernel),
+    },
+    controlStats,
+    dns64,
+  };
+  await Deno.mkdir(RESULTS, { recursive: true });
+  const json = `${RESULTS}bench-${stamp(date)}.json`;
+  await Deno.writeTextFile(json, JSON.stringify(result, null, 2) + "\n");
+  await Deno.writeTextFile(`${RESULTS}bench-latest.svg`, renderChart(result));
+  console.log("");
+  for (const line of [...figuresTable(result), "", ...notes(result)]) console.log(line);
+  console.log(`\nwrote ${json} and ${RESULTS}bench-latest.svg`);
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (err) {
+    console.error(`bench: ${(err as Error).message}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,134 @@
+/** Ratios, number formatting, and the printed table and notes of a bench result. */
+
+import { deepStrictEqual as eq, match } from "node:assert/strict";
+import {
+  alignColumns,
+  type BenchResult,
+  type ColumnResult,
+  figuresTable,
+  formatRatio,
+  formatValue,
+  notes,
+  ratios,
+} from "../../scripts/bench/report.ts";
+
+const column = (metrics: ColumnResult["metrics"], status: ColumnResult["status"] = "ok"): ColumnResult => ({
+  status,
+  note: "",
+  pinning: "iperf3 client CPU 0, iperf3 server CPU 1",
+  metrics,
+});
+
+/** A result shaped like a real run; the figures are made up for the test. */
+export function sampleResult(): BenchResult {
+  const kernel = column({ tcp1Gbps: 16, udp64Kpps: 400, udp64LossPct: 1, rttMedianUs: 40 });
+  const tayga = column({ tcp1Gbps: 1.25, udp64Kpps: 90, udp64LossPct: 70, rttMedianUs: 80, cpuPerGbps: 0.8 });
+  const gateway = column({ tcp1Gbps: 0.5, udp64Kpps: 0, udp64LossPct: 99, rttMedianUs: 200, cpuPerGbps: 2 });
+  return {
+    format: "nat64-bench/1",
+    date: "2026-01-02T03:04:05.000Z",
+    quick: false,
+    host: { kernel: "6.1", cpus: 2, busyBeforePct: 3, loadavgBefore: "0.1 0.2 0.3", loadavgAfter: "1 1 1" },
+    settings: {
+      seconds: 8,
+      omitSeconds: 1,
+      rttCount: 2000,
+      gatewayMode: "nat64",
+      gatewayCommand: ["deno", "task", "nat64", "run"],
+      nat64Prefix: "2001:db8:64::/96",
+      target: "2001:db8:64::c633:6402",
+    },
+    columns: { kernel, tayga, gateway },
+    ratios: { gatewayVsTayga: ratios(gateway, tayga), gatewayVsKernel: ratios(gateway, kernel) },
+    controlStats: {
+      status: "ok",
+      note: "",
+      queries: 70,
+      medianMs: 1.25,
+      maxMs: 61,
+      budgetMs: 50,
+      cliMs: 412.4,
+    },
+    dns64: { status: "ok", note: "", qps: { "gateway.qps": 20123.4, "unbound.qps": 30000 }, report: {} },
+  };
+}
+
+Deno.test("ratios: only metrics both columns have, never for loss, never over zero", () => {
+  const r = ratios(
+    column({ tcp1Gbps: 0.5, udp64Kpps: 9, udp64LossPct: 50, rttMedianUs: 100 }),
+    column({ tcp1Gbps: 2, udp64Kpps: 0, udp64LossPct: 25, cpuPerGbps: 1 }),
+  );
+  eq(r, { tcp1Gbps: 0.25 });
+});
+
+Deno.test("values and ratios: decimals, n/a and a dash for what is missing", () => {
+  eq(formatValue(1.236, 2), "1.24");
+  eq(formatValue(undefined, 2), "n/a");
+  eq(formatValue(null, 0), "n/a");
+  eq(formatValue(NaN, 1), "n/a");
+  eq(formatRatio(0.4), "0.40×");
+  eq(formatRatio(12.34), "12.3×");
+  eq(formatRatio(undefined), "—");
+});
+
+Deno.test("columns line up: label left, figures right, µs and × counted as one character each", () => {
+  eq(alignColumns([["a", "x"], ["µs long", "10×"]]), ["a          x", "µs long  10×"]);
+});
+
+Deno.test("the table: a header, one row per metric, the gateway's ratios to TAYGA and to the kernel", () => {
+  const lines = figuresTable(sampleResult());
+  match(lines[0], /^\s+kernel IPv6\s+TAYGA\s+this gateway\s+gw\/TAYGA\s+gw\/kernel$/);
+  eq(lines.length, 12);
+  eq(lines[1].split(/\s{2,}/), ["TCP 1 stream (Gbit/s)", "16.00", "1.25", "0.50", "0.40×", "0.03×"]);
+  eq(lines.find((l) => l.startsWith("UDP 64 B loss"))!.split(/\s{2,}/), [
+    "UDP 64 B loss (%)",
+    "1.0",
+    "70.0",
+    "99.0",
+    "—",
+    "—",
+  ]);
+  eq(lines.find((l) => l.startsWith("UDP RTT median"))!.split(/\s{2,}/), [
+    "UDP RTT median (µs)",
+    "40",
+    "80",
+    "200",
+    "2.50×",
+    "5.00×",
+  ]);
+  eq(lines.find((l) => l.startsWith("CPU per"))!.split(/\s{2,}/), [
+    "CPU per Gbit/s (cores, TCP 1)",
+    "n/a",
+    "0.80",
+    "2.00",
+    "2.50×",
+    "—",
+  ]);
+});
+
+Deno.test("notes: pinning per column, the stats check against its budget, DNS64 qps", () => {
+  const r = sampleResult();
+  r.columns.gateway = { ...r.columns.gateway, status: "unavailable", note: "not available yet: no run" };
+  eq(notes(r), [
+    "kernel IPv6: iperf3 client CPU 0, iperf3 server CPU 1",
+    "TAYGA: iperf3 client CPU 0, iperf3 server CPU 1",
+    "this gateway [unavailable]: not available yet: no run; iperf3 client CPU 0, iperf3 server CPU 1",
+    "nat64 stats under iperf3 load: 70 control-socket queries, median 1.3 ms, max 61.0 ms (NOT within 50 ms); " +
+    "the CLI took 412 ms with Deno's start-up",
+    "DNS64 (scripts/bench-dns64): gateway.qps 20123, unbound.qps 30000",
+  ]);
+});
+
+Deno.test("notes: a missing stats check or DNS64 bench says so; a busy machine is flagged", () => {
+  const r = sampleResult();
+  r.controlStats = { ...r.controlStats, status: "unavailable", note: "the gateway column did not run" };
+  r.dns64 = { status: "unavailable", note: "scripts/bench-dns64 does not exist yet", qps: {}, report: null };
+  r.host.busyBeforePct = 37;
+  eq(notes(r).slice(3), [
+    "nat64 stats under iperf3 load: unavailable (the gateway column did not run)",
+    "DNS64 (scripts/bench-dns64): not available (scripts/bench-dns64 does not exist yet)",
+    "warning: other work kept 37 % of the CPUs busy before the bench; the figures are unreliable",
+  ]);
+  r.controlStats = { ...sampleResult().controlStats, maxMs: 12 };
+  match(notes(r)[3], /max 12\.0 ms \(within 50 ms\)/);
+});

@@ -1,0 +1,42 @@
+/** The SVG chart: well-formed, one panel per charted metric, bars scaled per panel, text escaped. */
+
+import { deepStrictEqual as eq, ok } from "node:assert/strict";
+import { escapeXml, renderChart } from "../../scripts/bench/svg.ts";
+import { METRICS } from "../../scripts/bench/report.ts";
+import { sampleResult } from "./report_test.ts";
+
+/** Every bar (the background has no x), as [y, width]. */
+function bars(svg: string): number[][] {
+  return [...svg.matchAll(/<rect x="\d+" y="(\d+)" width="(\d+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
+}
+
+Deno.test("a document with a title, a panel per charted metric and its better direction", () => {
+  const svg = renderChart(sampleResult());
+  ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
+  ok(svg.trimEnd().endsWith("</svg>"));
+  ok(svg.includes(">NAT64 bench 2026-01-02T03:04:05.000Z</text>"));
+  for (const m of METRICS.filter((m) => m.chart)) {
+    ok(svg.includes(`>${escapeXml(`${m.label}, ${m.better} is better`)}</text>`), m.label);
+  }
+  ok(!svg.includes("UDP 64 B loss"), "loss is in the table, not the chart");
+  // Every opened tag is closed or self-closing.
+  eq((svg.match(/<text /g) ?? []).length, (svg.match(/<\/text>/g) ?? []).length);
+});
+
+Deno.test("bars: the largest in a panel is full width, the others in proportion; no figure, no bar", () => {
+  const svg = renderChart(sampleResult());
+  // TCP 1 stream: kernel 16, TAYGA 1.25, gateway 0.5 → 540, 42, 17 px.
+  const tcp = bars(svg).slice(0, 3).map(([, w]) => w);
+  eq(tcp, [540, 42, 17]);
+  ok(svg.includes(">16.00</text>") && svg.includes(">0.50</text>"));
+  // Figures in the sample: TCP 1 ×3, UDP 64 B ×3, RTT median ×3, CPU per Gbit/s ×2; the other
+  // ten charted places (TCP 4 streams ×3, UDP 1400 B ×3, RTT p99 ×3, the kernel's CPU) say n/a.
+  eq(bars(svg).length, 11);
+  eq((svg.match(/>n\/a<\/text>/g) ?? []).length, 10);
+  // A zero is drawn as a 1-pixel bar, so it is visibly a measurement, not a gap.
+  ok(bars(svg).some(([, w]) => w === 1));
+});
+
+Deno.test("text is escaped", () => {
+  eq(escapeXml(`a<b & "c">`), "a&lt;b &amp; &quot;c&quot;&gt;");
+});
