@@ -70,7 +70,7 @@ export function parseDns64Flags(args: string[]): Dns64Options | "help" {
       },
     }));
   } catch (e) {
-    throw new FlagError((e as Error).message.split(". ")[0].replace(/\.$/, ""));
+    throw new FlagError((e as Error).message.split(/\.\s/)[0].replace(/\.$/, ""));
   }
   if (values.help) return "help";
   const options: Dns64Options = {

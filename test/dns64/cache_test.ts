@@ -1,0 +1,54 @@
+import { deepStrictEqual as eq } from "node:assert/strict";
+import dnsPacket from "npm:dns-packet@5.6.1";
+import { Buffer } from "node:buffer";
+import { renderForClient, ResponseCache, storedResponse } from "../../src/dns64/cache.ts";
+import { scanMessage } from "../../src/dns64/wire.ts";
+
+const SOA = { mname: "ns.x", rname: "h.x", serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60 };
+
+function wire(flags: number, answers: object[], authorities: object[] = []): Uint8Array {
+  return new Uint8Array(dnsPacket.encode({
+    type: "response",
+    id: 1,
+    flags,
+    questions: [{ name: "h.x", type: "AAAA", class: "IN" }],
+    answers,
+    authorities,
+  }));
+}
+
+const stored = (w: Uint8Array, now = 0) => storedResponse(w, scanMessage(w), now);
+
+Deno.test("lifetime: min record TTL; negative answers by SOA; errors and TC not cached", () => {
+  eq(stored(wire(0, [{ name: "h.x", type: "AAAA", ttl: 300, data: "2001:db8::1" }, { name: "h.x", type: "AAAA", ttl: 30, data: "2001:db8::2" }])).lifetime, 30);
+  eq(stored(wire(3, [], [{ name: "x", type: "SOA", ttl: 900, data: SOA }])).lifetime, 60);
+  eq(stored(wire(0, [], [{ name: "x", type: "SOA", ttl: 20, data: SOA }])).lifetime, 20);
+  eq(stored(wire(0, [])).lifetime, 0);
+  eq(stored(wire(2, [])).lifetime, 0);
+  eq(stored(wire(0x0200, [{ name: "h.x", type: "AAAA", ttl: 300, data: "2001:db8::1" }])).lifetime, 0);
+  eq(stored(wire(0, [{ name: "h.x", type: "AAAA", ttl: 9999999, data: "2001:db8::1" }])).lifetime, 86400);
+});
+
+Deno.test("a stored answer is rendered with the client's ID, case and RD, and aged TTLs", () => {
+  const s = stored(wire(0x0180, [{ name: "h.x", type: "AAAA", ttl: 300, data: "2001:db8::1" }]), 1000);
+  const query = new Uint8Array(dnsPacket.encode({ type: "query", id: 77, flags: 0, questions: [{ name: "H.X", type: "AAAA" }] }));
+  const out = dnsPacket.decode(Buffer.from(renderForClient(s, query, 1000 + 42_500)));
+  eq([out.id, out.questions[0].name, out.flag_rd, out.answers[0].ttl], [77, "H.X", false, 258]);
+  const late = dnsPacket.decode(Buffer.from(renderForClient(s, query, 1000 + 999_000)));
+  eq(late.answers[0].ttl, 0);
+});
+
+Deno.test("entries expire with their lifetime and the oldest goes first when full", () => {
+  const cache = new ResponseCache(2);
+  const s = stored(wire(0, [{ name: "h.x", type: "AAAA", ttl: 10, data: "2001:db8::1" }]), 0);
+  cache.set("a", s);
+  eq(cache.get("a", 9_999) === s, true);
+  eq(cache.get("a", 10_000), null);
+  cache.set("a", s);
+  cache.set("b", s);
+  cache.set("c", s);
+  eq([cache.get("a", 0), cache.get("c", 0) === s, cache.size], [null, true, 2]);
+  const off = new ResponseCache(0);
+  off.set("a", s);
+  eq(off.size, 0);
+});
