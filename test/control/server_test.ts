@@ -7,6 +7,7 @@ import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert, re
 import { ControlClient } from "../../src/control/client.ts";
 import { ControlServer, MAX_CONNECTIONS } from "../../src/control/server.ts";
 import { FakeView } from "./fake_view.ts";
+import { withCounters } from "../../src/control/view.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -278,4 +279,18 @@ Deno.test("the client names the problem when there is no socket or nobody listen
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("withCounters adds the counters of other sources (logger, advertiser) to the view's", () => {
+  const view = new FakeView();
+  const shown = withCounters(view, { counters: () => ({ log_session_lines_dropped: 7n }) }, {
+    counters: () => ({ pref64_ra_sent: 2n, drop_ttl_expired: 99 }),
+  });
+  const c = shown.counters();
+  assertEquals(c.log_session_lines_dropped, 7n);
+  assertEquals(c.pref64_ra_sent, 2n);
+  assertEquals(c.drop_ttl_expired, 99, "a source wins a clash");
+  assertEquals(c.in6_udp_packets, 1000);
+  assertEquals(shown.status(), view.status());
+  assertEquals(shown.sessions({ limit: 2 }).items, view.sessions({ limit: 2 }).items);
 });
