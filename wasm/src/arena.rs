@@ -24,14 +24,13 @@ pub const DESCRIPTOR_LEN: usize = 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(i32)]
 pub enum InitError {
-    /// `slot_count` is 0 or above [`MAX_SLOTS`].
-    BadSlotCount = -1,
-    /// `slot_size` is outside [`MIN_SLOT_SIZE`]..=[`MAX_SLOT_SIZE`].
-    BadSlotSize = -2,
+    /// Already initialised with a different geometry.
+    AlreadyInitialized = -1,
+    /// `slot_count` is 0 or above [`MAX_SLOTS`], or `slot_size` is outside
+    /// [`MIN_SLOT_SIZE`]..=[`MAX_SLOT_SIZE`].
+    BadGeometry = -2,
     /// Linear memory could not grow.
     OutOfMemory = -3,
-    /// Already initialised with a different geometry.
-    AlreadyInitialized = -4,
 }
 
 /// Offsets (from the arena base) and sizes of every region.
@@ -69,11 +68,8 @@ impl Layout {
     /// Lays out `slot_count` slots of `slot_size` bytes. Output descriptors: one per
     /// slot, plus one per 64 bytes of spill, enough for the smallest fragments.
     pub fn new(slot_count: u32, slot_size: u32) -> Result<Layout, InitError> {
-        if slot_count == 0 || slot_count > MAX_SLOTS {
-            return Err(InitError::BadSlotCount);
-        }
-        if !(MIN_SLOT_SIZE..=MAX_SLOT_SIZE).contains(&slot_size) {
-            return Err(InitError::BadSlotSize);
+        if slot_count == 0 || slot_count > MAX_SLOTS || !(MIN_SLOT_SIZE..=MAX_SLOT_SIZE).contains(&slot_size) {
+            return Err(InitError::BadGeometry);
         }
         let slot_count = slot_count as usize;
         let slot_size = slot_size as usize;
@@ -135,10 +131,10 @@ mod tests {
 
     #[test]
     fn refuses_bad_geometry() {
-        assert_eq!(Layout::new(0, 2048), Err(InitError::BadSlotCount));
-        assert_eq!(Layout::new(MAX_SLOTS + 1, 2048), Err(InitError::BadSlotCount));
-        assert_eq!(Layout::new(64, MIN_SLOT_SIZE - 1), Err(InitError::BadSlotSize));
-        assert_eq!(Layout::new(64, MAX_SLOT_SIZE + 1), Err(InitError::BadSlotSize));
+        assert_eq!(Layout::new(0, 2048), Err(InitError::BadGeometry));
+        assert_eq!(Layout::new(MAX_SLOTS + 1, 2048), Err(InitError::BadGeometry));
+        assert_eq!(Layout::new(64, MIN_SLOT_SIZE - 1), Err(InitError::BadGeometry));
+        assert_eq!(Layout::new(64, MAX_SLOT_SIZE + 1), Err(InitError::BadGeometry));
         assert!(Layout::new(4, MAX_SLOT_SIZE).is_ok());
         assert!(Layout::new(1, 2049).is_ok());
     }

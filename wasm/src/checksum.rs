@@ -4,21 +4,30 @@
 //! pseudo-header, a header, a payload) before folding once. Every piece except the
 //! last must have an even length, as in RFC 1071 §2.
 
-/// Ones' complement partial sum of `data`, as 16-bit big-endian words.
+/// Ones' complement partial sum of `data`, as 16-bit big-endian words, folded.
+///
+/// The words are added in the machine's little-endian order and the folded result
+/// is byte-swapped: RFC 1071 §2(B) shows the sum is independent of byte order, and
+/// WebAssembly loads little-endian words in one instruction.
+#[inline(always)]
 pub fn sum(data: &[u8]) -> u64 {
     let mut acc: u64 = 0;
-    let mut words = data.chunks_exact(4);
+    let mut words = data.chunks_exact(8);
     for w in &mut words {
-        acc += u32::from_be_bytes([w[0], w[1], w[2], w[3]]) as u64;
+        let v = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+        let (s, carry) = acc.overflowing_add(v);
+        acc = s + carry as u64;
     }
     let rest = words.remainder();
-    let mut tail = [0u8; 4];
+    let mut tail = [0u8; 8];
     tail[..rest.len()].copy_from_slice(rest);
-    acc + u32::from_be_bytes(tail) as u64
+    let (s, carry) = acc.overflowing_add(u64::from_le_bytes(tail));
+    acc = s + carry as u64;
+    fold(acc).swap_bytes() as u64
 }
 
 /// Folds a partial sum into 16 bits with end-around carry.
-#[inline]
+#[inline(always)]
 pub fn fold(mut acc: u64) -> u16 {
     acc = (acc & 0xffff_ffff) + (acc >> 32);
     acc = (acc & 0xffff_ffff) + (acc >> 32);

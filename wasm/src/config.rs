@@ -61,6 +61,11 @@ pub fn tag_name(t: u16) -> &'static str {
     }
 }
 
+/// Default lowest-ipv6-mtu: the IPv6 minimum MTU (RFC 7915 §4).
+pub const DEFAULT_LOWEST_IPV6_MTU: u32 = 1280;
+/// Default next-hop MTU on either side (Ethernet).
+pub const DEFAULT_MTU: u32 = 1500;
+
 /// Translation mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -112,6 +117,26 @@ pub struct Config {
 }
 
 impl Config {
+    /// Every field zero: the state of an engine that was never configured, which the
+    /// translator never reads. Being all zeros, a static holding it costs no bytes in
+    /// the WebAssembly module's data section.
+    pub const UNSET: Config = Config {
+        mode: Mode::Siit,
+        pool6: None,
+        eamt: Eamt::EMPTY,
+        rfc6791_v4: None,
+        rfc6791_v6: None,
+        lowest_ipv6_mtu: 0,
+        mtu_v6: 0,
+        mtu_v4: 0,
+        udp_zero_checksum: UdpZeroChecksum::Drop,
+        own_ipv4: None,
+        own_ipv6: None,
+        zeroize_tc: false,
+        tos_v4: None,
+        wkp_allow_nonglobal: false,
+    };
+
     /// Defaults: SIIT, no prefixes, MTUs 1280/1500/1500, zero UDP checksums dropped.
     pub const DEFAULT: Config = Config {
         mode: Mode::Siit,
@@ -119,9 +144,9 @@ impl Config {
         eamt: Eamt::EMPTY,
         rfc6791_v4: None,
         rfc6791_v6: None,
-        lowest_ipv6_mtu: 1280,
-        mtu_v6: 1500,
-        mtu_v4: 1500,
+        lowest_ipv6_mtu: DEFAULT_LOWEST_IPV6_MTU,
+        mtu_v6: DEFAULT_MTU,
+        mtu_v4: DEFAULT_MTU,
         udp_zero_checksum: UdpZeroChecksum::Drop,
         own_ipv4: None,
         own_ipv6: None,
@@ -162,15 +187,16 @@ impl Config {
         Ok(())
     }
 
+    /// Puts back the defaults of [`Config::DEFAULT`] without copying the EAMT array.
     fn reset(&mut self) {
         self.mode = Mode::Siit;
         self.pool6 = None;
         self.eamt.clear();
         self.rfc6791_v4 = None;
         self.rfc6791_v6 = None;
-        self.lowest_ipv6_mtu = 1280;
-        self.mtu_v6 = 1500;
-        self.mtu_v4 = 1500;
+        self.lowest_ipv6_mtu = DEFAULT_LOWEST_IPV6_MTU;
+        self.mtu_v6 = DEFAULT_MTU;
+        self.mtu_v4 = DEFAULT_MTU;
         self.udp_zero_checksum = UdpZeroChecksum::Drop;
         self.own_ipv4 = None;
         self.own_ipv6 = None;

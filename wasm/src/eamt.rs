@@ -25,18 +25,24 @@ pub enum EamError {
     Length,
 }
 
+/// One mapping. Prefixes and masks are kept twice: as big-endian numbers for the
+/// suffix arithmetic, and as the little-endian view of their bytes for the
+/// containment test, which then needs no byte swapping on a little-endian machine.
 #[derive(Clone, Copy)]
 struct Entry {
     v6: u128,
-    v6_mask: u128,
     v6_len: u8,
+    v6_le: u128,
+    v6_mask_le: u128,
     v4: u32,
     v4_mask: u32,
     v4_len: u8,
+    v4_le: u32,
+    v4_mask_le: u32,
 }
 
 impl Entry {
-    const EMPTY: Entry = Entry { v6: 0, v6_mask: 0, v6_len: 0, v4: 0, v4_mask: 0, v4_len: 0 };
+    const EMPTY: Entry = Entry { v6: 0, v6_len: 0, v6_le: 0, v6_mask_le: 0, v4: 0, v4_mask: 0, v4_len: 0, v4_le: 0, v4_mask_le: 0 };
 
     /// Shift that places the IPv4 suffix right after the IPv6 prefix.
     #[inline]
@@ -101,13 +107,18 @@ impl Eamt {
         if self.len == CAPACITY {
             return Err(EamError::Full);
         }
+        let v6_mask = mask128(v6.len);
+        let v4_mask = mask32(v4.len);
         let e = Entry {
             v6: u128::from_be_bytes(v6.addr),
-            v6_mask: mask128(v6.len),
             v6_len: v6.len,
+            v6_le: u128::from_le_bytes(v6.addr),
+            v6_mask_le: u128::from_le_bytes(v6_mask.to_be_bytes()),
             v4: u32::from_be_bytes(v4.addr),
-            v4_mask: mask32(v4.len),
+            v4_mask,
             v4_len: v4.len,
+            v4_le: u32::from_le_bytes(v4.addr),
+            v4_mask_le: u32::from_le_bytes(v4_mask.to_be_bytes()),
         };
         let existing = &self.entries[..self.len];
         if existing.iter().any(|x| (x.v6_len == e.v6_len && x.v6 == e.v6) || (x.v4_len == e.v4_len && x.v4 == e.v4)) {
@@ -125,10 +136,11 @@ impl Eamt {
     /// bits beyond the IPv4 suffix are ignored.
     #[inline]
     pub fn to_v4(&self, a: &[u8; 16]) -> Option<[u8; 4]> {
-        let x = u128::from_be_bytes(*a);
+        let x_le = u128::from_le_bytes(*a);
         for &i in &self.by_v6[..self.len] {
             let e = &self.entries[i as usize];
-            if x & e.v6_mask == e.v6 {
+            if x_le & e.v6_mask_le == e.v6_le {
+                let x = u128::from_be_bytes(*a);
                 let suffix = (x.checked_shr(e.shift()).unwrap_or(0) as u32) & !e.v4_mask;
                 return Some((e.v4 | suffix).to_be_bytes());
             }
@@ -140,11 +152,11 @@ impl Eamt {
     /// suffix follows the IPv6 prefix and any remaining bits are zero.
     #[inline]
     pub fn to_v6(&self, a: &[u8; 4]) -> Option<[u8; 16]> {
-        let x = u32::from_be_bytes(*a);
+        let x_le = u32::from_le_bytes(*a);
         for &i in &self.by_v4[..self.len] {
             let e = &self.entries[i as usize];
-            if x & e.v4_mask == e.v4 {
-                let suffix = (x & !e.v4_mask) as u128;
+            if x_le & e.v4_mask_le == e.v4_le {
+                let suffix = (u32::from_be_bytes(*a) & !e.v4_mask) as u128;
                 return Some((e.v6 | suffix.checked_shl(e.shift()).unwrap_or(0)).to_be_bytes());
             }
         }
@@ -155,8 +167,8 @@ impl Eamt {
     /// RFC 7757 §4.2).
     #[inline]
     pub fn covers_v4(&self, a: &[u8; 4]) -> bool {
-        let x = u32::from_be_bytes(*a);
-        self.entries[..self.len].iter().any(|e| x & e.v4_mask == e.v4)
+        let x_le = u32::from_le_bytes(*a);
+        self.entries[..self.len].iter().any(|e| x_le & e.v4_mask_le == e.v4_le)
     }
 }
 

@@ -48,8 +48,8 @@ impl Engine {
     pub const fn new() -> Engine {
         Engine {
             arena: None,
-            config: Config::DEFAULT,
-            staging: Config::DEFAULT,
+            config: Config::UNSET,
+            staging: Config::UNSET,
             configured: false,
             ids: IdGen::new(),
             scratch: [0; SCRATCH_LEN],
@@ -79,8 +79,8 @@ impl Engine {
         self.arena.map_or(0, |a| a.addr + offset as u32)
     }
 
-    /// The whole arena, for unit tests, which play the host.
-    #[cfg(test)]
+    /// The whole arena as the host sees it (natively, where unit tests play the host,
+    /// this is the only way in).
     pub fn memory(&mut self) -> &mut [u8] {
         match self.arena {
             // The arena was reserved for `total` bytes and is reached through `&mut self`.
@@ -314,5 +314,226 @@ impl<'a> Write for Sentence<'a> {
         self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
         self.len += n;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::*;
+    extern crate std;
+    use std::boxed::Box;
+    use std::vec::Vec;
+
+    struct Host {
+        e: Box<Engine>,
+        l: Layout,
+    }
+
+    impl Host {
+        fn new(slots: u32) -> Host {
+            let mut e = Box::new(Engine::new());
+            e.init(slots, 2048, 0).unwrap();
+            let l = e.layout().unwrap();
+            Host { e, l }
+        }
+
+        fn configure(&mut self, records: &[u8]) -> Result<(), ()> {
+            let at = self.l.config;
+            self.e.memory()[at..at + records.len()].copy_from_slice(records);
+            self.e.configure(records.len() as u32)
+        }
+
+        fn load(&mut self, slot: usize, pkt: &[u8]) {
+            let at = self.l.slots + slot * self.l.slot_size + HEADROOM;
+            let len_at = self.l.in_len + 4 * slot;
+            let mem = self.e.memory();
+            mem[at..at + pkt.len()].copy_from_slice(pkt);
+            mem[len_at..len_at + 4].copy_from_slice(&(pkt.len() as u32).to_le_bytes());
+        }
+
+        /// Runs a batch and returns (bytes, slot, kind) per output.
+        fn run(&mut self, count: u32) -> Vec<(Vec<u8>, u32, u32)> {
+            let n = self.e.translate(count, 1000.0) as usize;
+            let out = self.l.out;
+            let mem = self.e.memory();
+            (0..n)
+                .map(|j| {
+                    let d = &mem[out + 16 * j..out + 16 * j + 16];
+                    let w = |i: usize| u32::from_le_bytes([d[4 * i], d[4 * i + 1], d[4 * i + 2], d[4 * i + 3]]);
+                    let (addr, len) = (w(0) as usize, w(1) as usize);
+                    (mem[addr..addr + len].to_vec(), w(2), w(3))
+                })
+                .collect()
+        }
+
+        fn counter(&mut self, c: Counter) -> u64 {
+            let at = self.l.counters + 8 * c as usize;
+            let b = &self.e.memory()[at..at + 8];
+            u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+        }
+    }
+
+    #[test]
+    fn a_batch_keeps_slot_order_and_counts_every_packet() {
+        let mut h = Host::new(8);
+        h.configure(&graybox_tlv()).unwrap();
+        h.load(0, &udp4(H4, H6_AS_V4, 64, 0, 10));
+        h.load(1, &udp6(H6, H4_AS_V6, 64, 10));
+        h.load(2, &[0x50; 40]);
+        h.load(3, &udp4(H4, H6_AS_V4, 1, 0, 10));
+        let out = h.run(4);
+        assert_eq!(out.len(), 3);
+        assert_eq!((out[0].0[0] >> 4, out[0].1, out[0].2), (6, 0, crate::OUT_TRANSLATED));
+        assert!(v6_l4_ok(&out[0].0));
+        assert_eq!((out[1].0[0] >> 4, out[1].1, out[1].2), (4, 1, crate::OUT_TRANSLATED));
+        assert!(v4_l4_ok(&out[1].0));
+        assert_eq!((out[2].0[0] >> 4, out[2].1, out[2].2), (4, 3, crate::OUT_ICMP_ERROR));
+        assert_eq!(h.counter(Counter::packets_in_v4), 2);
+        assert_eq!(h.counter(Counter::packets_in_v6), 1);
+        assert_eq!(h.counter(Counter::translated_4to6), 1);
+        assert_eq!(h.counter(Counter::translated_6to4), 1);
+        assert_eq!(h.counter(Counter::drop_bad_input), 1);
+        assert_eq!(h.counter(Counter::drop_ttl_expired), 1);
+        assert_eq!(h.counter(Counter::icmp4_errors_sent), 1);
+    }
+
+    #[test]
+    fn fragments_go_to_the_spill_area_in_order() {
+        let mut h = Host::new(4);
+        h.configure(&graybox_tlv()).unwrap();
+        let pkt = udp4(H4, H6_AS_V4, 64, 0, 1800);
+        h.load(0, &pkt);
+        h.load(1, &udp4(H4, H6_AS_V4, 64, 0, 10));
+        let out = h.run(2);
+        assert_eq!(out.len(), 3);
+        assert!(out[..2].iter().all(|o| o.1 == 0 && o.2 == crate::OUT_FRAGMENT));
+        assert_eq!((out[2].1, out[2].2), (1, crate::OUT_TRANSLATED));
+        assert_eq!(out[0].0.len(), 1280);
+        let mut payload = out[0].0[48..].to_vec();
+        payload.extend_from_slice(&out[1].0[48..]);
+        assert_eq!(&payload[8..], &pkt[28..], "the pieces carry the whole datagram");
+        assert_eq!(&out[1].0[42..44], &((1232u16 / 8) << 3).to_be_bytes());
+        assert_eq!(h.counter(Counter::fragments_out), 2);
+        assert_eq!(h.counter(Counter::translated_4to6), 2);
+    }
+
+    #[test]
+    fn hairpins_leave_on_the_ipv6_side() {
+        let mut h = Host::new(2);
+        h.configure(&graybox_tlv()).unwrap();
+        let src = a6([0x2001, 0xdb8, 3, 0, 0, 0, 0, 8]);
+        let dst = a6([0x2001, 0xdb8, 0x101, 0, 9, 0, 0, 0]);
+        h.load(0, &udp6(src, dst, 64, 4));
+        let out = h.run(1);
+        assert_eq!(out.len(), 1);
+        let p = &out[0].0;
+        let ip = ipv6::parse(p).unwrap();
+        assert_eq!((ip.src, ip.dst, ip.hop_limit), (a6([0x2001, 0xdb8, 0x101, 0, 8, 0, 0, 0]), a6([0x2001, 0xdb8, 3, 0, 0, 0, 0, 9]), 63));
+        assert!(v6_l4_ok(p));
+        assert_eq!(h.counter(Counter::hairpinned), 1);
+    }
+
+    #[test]
+    fn configuration_errors_keep_the_previous_configuration() {
+        let mut h = Host::new(2);
+        h.load(0, &udp4(H4, H6_AS_V4, 64, 0, 10));
+        assert_eq!(h.run(1).len(), 0);
+        assert_eq!(h.counter(Counter::drop_not_configured), 1);
+        h.configure(&graybox_tlv()).unwrap();
+        let mut bad = graybox_tlv();
+        tlv(&mut bad, 0x55, &[1]);
+        assert_eq!(h.configure(&bad), Err(()));
+        let text = h.e.error_text();
+        let end = text.iter().position(|&b| b == 0).unwrap();
+        assert!(std::str::from_utf8(&text[..end]).unwrap().contains("unknown tag 0x55"));
+        h.load(0, &udp4(H4, H6_AS_V4, 64, 0, 10));
+        assert_eq!(h.run(1).len(), 1, "the earlier configuration still translates");
+        assert_eq!(h.e.configure(CONFIG_CAPACITY as u32 + 1), Err(()));
+    }
+
+    #[test]
+    fn init_is_once_per_geometry() {
+        let mut e = Box::new(Engine::new());
+        assert_eq!(e.configure(0), Err(()));
+        assert_eq!(e.translate(1, 0.0), 0);
+        assert_eq!(e.init(0, 2048, 0), Err(InitError::BadGeometry));
+        e.init(4, 2048, 0).unwrap();
+        assert_eq!(e.init(4, 2048, 0), Ok(()));
+        assert_eq!(e.init(8, 2048, 0), Err(InitError::AlreadyInitialized));
+    }
+
+    /// xorshift64*, for reproducible noise.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+    }
+
+    /// Mutated packets of every kind the translator knows never make it panic (a
+    /// panic would trap the WebAssembly instance), and every output stays inside
+    /// the memory the host can see.
+    #[test]
+    fn mutated_packets_never_panic() {
+        let mut h = Host::new(16);
+        let mut records = graybox_tlv();
+        tlv(&mut records, crate::config::tag::RFC6791_V4, &[203, 0, 113, 8, 32]);
+        tlv(&mut records, crate::config::tag::MTU_V4, &1000u32.to_le_bytes());
+        h.configure(&records).unwrap();
+        let err4 = v4(H4, H6_AS_V4, 1, 64, 0, &icmp4_msg(3, 3, [0, 32, 0, 0], &{
+            let mut q = udp4(H6_AS_V4, H4, 5, 0, 100);
+            q.resize(128, 0);
+            q.extend_from_slice(&[0x20, 0, 0, 0, 0, 8, 1, 1]);
+            q
+        }));
+        let err6 = v6(H6, H4_AS_V6, 58, 64, &[], &icmp6_msg(&H6, &H4_AS_V6, 1, 4, [16, 0, 0, 0], &{
+            let mut q = udp6(H4_AS_V6, H6, 5, 100);
+            q.resize(128, 0);
+            q.extend_from_slice(&[0x20, 0, 0, 0, 0, 8, 1, 1]);
+            q
+        }));
+        let templates: Vec<Vec<u8>> = std::vec![
+            udp4(H4, H6_AS_V4, 64, 0, 1500),
+            udp4(H4, H6_AS_V4, 64, ipv4::MF | 5, 40),
+            v4(H4, H6_AS_V4, 1, 64, 0, &echo(8, 0, &[1; 30])),
+            err4,
+            udp6(H6, H4_AS_V6, 64, 1400),
+            v6(H6, H4_AS_V6, 0, 64, &[44, 0, 1, 4, 0, 0, 0, 0, 17, 0, 0, 1, 0, 0, 0, 9], &[0; 30]),
+            v6(H6, H4_AS_V6, 58, 64, &[], &echo(128, 0, &[2; 30])),
+            err6,
+            udp6(a6([0x2001, 0xdb8, 3, 0, 0, 0, 0, 8]), a6([0x2001, 0xdb8, 0x101, 0, 9, 0, 0, 0]), 64, 40),
+        ];
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let total = h.l.total;
+        for round in 0..10000 {
+            for slot in 0..16 {
+                let mut p = templates[(rng.next() % templates.len() as u64) as usize].clone();
+                for _ in 0..(rng.next() % 6) {
+                    let at = (rng.next() % p.len() as u64) as usize;
+                    p[at] = rng.next() as u8;
+                }
+                if rng.next() % 4 == 0 {
+                    p.truncate((rng.next() % p.len() as u64) as usize + 1);
+                }
+                if round % 2 == 0 && p[0] >> 4 == 4 && p.len() >= 20 {
+                    // Half the time keep the IPv4 header checksum valid so mutations reach deeper.
+                    let hl = ((p[0] & 0x0f) as usize) * 4;
+                    if hl >= 20 && hl <= p.len() {
+                        refresh_v4_checksum(&mut p);
+                    }
+                }
+                h.load(slot, &p);
+            }
+            for (bytes, slot, kind) in h.run(16) {
+                assert!(slot < 16 && kind <= crate::OUT_FRAGMENT);
+                assert!(!bytes.is_empty() && bytes.len() < total);
+                assert!(bytes[0] >> 4 == 4 || bytes[0] >> 4 == 6);
+            }
+        }
+        assert!(h.counter(Counter::translated_4to6) > 0 && h.counter(Counter::translated_6to4) > 0);
     }
 }

@@ -171,19 +171,19 @@ pub struct Ipv4Out {
 /// Writes `h` as a 20-byte header at the start of `out`, checksum included.
 #[inline]
 pub fn write(out: &mut [u8], h: &Ipv4Out) {
-    out[0] = 0x45;
-    out[1] = h.tos;
-    put16(out, 2, h.total_len);
-    put16(out, 4, h.id);
-    put16(out, 6, h.flags_offset);
-    out[8] = h.ttl;
-    out[9] = h.protocol;
-    out[10] = 0;
-    out[11] = 0;
-    out[12..16].copy_from_slice(&h.src);
-    out[16..20].copy_from_slice(&h.dst);
-    let c = checksum::finish(checksum::sum(&out[..HEADER_LEN]));
-    put16(out, 10, c);
+    let mut b = [0u8; HEADER_LEN];
+    b[0] = 0x45;
+    b[1] = h.tos;
+    b[2..4].copy_from_slice(&h.total_len.to_be_bytes());
+    b[4..6].copy_from_slice(&h.id.to_be_bytes());
+    b[6..8].copy_from_slice(&h.flags_offset.to_be_bytes());
+    b[8] = h.ttl;
+    b[9] = h.protocol;
+    b[12..16].copy_from_slice(&h.src);
+    b[16..20].copy_from_slice(&h.dst);
+    let c = checksum::finish(checksum::sum(&b));
+    b[10..12].copy_from_slice(&c.to_be_bytes());
+    out[..HEADER_LEN].copy_from_slice(&b);
 }
 
 /// Rewrites Total Length and the flags/offset word of the header at the start of

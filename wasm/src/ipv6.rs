@@ -176,12 +176,14 @@ pub struct Ipv6Out {
 /// Writes `h` as the 40-byte fixed header at the start of `out`.
 #[inline]
 pub fn write(out: &mut [u8], h: &Ipv6Out) {
-    put32(out, 0, 0x6000_0000 | (h.traffic_class as u32) << 20);
-    put16(out, 4, h.payload_len);
-    out[6] = h.next_header;
-    out[7] = h.hop_limit;
-    out[8..24].copy_from_slice(&h.src);
-    out[24..40].copy_from_slice(&h.dst);
+    let mut b = [0u8; HEADER_LEN];
+    b[0..4].copy_from_slice(&(0x6000_0000 | (h.traffic_class as u32) << 20).to_be_bytes());
+    b[4..6].copy_from_slice(&h.payload_len.to_be_bytes());
+    b[6] = h.next_header;
+    b[7] = h.hop_limit;
+    b[8..24].copy_from_slice(&h.src);
+    b[24..40].copy_from_slice(&h.dst);
+    out[..HEADER_LEN].copy_from_slice(&b);
 }
 
 /// Writes a Fragment header at the start of `out`.

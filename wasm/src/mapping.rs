@@ -20,13 +20,23 @@ pub enum MapError {
 pub struct Mapper<'c> {
     cfg: &'c Config,
     wkp_checked: bool,
+    /// Little-endian views of pool6 and its mask, for a swap-free containment test.
+    pool6_le: u128,
+    pool6_mask_le: u128,
 }
 
 impl<'c> Mapper<'c> {
     /// A mapper for `cfg`.
     pub fn new(cfg: &'c Config) -> Self {
         let wkp_checked = !cfg.wkp_allow_nonglobal && cfg.pool6 == Some(rfc6052::WKP);
-        Mapper { cfg, wkp_checked }
+        let (pool6_le, pool6_mask_le) = match cfg.pool6 {
+            Some(p) => {
+                let mask = if p.len == 0 { 0 } else { u128::MAX << (128 - p.len as u32) };
+                (u128::from_le_bytes(p.addr), u128::from_le_bytes(mask.to_be_bytes()))
+            }
+            None => (0, 0),
+        };
+        Mapper { cfg, wkp_checked, pool6_le, pool6_mask_le }
     }
 
     /// IPv6 → IPv4: the longest EAMT match, else extraction from pool6.
@@ -36,7 +46,10 @@ impl<'c> Mapper<'c> {
             return Ok(v4);
         }
         let pool = self.cfg.pool6.as_ref().ok_or(MapError::NoMapping)?;
-        let v4 = rfc6052::extract(pool, a).ok_or(MapError::NoMapping)?;
+        if u128::from_le_bytes(*a) & self.pool6_mask_le != self.pool6_le {
+            return Err(MapError::NoMapping);
+        }
+        let v4 = rfc6052::extract_unchecked(pool.len, a);
         self.check_wkp(&v4)?;
         Ok(v4)
     }

@@ -30,15 +30,18 @@ fn positions(len: u8) -> [usize; 4] {
 }
 
 /// Embeds `v4` in `prefix`; the u octet and the suffix are zero (RFC 6052 §2.2).
-/// `prefix.len` must be one of [`valid_length`].
+/// `prefix.len` must be one of [`valid_length`] and the prefix must have no bits set
+/// past its length.
 #[inline]
 pub fn embed(prefix: &Prefix6, v4: &[u8; 4]) -> [u8; 16] {
-    let mut out = [0u8; 16];
-    let whole = prefix.len as usize / 8;
-    out[..whole].copy_from_slice(&prefix.addr[..whole]);
-    for (i, &p) in positions(prefix.len).iter().enumerate() {
-        out[p] = v4[i];
-    }
+    // Bits past the prefix length are zero (checked when configured), so starting
+    // from the whole prefix leaves the u octet and the suffix zero.
+    let mut out = prefix.addr;
+    let p = positions(prefix.len);
+    out[p[0]] = v4[0];
+    out[p[1]] = v4[1];
+    out[p[2]] = v4[2];
+    out[p[3]] = v4[3];
     out
 }
 
@@ -49,8 +52,15 @@ pub fn extract(prefix: &Prefix6, v6: &[u8; 16]) -> Option<[u8; 4]> {
     if !prefix.contains(v6) {
         return None;
     }
-    let p = positions(prefix.len);
-    Some([v6[p[0]], v6[p[1]], v6[p[2]], v6[p[3]]])
+    Some(extract_unchecked(prefix.len, v6))
+}
+
+/// The IPv4 address embedded in `v6` for a prefix of length `len`, for callers that
+/// already know `v6` lies in the prefix.
+#[inline]
+pub fn extract_unchecked(len: u8, v6: &[u8; 16]) -> [u8; 4] {
+    let p = positions(len);
+    [v6[p[0]], v6[p[1]], v6[p[2]], v6[p[3]]]
 }
 
 /// True when `a` may appear under the Well-Known Prefix: RFC 6052 §3.1 forbids

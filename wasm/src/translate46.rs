@@ -156,3 +156,183 @@ fn answer(tx: &mut Tx, buf: &mut [u8], start: usize, ip: &Ipv4Fields, about_erro
         icmp_errors::v4(tx, buf, start, ip.total_len, ip, about_error, reply)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::UdpZeroChecksum;
+    use crate::ipv6;
+    use crate::protocol::TCP;
+    use crate::rfc6052;
+    use crate::testutil::*;
+
+    #[test]
+    fn udp_header_translation() {
+        let cfg = graybox_config();
+        let mut pkt = udp4(H4, H6_AS_V4, 64, ipv4::DF, 100);
+        pkt[1] = 0xb8;
+        refresh_v4_checksum(&mut pkt);
+        let r = run46(&cfg, &pkt, false);
+        assert_eq!(r.verdict, Verdict::Forward { start: 44, len: 148 });
+        let out = r.out();
+        let h = ipv6::parse(out).unwrap();
+        assert_eq!((h.traffic_class, h.payload_len, h.next_header, h.hop_limit), (0xb8, 108, UDP, 63));
+        assert_eq!((h.src, h.dst), (H4_AS_V6, H6));
+        assert_eq!(&out[1..4], &[0x80, 0, 0], "flow label zero (RFC 7915 §4.1)");
+        assert!(v6_l4_ok(out));
+        assert_eq!(&out[48..], &pkt[28..], "payload untouched");
+    }
+
+    #[test]
+    fn tcp_checksum_follows_and_a_bad_one_stays_bad() {
+        let cfg = graybox_config();
+        let seg = l4(TCP, checksum::pseudo_v4(&H4, &H6_AS_V4, TCP, 24), &[1, 2, 3, 4]);
+        let good = v4(H4, H6_AS_V4, TCP, 64, 0, &seg);
+        assert!(v6_l4_ok(run46(&cfg, &good, false).out()));
+        let mut bad = good.clone();
+        bad[40] ^= 0xff;
+        assert!(!v6_l4_ok(run46(&cfg, &bad, false).out()));
+    }
+
+    #[test]
+    fn zeroize_traffic_class_option() {
+        let mut cfg = graybox_config();
+        cfg.zeroize_tc = true;
+        let mut pkt = udp4(H4, H6_AS_V4, 64, 0, 8);
+        pkt[1] = 0xb8;
+        refresh_v4_checksum(&mut pkt);
+        assert_eq!(ipv6::parse(run46(&cfg, &pkt, false).out()).unwrap().traffic_class, 0);
+    }
+
+    #[test]
+    fn expiring_ttl_sends_time_exceeded() {
+        let cfg = graybox_config();
+        let pkt = udp4(H4, H6_AS_V4, 1, 0, 8);
+        let r = run46(&cfg, &pkt, false);
+        assert!(matches!(r.verdict, Verdict::Error { reason: Counter::drop_ttl_expired, .. }));
+        let e = r.out();
+        let h = ipv4::parse(e).unwrap();
+        assert_eq!((h.src, h.dst, h.protocol), ([198, 51, 100, 1], H4, ICMP));
+        assert_eq!(&e[20..22], &[11, 0]);
+        assert_eq!(&e[28..], &pkt[..]);
+        assert!(v4_l4_ok(e));
+        // A hairpin's second pass neither decrements nor checks the TTL.
+        assert!(matches!(run46(&cfg, &pkt, true).verdict, Verdict::Forward { .. }));
+    }
+
+    #[test]
+    fn unexpired_source_route_sends_3_5() {
+        let cfg = graybox_config();
+        let udp = &udp4(H4, H6_AS_V4, 64, 0, 8)[20..];
+        let mut pkt = std::vec![0u8; 28];
+        pkt.extend_from_slice(udp);
+        let opts = [0x83, 7, 4, 192, 0, 2, 1, 0];
+        let mut hdr = v4(H4, H6_AS_V4, UDP, 64, 0, udp);
+        hdr[0] = 0x47;
+        let total = (28 + udp.len()) as u16;
+        hdr[2..4].copy_from_slice(&total.to_be_bytes());
+        pkt[..20].copy_from_slice(&hdr[..20]);
+        pkt[20..28].copy_from_slice(&opts);
+        refresh_v4_checksum(&mut pkt);
+        let r = run46(&cfg, &pkt, false);
+        assert!(matches!(r.verdict, Verdict::Error { reason: Counter::drop_source_route, .. }));
+        assert_eq!(&r.out()[20..22], &[3, 5]);
+        // Exhausted: translated, options ignored.
+        pkt[22] = 8;
+        refresh_v4_checksum(&mut pkt);
+        let r = run46(&cfg, &pkt, false);
+        assert_eq!(r.out().len(), 40 + udp.len());
+        assert!(v6_l4_ok(r.out()));
+    }
+
+    #[test]
+    fn df_packets_too_big_get_fragmentation_needed() {
+        let mut cfg = graybox_config();
+        cfg.mtu_v6 = 1280;
+        let r = run46(&cfg, &udp4(H4, H6_AS_V4, 64, ipv4::DF, 1261 - 28), false);
+        assert!(matches!(r.verdict, Verdict::Error { reason: Counter::drop_too_big, .. }));
+        assert_eq!(&r.out()[20..22], &[3, 4]);
+        assert_eq!(&r.out()[26..28], &1260u16.to_be_bytes());
+        assert_eq!(r.out().len(), 576);
+        // A fragment gains a Fragment header too, so it must be 8 bytes smaller.
+        let r = run46(&cfg, &udp4(H4, H6_AS_V4, 64, ipv4::DF | ipv4::MF, 1261 - 28), false);
+        assert_eq!(&r.out()[26..28], &1252u16.to_be_bytes());
+        // Exactly fitting passes.
+        assert!(matches!(run46(&cfg, &udp4(H4, H6_AS_V4, 64, ipv4::DF, 1260 - 28), false).verdict, Verdict::Forward { len: 1280, .. }));
+    }
+
+    #[test]
+    fn df_clear_packets_over_lowest_ipv6_mtu_are_fragmented() {
+        let cfg = graybox_config();
+        let pkt = udp4(H4, H6_AS_V4, 64, 0, 1261 - 28);
+        let r = run46(&cfg, &pkt, false);
+        assert_eq!(r.verdict, Verdict::FragmentV6 { start: 36, len: 1289, mtu: 1280 });
+        let out = r.out();
+        assert_eq!(out[6], crate::protocol::FRAGMENT);
+        assert_eq!(&out[40..48], &[UDP, 0, 0, 0, 0, 0, 0x12, 0x34]);
+        // No Fragment header when it fits (RFC 7915 §4: only fragments carry one).
+        let r = run46(&cfg, &udp4(H4, H6_AS_V4, 64, 0, 1260 - 28), false);
+        assert_eq!(r.out()[6], UDP);
+    }
+
+    #[test]
+    fn fragments_keep_offset_and_id_and_later_ones_are_untouched() {
+        let cfg = graybox_config();
+        let payload: std::vec::Vec<u8> = (0..64).collect();
+        let pkt = v4(H4, H6_AS_V4, UDP, 64, ipv4::MF | 3, &payload);
+        let r = run46(&cfg, &pkt, false);
+        let out = r.out();
+        assert_eq!(&out[40..48], &[UDP, 0, 0, 3 << 3 | 1, 0, 0, 0x12, 0x34]);
+        assert_eq!(&out[48..], &payload[..]);
+    }
+
+    #[test]
+    fn zero_udp_checksum_policy() {
+        let mut cfg = graybox_config();
+        let mut pkt = udp4(H4, H6_AS_V4, 64, 0, 12);
+        pkt[26] = 0;
+        pkt[27] = 0;
+        let r = run46(&cfg, &pkt, false);
+        assert!(matches!(r.verdict, Verdict::Error { reason: Counter::drop_udp_zero_checksum, .. }));
+        assert_eq!(&r.out()[20..22], &[3, 13]);
+        cfg.udp_zero_checksum = UdpZeroChecksum::Compute;
+        let r = run46(&cfg, &pkt, false);
+        assert!(v6_l4_ok(r.out()));
+        // A fragment's checksum covers bytes the translator never sees.
+        let frag = v4(H4, H6_AS_V4, UDP, 64, ipv4::MF, &pkt[20..]);
+        assert!(matches!(run46(&cfg, &frag, false).verdict, Verdict::Error { reason: Counter::drop_udp_zero_checksum, .. }));
+    }
+
+    #[test]
+    fn echo_becomes_icmpv6_echo_with_pseudo_header_checksum() {
+        let cfg = graybox_config();
+        let pkt = v4(H4, H6_AS_V4, ICMP, 64, 0, &echo(8, 0, &[9; 20]));
+        let out = run46(&cfg, &pkt, false);
+        let out = out.out();
+        assert_eq!((out[6], out[40]), (ICMPV6, 128));
+        assert!(v6_l4_ok(out));
+        let frag = v4(H4, H6_AS_V4, ICMP, 64, ipv4::MF, &echo(8, 0, &[9; 20]));
+        assert_eq!(run46(&cfg, &frag, false).verdict, Verdict::Drop(Counter::drop_fragmented_icmp));
+        let timestamp = v4(H4, H6_AS_V4, ICMP, 64, 0, &echo(13, 0, &[0; 12]));
+        assert_eq!(run46(&cfg, &timestamp, false).verdict, Verdict::Drop(Counter::drop_icmp_untranslatable));
+    }
+
+    #[test]
+    fn unmapped_addresses_are_dropped_and_counted() {
+        let mut cfg = graybox_config();
+        cfg.pool6 = None;
+        assert_eq!(run46(&cfg, &udp4(H4, [10, 0, 0, 1], 64, 0, 8), false).verdict, Verdict::Drop(Counter::drop_untranslatable_src));
+        assert_eq!(run46(&cfg, &udp4([1, 0, 0, 5], H4, 64, 0, 8), false).verdict, Verdict::Drop(Counter::drop_untranslatable_dst));
+        cfg.pool6 = Some(rfc6052::WKP);
+        assert_eq!(run46(&cfg, &udp4([192, 168, 1, 1], [10, 0, 0, 1], 64, 0, 8), false).verdict, Verdict::Drop(Counter::drop_wkp_nonglobal));
+    }
+
+    #[test]
+    fn malformed_headers_are_dropped() {
+        let cfg = graybox_config();
+        let mut pkt = udp4(H4, H6_AS_V4, 64, 0, 8);
+        assert_eq!(run46(&cfg, &pkt[..19], false).verdict, Verdict::Drop(Counter::drop_malformed_v4));
+        pkt[11] ^= 1;
+        assert_eq!(run46(&cfg, &pkt, false).verdict, Verdict::Drop(Counter::drop_bad_ipv4_checksum));
+    }
+}

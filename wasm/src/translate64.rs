@@ -141,3 +141,159 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize) -> Verdi
         Verdict::Forward { start: out_at, len: out_len }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{DSTOPTS, FRAGMENT, HOPOPT, ROUTING, UDP};
+    use crate::testutil::*;
+
+    #[test]
+    fn udp_with_skipped_extension_headers() {
+        let cfg = graybox_config();
+        let seg = l4(UDP, checksum::pseudo_v6(&H6, &H4_AS_V6, UDP, 12), &[1, 2, 3, 4]);
+        let exts = [DSTOPTS, 0, 1, 4, 0, 0, 0, 0, ROUTING, 0, 1, 4, 0, 0, 0, 0, UDP, 0, 0, 0, 0, 0, 0, 0];
+        let mut pkt = v6(H6, H4_AS_V6, HOPOPT, 64, &exts, &seg);
+        pkt[0] = 0x6b;
+        pkt[1] = 0x80;
+        let r = run64(&cfg, &pkt);
+        let out = r.out();
+        let h = ipv4::parse(out).unwrap();
+        assert_eq!((h.tos, h.total_len, h.ttl, h.protocol, h.src, h.dst), (0xb8, 32, 63, UDP, H6_AS_V4, H4));
+        assert!(!h.df() && !h.is_fragment(), "DF clear at or below 1260 bytes");
+        assert!(v4_l4_ok(out));
+    }
+
+    #[test]
+    fn df_set_above_1260_bytes_and_tos_option() {
+        let mut cfg = graybox_config();
+        let big = udp6(H6, H4_AS_V6, 64, 1261 - 28);
+        assert!(ipv4::parse(run64(&cfg, &big).out()).unwrap().df());
+        let small = udp6(H6, H4_AS_V6, 64, 1260 - 28);
+        assert!(!ipv4::parse(run64(&cfg, &small).out()).unwrap().df());
+        cfg.tos_v4 = Some(0x20);
+        assert_eq!(ipv4::parse(run64(&cfg, &small).out()).unwrap().tos, 0x20);
+    }
+
+    #[test]
+    fn fragment_header_becomes_ipv4_fragment_fields() {
+        let cfg = graybox_config();
+        let frag = [UDP, 0, 0x04, 0xb9, 0x87, 0x65, 0x43, 0x21];
+        let pkt = v6(H6, H4_AS_V6, FRAGMENT, 64, &frag, &[7; 40]);
+        let h = ipv4::parse(run64(&cfg, &pkt).out()).unwrap();
+        assert_eq!((h.id, h.mf(), h.offset(), h.df(), h.total_len), (0x4321, true, 0x97, false, 60));
+    }
+
+    #[test]
+    fn routing_header_with_segments_left_gets_parameter_problem() {
+        let cfg = graybox_config();
+        let exts = [UDP, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let pkt = v6(H6, H4_AS_V6, ROUTING, 64, &exts, &[0; 8]);
+        let r = run64(&cfg, &pkt);
+        assert!(matches!(r.verdict, Verdict::Error { reason: Counter::drop_routing_header, .. }));
+        let e = r.out();
+        assert_eq!(&e[40..42], &[4, 0]);
+        assert_eq!(&e[44..48], &43u32.to_be_bytes(), "points at Segments Left");
+        assert_eq!(ipv6::parse(e).unwrap().dst, H6);
+        assert!(v6_l4_ok(e));
+    }
+
+    #[test]
+    fn extension_after_fragment_header_gets_1_1() {
+        let cfg = graybox_config();
+        let exts = [DSTOPTS, 0, 0, 0, 0, 0, 0, 1, UDP, 0, 1, 4, 0, 0, 0, 0];
+        let pkt = v6(H6, H4_AS_V6, FRAGMENT, 64, &exts, &[0; 8]);
+        let r = run64(&cfg, &pkt);
+        assert!(matches!(r.verdict, Verdict::Error { reason: Counter::drop_ext_after_fragment, .. }));
+        assert_eq!(&r.out()[40..42], &[1, 1]);
+    }
+
+    #[test]
+    fn expiring_hop_limit_sends_time_exceeded() {
+        let cfg = graybox_config();
+        let pkt = udp6(H6, H4_AS_V6, 1, 8);
+        let r = run64(&cfg, &pkt);
+        assert!(matches!(r.verdict, Verdict::Error { reason: Counter::drop_ttl_expired, .. }));
+        assert_eq!(&r.out()[40..42], &[3, 0]);
+        assert_eq!(&r.out()[48..], &pkt[..]);
+    }
+
+    #[test]
+    fn too_big_for_ipv4_next_hop() {
+        let mut cfg = graybox_config();
+        cfg.mtu_v4 = 1400;
+        let r = run64(&cfg, &udp6(H6, H4_AS_V6, 64, 1401 - 28));
+        assert!(matches!(r.verdict, Verdict::Error { reason: Counter::drop_too_big, .. }));
+        assert_eq!(&r.out()[40..42], &[2, 0]);
+        assert_eq!(&r.out()[44..48], &1420u32.to_be_bytes());
+        assert_eq!(r.out().len(), 1280);
+        // Below 1260 a PTB cannot help (IPv6 never goes under 1280): DF=0 packets are
+        // fragmented for the IPv4 link, DF=1 ones get a PTB of 1280.
+        cfg.mtu_v4 = 1000;
+        let r = run64(&cfg, &udp6(H6, H4_AS_V6, 64, 1100));
+        assert!(matches!(r.verdict, Verdict::FragmentV4 { mtu: 1000, .. }));
+        let r = run64(&cfg, &udp6(H6, H4_AS_V6, 64, 1300));
+        assert_eq!(&r.out()[44..48], &1280u32.to_be_bytes());
+    }
+
+    #[test]
+    fn eamt_destination_hairpins() {
+        let cfg = graybox_config();
+        let src = a6([0x2001, 0xdb8, 3, 0, 0, 0, 0, 8]);
+        let dst = a6([0x2001, 0xdb8, 0x101, 0, 9, 0, 0, 0]);
+        let r = run64(&cfg, &udp6(src, dst, 64, 4));
+        assert!(matches!(r.verdict, Verdict::Hairpin { .. }));
+        let h = ipv4::parse(r.out()).unwrap();
+        assert_eq!((h.src, h.dst), ([1, 0, 0, 8], [1, 0, 0, 9]));
+    }
+
+    #[test]
+    fn echo_and_informational_icmpv6() {
+        let cfg = graybox_config();
+        let req = echo(128, checksum::pseudo_v6(&H6, &H4_AS_V6, ICMPV6, 28), &[5; 20]);
+        let r = run64(&cfg, &v6(H6, H4_AS_V6, ICMPV6, 64, &[], &req));
+        assert_eq!(r.out()[20], 8);
+        assert!(v4_l4_ok(r.out()));
+        let mld = echo(130, 0, &[0; 16]);
+        assert_eq!(run64(&cfg, &v6(H6, H4_AS_V6, ICMPV6, 64, &[], &mld)).verdict, Verdict::Drop(Counter::drop_icmp_untranslatable));
+    }
+
+    #[test]
+    fn untranslatable_sources() {
+        let mut cfg = graybox_config();
+        let router = a6([0x4000, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(run64(&cfg, &udp6(router, H4_AS_V6, 64, 8)).verdict, Verdict::Drop(Counter::drop_untranslatable_src));
+        assert_eq!(run64(&cfg, &udp6(H6, router, 64, 8)).verdict, Verdict::Drop(Counter::drop_untranslatable_dst));
+        // An ICMPv6 error from an untranslatable router takes an RFC 6791 address.
+        let quoted = udp6(H4_AS_V6, H6, 63, 8);
+        let mut err = std::vec![1, 4, 0, 0, 0, 0, 0, 0];
+        err.extend_from_slice(&quoted);
+        let c = checksum::finish(checksum::pseudo_v6(&router, &H4_AS_V6, ICMPV6, err.len() as u32) + checksum::sum(&err));
+        err[2..4].copy_from_slice(&c.to_be_bytes());
+        let pkt = v6(router, H4_AS_V6, ICMPV6, 64, &[], &err);
+        cfg.rfc6791_v4 = Some(crate::prefix::Prefix4 { addr: [203, 0, 113, 8], len: 32 });
+        let r = run64(&cfg, &pkt);
+        let h = ipv4::parse(r.out()).unwrap();
+        assert_eq!((h.src, h.dst), ([203, 0, 113, 8], H4));
+        assert_eq!(&r.out()[20..22], &[3, 3]);
+        assert!(v4_l4_ok(r.out()));
+        // No error is ever sent about an ICMPv6 error.
+        let mut expiring = pkt.clone();
+        expiring[7] = 1;
+        cfg.rfc6791_v4 = None;
+        cfg.own_ipv4 = None;
+        assert_eq!(run64(&cfg, &pkt).verdict, Verdict::Drop(Counter::drop_untranslatable_src));
+        cfg.own_ipv4 = Some([198, 51, 100, 1]);
+        assert_eq!(run64(&cfg, &expiring).verdict, Verdict::Drop(Counter::drop_ttl_expired));
+    }
+
+    #[test]
+    fn malformed_packets_are_dropped() {
+        let cfg = graybox_config();
+        let pkt = udp6(H6, H4_AS_V6, 64, 8);
+        assert_eq!(run64(&cfg, &pkt[..39]).verdict, Verdict::Drop(Counter::drop_malformed_v6));
+        assert_eq!(run64(&cfg, &pkt[..47]).verdict, Verdict::Drop(Counter::drop_malformed_v6));
+        let cut = v6(H6, H4_AS_V6, DSTOPTS, 64, &[UDP, 4, 0, 0, 0, 0, 0, 0], &[]);
+        assert_eq!(run64(&cfg, &cut).verdict, Verdict::Drop(Counter::drop_malformed_v6));
+    }
+}
