@@ -108,6 +108,11 @@ export class Service {
     this.#wake();
   }
 
+  /** The process id (after `ip netns exec` and the like have exec'd, the command's own). */
+  get pid(): number {
+    return this.#proc.pid;
+  }
+
   /** Everything printed so far, one line per element. */
   get lines(): readonly string[] {
     return this.#lines;
