@@ -85,7 +85,15 @@ export class ControlServer {
     if (dir) await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
     // bind(2) creates the socket file with 0777 minus the umask, so the umask is set to
     // give exactly the configured mode: no moment exists where the socket is more open.
-    const previous = Deno.umask(~this.#mode & 0o777);
+    let previous: number;
+    try {
+      previous = Deno.umask(~this.#mode & 0o777);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotCapable) {
+        throw new Error(`creating the control socket with mode ${this.#mode.toString(8).padStart(4, "0")} needs --allow-sys=umask`);
+      }
+      throw err;
+    }
     try {
       this.#listener = Deno.listen({ transport: "unix", path: this.path });
     } catch (err) {

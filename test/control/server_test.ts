@@ -294,3 +294,32 @@ Deno.test("withCounters adds the counters of other sources (logger, advertiser) 
   assertEquals(shown.status(), view.status());
   assertEquals(shown.sessions({ limit: 2 }).items, view.sessions({ limit: 2 }).items);
 });
+
+Deno.test("without --allow-sys=umask the server says which permission it needs", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/serve.ts`;
+    const server = new URL("../../src/control/server.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { ControlServer } from "${server}";
+try {
+  await new ControlServer({} as never, { path: "${dir}/c.sock" }).start();
+} catch (err) {
+  console.log((err as Error).message);
+}
+`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", `--allow-read=${dir}`, `--allow-write=${dir}`, `--allow-net=unix:${dir}/c.sock`, script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(
+      new TextDecoder().decode(out.stdout),
+      "creating the control socket with mode 0600 needs --allow-sys=umask\n",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
