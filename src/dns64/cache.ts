@@ -2,13 +2,13 @@
  * The response cache: finished responses in wire format, kept for as long as their
  * records live (RFC 1035 §3.2.1 TTL; RFC 2308 §5 for negative answers) and served to
  * later clients with their own ID, question case and RD bit, and TTLs lowered by the
- * time spent in the cache. Keys name the configuration too (see `Dns64Config.fingerprint`),
- * so a prefix change never serves a stale synthesis.
+ * time spent in the cache. Keys include a number for the configuration (see
+ * `Dns64Config.fingerprint`), so a prefix change never serves a stale synthesis.
  *
  * @module
  */
 
-import { Flag, HEADER_SIZE, type MessageLayout, Rcode, RRType, setU16, setU32, u16, u32 } from "./wire.ts";
+import { allocate, Flag, HEADER_SIZE, type MessageLayout, Rcode, RRType, sameQuestion, setU32, u32 } from "./wire.ts";
 
 /** The longest time anything is kept, whatever its TTL says (RFC 8767 §4 suggests a week at most; a day is common). */
 export const MAX_CACHE_TTL = 86400;
@@ -63,10 +63,11 @@ function lifetimeOf(wire: Uint8Array, layout: MessageLayout): number {
  * letter case is echoed), its RD bit, and each TTL lowered by the whole seconds stored.
  */
 export function renderForClient(stored: StoredResponse, query: Uint8Array, now: number): Uint8Array {
-  const out = stored.wire.slice();
+  const out = allocate(stored.wire.length);
+  out.set(stored.wire);
   out[0] = query[0];
   out[1] = query[1];
-  setU16(out, 2, (u16(out, 2) & ~Flag.RD) | (u16(query, 2) & Flag.RD));
+  out[2] = (out[2] & ~(Flag.RD >> 8)) | (query[2] & (Flag.RD >> 8));
   out.set(query.subarray(HEADER_SIZE, stored.questionEnd), HEADER_SIZE);
   const age = Math.floor((now - stored.storedAt) / 1000);
   if (age > 0) {
@@ -77,42 +78,88 @@ export function renderForClient(stored: StoredResponse, query: Uint8Array, now: 
   return out;
 }
 
-/** A bounded map of stored responses; the oldest entry goes first when it is full. */
+/** A cache entry; entries whose hashes collide are chained. */
+interface Entry {
+  readonly variant: number;
+  readonly stored: StoredResponse;
+  next: Entry | null;
+}
+
+/**
+ * A bounded map of stored responses, looked up by question (letter case folded) and a
+ * variant number (configuration and the client's EDNS, DO and CD bits) without building
+ * a string key per query. The oldest bucket goes first when it is full.
+ */
 export class ResponseCache {
   readonly #max: number;
-  readonly #entries = new Map<string, StoredResponse>();
+  readonly #buckets = new Map<number, Entry>();
+  #count = 0;
 
   /** `maxEntries` 0 disables the cache. */
   constructor(maxEntries: number) {
     this.#max = maxEntries;
   }
 
-  /** The live entry for `key`, or null; expired entries are dropped. */
-  get(key: string, now: number): StoredResponse | null {
-    const entry = this.#entries.get(key);
-    if (!entry) return null;
-    if (now >= entry.storedAt + entry.lifetime * 1000) {
-      this.#entries.delete(key);
-      return null;
+  /** The live entry for the question of `query` and `variant` (hashed to `hash` by `questionHash`), or null. */
+  get(query: Uint8Array, questionEnd: number, variant: number, hash: number, now: number): StoredResponse | null {
+    for (let e = this.#buckets.get(hash) ?? null; e; e = e.next) {
+      if (e.variant !== variant || e.stored.questionEnd !== questionEnd) continue;
+      if (!sameQuestion(e.stored.wire, query, questionEnd)) continue;
+      if (now >= e.stored.storedAt + e.stored.lifetime * 1000) {
+        this.#remove(hash, e);
+        return null;
+      }
+      return e.stored;
     }
-    return entry;
+    return null;
   }
 
-  /** Stores `entry` when it has a lifetime. */
-  set(key: string, entry: StoredResponse): void {
-    if (this.#max === 0 || entry.lifetime <= 0) return;
-    this.#entries.delete(key);
-    if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(key, entry);
+  /** Stores `stored` (whose own question is the key) when it has a lifetime. */
+  set(variant: number, hash: number, stored: StoredResponse): void {
+    if (this.#max === 0 || stored.lifetime <= 0) return;
+    for (let e = this.#buckets.get(hash) ?? null; e; e = e.next) {
+      if (e.variant === variant && e.stored.questionEnd === stored.questionEnd &&
+        sameQuestion(e.stored.wire, stored.wire, stored.questionEnd)) {
+        this.#remove(hash, e);
+        break;
+      }
+    }
+    while (this.#count >= this.#max) this.#evictOldest();
+    this.#buckets.set(hash, { variant, stored, next: this.#buckets.get(hash) ?? null });
+    this.#count++;
   }
 
   /** Number of entries, live or not yet found expired. */
   get size(): number {
-    return this.#entries.size;
+    return this.#count;
   }
 
   /** Drops everything. */
   clear(): void {
-    this.#entries.clear();
+    this.#buckets.clear();
+    this.#count = 0;
+  }
+
+  #remove(hash: number, entry: Entry): void {
+    let head = this.#buckets.get(hash) ?? null;
+    if (head === entry) {
+      head = entry.next;
+      if (head) this.#buckets.set(hash, head);
+      else this.#buckets.delete(hash);
+    } else {
+      for (let e = head; e; e = e.next) {
+        if (e.next === entry) {
+          e.next = entry.next;
+          break;
+        }
+      }
+    }
+    this.#count--;
+  }
+
+  #evictOldest(): void {
+    const [hash, head] = this.#buckets.entries().next().value!;
+    this.#buckets.delete(hash);
+    for (let e: Entry | null = head; e; e = e.next) this.#count--;
   }
 }

@@ -24,6 +24,9 @@ import {
   headerOnlyResponse,
   type ParsedQuery,
   parseQuery,
+  questionHash,
+  questionName,
+  type QuestionName,
   questionNameBytes,
   questionOnly,
   Rcode,
@@ -32,6 +35,9 @@ import {
   scanMessage,
   u16,
 } from "./wire.ts";
+
+/** A query on the slow path: the parsed header and question plus the name in text. */
+type Question = ParsedQuery & QuestionName;
 
 /** Who sent a query and how. */
 export interface ClientInfo {
@@ -73,7 +79,7 @@ export class Dns64Resolver {
   readonly #cache: ResponseCache;
   readonly #counters: CounterSet;
   readonly #access: ClientAccess;
-  readonly #keyPrefix: string;
+  readonly #fingerprint: number;
   readonly #inflight = new Map<string, Promise<StoredResponse>>();
 
   constructor(config: Dns64Config, parts: ResolverParts) {
@@ -82,7 +88,7 @@ export class Dns64Resolver {
     this.#cache = parts.cache;
     this.#counters = parts.counters;
     this.#access = new ClientAccess(config.allowClient, config.rateLimit);
-    this.#keyPrefix = `${fingerprintId(config.fingerprint)}|`;
+    this.#fingerprint = fingerprintId(config.fingerprint);
   }
 
   /** The answer to `query`, or null when nothing should be sent back. */
@@ -108,17 +114,17 @@ export class Dns64Resolver {
       if (q.opcode !== 0) return this.#errorAnswer(query, q, Rcode.NOTIMP);
       // RFC 6891 §6.1.3: only EDNS version 0 exists; others get BADVERS.
       if (q.edns && q.edns.version > 0) return this.#errorAnswer(query, q, Rcode.BADVERS);
-      const key = this.#keyPrefix + q.questionKey + (q.edns ? (q.edns.dnssecOk ? "D" : "E") : "-") +
-        (q.flags & Flag.CD ? "C" : "-");
-      let stored = this.#cache.get(key, now);
+      const variant = this.#fingerprint * 8 + (q.edns ? 4 : 0) + (q.edns?.dnssecOk ? 2 : 0) + (q.flags & Flag.CD ? 1 : 0);
+      const hash = questionHash(query, q.questionEnd, variant);
+      let stored = this.#cache.get(query, q.questionEnd, variant, hash, now);
       if (stored) {
         counters.cacheHits++;
       } else {
         counters.cacheMisses++;
-        stored = await this.#coalesced(key, query, q);
+        stored = await this.#coalesced(query, { ...q, ...questionName(query) }, variant, hash);
       }
       if (stored.questionEnd !== q.questionEnd) return this.#errorAnswer(query, q, Rcode.SERVFAIL);
-      const full = renderForClient(stored, query, Date.now());
+      const full = renderForClient(stored, query, now);
       const limit = client.tcp ? 65535 : q.edns ? Math.min(Math.max(q.edns.udpSize, CLASSIC_UDP_SIZE), this.#config.ednsUdpSize) : CLASSIC_UDP_SIZE;
       if (full.length <= limit) return full;
       counters.truncated++;
@@ -131,13 +137,14 @@ export class Dns64Resolver {
     }
   }
 
-  /** Concurrent misses for one key share the work (and the upstream queries). */
-  #coalesced(key: string, query: Uint8Array, q: ParsedQuery): Promise<StoredResponse> {
+  /** Concurrent misses for one question share the work (and the upstream queries). */
+  #coalesced(query: Uint8Array, q: Question, variant: number, hash: number): Promise<StoredResponse> {
+    const key = `${variant} ${q.qtype} ${q.qclass} ${q.name.toLowerCase()}`;
     let pending = this.#inflight.get(key);
     if (!pending) {
       pending = this.#answer(query, q).then((wire) => {
         const stored = storedResponse(wire, scanMessage(wire), Date.now());
-        this.#cache.set(key, stored);
+        this.#cache.set(variant, hash, stored);
         return stored;
       }).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, pending);
@@ -145,8 +152,8 @@ export class Dns64Resolver {
     return pending;
   }
 
-  async #answer(query: Uint8Array, q: ParsedQuery): Promise<Uint8Array> {
-    if (q.qclass === CLASS_IN && q.plainName) {
+  async #answer(query: Uint8Array, q: Question): Promise<Uint8Array> {
+    if (q.qclass === CLASS_IN && q.plain) {
       const local = ipv4onlyAnswer(q.name, typeName(q.qtype), this.#config);
       if (local) return this.#compose(q, local.rcode, local.answers, local.authorities, []);
       const reverse = reverseAnswer(q.name, this.#config, isIpv4onlyAddress);
@@ -172,7 +179,7 @@ export class Dns64Resolver {
    * cleared, the client's RD and CD) and the OPT record, which is hop-by-hop (RFC 6891
    * §6.1.1): the client's own EDNS state decides whether one is sent.
    */
-  #relay(query: Uint8Array, q: ParsedQuery, reply: UpstreamReply): Uint8Array {
+  #relay(query: Uint8Array, q: Question, reply: UpstreamReply): Uint8Array {
     if (!reply.ok) return this.#servfail(query, q);
     const opt = this.#clientOpt(q);
     const wire = replaceOpt(reply.wire, reply.layout, opt);
@@ -189,7 +196,7 @@ export class Dns64Resolver {
   }
 
   /** RFC 6147 §5.1: the AAAA question, answered with real AAAA when there are any, else synthesized. */
-  async #synthesis(query: Uint8Array, q: ParsedQuery): Promise<Uint8Array> {
+  async #synthesis(query: Uint8Array, q: Question): Promise<Uint8Array> {
     const aaaaReply = await this.#ask(query, q, RRType.AAAA);
     let negTtl: number | null = null;
     let aaaa: DnsMessage | null = null;
@@ -232,7 +239,7 @@ export class Dns64Resolver {
    * RFC 6147 §5.3.1 option 2: a CNAME to the in-addr.arpa name, followed here so the
    * client gets the PTR (or the NXDOMAIN) in the same answer.
    */
-  async #reverse(query: Uint8Array, q: ParsedQuery, reverse: ReturnType<typeof reverseAnswer>): Promise<Uint8Array> {
+  async #reverse(query: Uint8Array, q: Question, reverse: ReturnType<typeof reverseAnswer>): Promise<Uint8Array> {
     if (reverse.kind === "outside") throw new Error("reverse answer asked for an outside name");
     if (reverse.kind !== "cname") {
       const rcode = reverse.kind === "nxdomain" ? Rcode.NXDOMAIN : Rcode.NOERROR;
@@ -254,7 +261,7 @@ export class Dns64Resolver {
    * server made, RFC 6147 §5.5), and the upstream's OPT replaced by the client's.
    */
   #compose(
-    q: ParsedQuery,
+    q: Question,
     rcode: number,
     answers: DnsRecord[],
     authorities: DnsRecord[],
@@ -285,7 +292,7 @@ export class Dns64Resolver {
     return compressOwnerNames(encodeMessage(message));
   }
 
-  #servfail(query: Uint8Array, q: ParsedQuery): Uint8Array {
+  #servfail(query: Uint8Array, q: Question): Uint8Array {
     this.#counters.servfail++;
     return this.#errorAnswer(query, q, Rcode.SERVFAIL);
   }

@@ -84,6 +84,27 @@ export interface MessageLayout {
   readonly opt: RecordLayout | null;
 }
 
+/** Size of the blocks that small outgoing messages are carved from. */
+const POOL_SIZE = 65536;
+let pool = new Uint8Array(POOL_SIZE);
+let poolUsed = 0;
+
+/**
+ * A fresh zeroed byte array of `n` bytes. Small ones are views into a shared block, which
+ * is far cheaper than an ArrayBuffer each; a block is never handed out twice (a new one
+ * is taken when it is used up), so a view stays valid for as long as anyone holds it.
+ */
+export function allocate(n: number): Uint8Array {
+  if (n > 4096) return new Uint8Array(n);
+  if (poolUsed + n > POOL_SIZE) {
+    pool = new Uint8Array(POOL_SIZE);
+    poolUsed = 0;
+  }
+  const out = pool.subarray(poolUsed, poolUsed + n);
+  poolUsed += (n + 7) & ~7;
+  return out;
+}
+
 /** Reads a big-endian 16-bit value. */
 export function u16(buf: Uint8Array, offset: number): number {
   return (buf[offset] << 8) | buf[offset + 1];
@@ -186,21 +207,15 @@ export function scanMessage(buf: Uint8Array): MessageLayout {
   return { id: u16(buf, 0), flags: u16(buf, 2), qdcount, questionEnd, records, opt };
 }
 
-/** What a query asked for, read straight from its bytes. */
+/** What a query asked for, read straight from its bytes without building strings (the hot path). */
 export interface ParsedQuery {
   readonly id: number;
   readonly flags: number;
   readonly opcode: number;
-  /** The question's owner name in presentation form without the final dot, as sent ("." for the root). */
-  readonly name: string;
-  /** True when every label is plain printable ASCII without "." or "\\", so dns-packet can carry it. */
-  readonly plainName: boolean;
   readonly qtype: number;
   readonly qclass: number;
   /** First byte after the question (HEADER_SIZE + name + 4). */
   readonly questionEnd: number;
-  /** The question's bytes with ASCII letters lowered: the cache and upstream matching key. */
-  readonly questionKey: string;
   readonly edns: EdnsInfo | null;
 }
 
@@ -215,59 +230,117 @@ export interface EdnsInfo {
 export type QueryProblem = "drop" | "formerr";
 
 /**
- * Reads a query's header, single question and OPT record. Returns "drop" when not even a
- * header is there to answer (RFC 1035 §4.1.1 needs the ID) or the message is a response,
- * and "formerr" for anything else that does not parse.
+ * Reads a query's header, single question and OPT record, and checks that the rest of
+ * the message is well formed. Returns "drop" when not even a header is there to answer
+ * (RFC 1035 §4.1.1 needs the ID) or the message is a response, and "formerr" for
+ * anything else that does not parse.
  */
 export function parseQuery(buf: Uint8Array): ParsedQuery | QueryProblem {
-  if (buf.length < HEADER_SIZE) return "drop";
-  const flags = u16(buf, 2);
+  const length = buf.length;
+  if (length < HEADER_SIZE) return "drop";
+  const flags = (buf[2] << 8) | buf[3];
   if (flags & Flag.QR) return "drop";
-  if (u16(buf, 4) !== 1) return "formerr";
-  let layout: MessageLayout;
-  try {
-    layout = scanMessage(buf);
-  } catch {
-    return "formerr";
-  }
-  // A query's only name is at offset 12; a pointer there could only point into the header.
+  if (buf[4] !== 0 || buf[5] !== 1) return "formerr";
+  // The question name is the first name, so a compression pointer could only point into the header.
   let pos = HEADER_SIZE;
-  let name = "";
-  let key = "";
-  let plainName = true;
   for (;;) {
+    if (pos >= length) return "formerr";
     const len = buf[pos];
     if (len === 0) break;
     if (len & 0xc0) return "formerr";
+    pos += len + 1;
+  }
+  if (pos - HEADER_SIZE + 1 > 255 || pos + 5 > length) return "formerr";
+  const qtype = (buf[pos + 1] << 8) | buf[pos + 2];
+  const qclass = (buf[pos + 3] << 8) | buf[pos + 4];
+  const questionEnd = pos + 5;
+  let edns: EdnsInfo | null = null;
+  const answersAndAuthority = u16(buf, 6) + u16(buf, 8);
+  const total = answersAndAuthority + u16(buf, 10);
+  pos = questionEnd;
+  for (let i = 0; i < total; i++) {
+    const start = pos;
+    try {
+      pos = skipName(buf, pos);
+    } catch {
+      return "formerr";
+    }
+    if (pos + 10 > length) return "formerr";
+    const type = u16(buf, pos);
+    const end = pos + 10 + u16(buf, pos + 8);
+    if (end > length) return "formerr";
+    if (type === RRType.OPT) {
+      // RFC 6891 §6.1.1: one OPT at most, in the additional section, owned by the root.
+      if (edns || i < answersAndAuthority || buf[start] !== 0) return "formerr";
+      edns = { udpSize: u16(buf, pos + 2), version: buf[pos + 5], dnssecOk: (buf[pos + 6] & 0x80) !== 0 };
+    }
+    pos = end;
+  }
+  if (pos !== length) return "formerr";
+  return { id: (buf[0] << 8) | buf[1], flags, opcode: (flags >> 11) & 0xf, qtype, qclass, questionEnd, edns };
+}
+
+/** The question's owner name in text. */
+export interface QuestionName {
+  /**
+   * Presentation form without the final dot ("." for the root), as sent: letter case
+   * kept, "." and "\\" inside labels and bytes outside printable ASCII escaped
+   * (RFC 1035 §5.1), so different wire names never give the same text.
+   */
+  readonly name: string;
+  /** True when nothing had to be escaped, so dns-packet can carry the name unchanged. */
+  readonly plain: boolean;
+}
+
+/** Reads the name of the question of a message that {@link parseQuery} accepted. */
+export function questionName(buf: Uint8Array): QuestionName {
+  let pos = HEADER_SIZE;
+  let name = "";
+  let plain = true;
+  while (buf[pos] !== 0) {
+    const len = buf[pos];
     if (name.length) name += ".";
-    key += String.fromCharCode(len);
     for (let i = pos + 1; i <= pos + len; i++) {
       const c = buf[i];
-      if (c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c) plainName = false;
-      name += String.fromCharCode(c);
-      key += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
+      if (c <= 0x20 || c >= 0x7f) {
+        plain = false;
+        name += "\\" + String(c).padStart(3, "0");
+      } else if (c === 0x2e || c === 0x5c) {
+        plain = false;
+        name += "\\" + String.fromCharCode(c);
+      } else {
+        name += String.fromCharCode(c);
+      }
     }
     pos += len + 1;
   }
-  pos += 1;
-  key += "\0" + String.fromCharCode(buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]);
-  let edns: EdnsInfo | null = null;
-  if (layout.opt) {
-    const ttl = layout.opt.ttlOffset;
-    edns = { udpSize: u16(buf, ttl - 2), version: buf[ttl + 1], dnssecOk: (u16(buf, ttl + 2) & EDNS_DO) !== 0 };
+  return { name: name === "" ? "." : name, plain };
+}
+
+/**
+ * FNV-1a over the question bytes with ASCII letters folded to lower case (RFC 4343),
+ * mixed with `variant`: the cache's hash, computed without allocating.
+ */
+export function questionHash(buf: Uint8Array, questionEnd: number, variant: number): number {
+  let h = 0x811c9dc5 ^ variant;
+  for (let i = HEADER_SIZE; i < questionEnd; i++) {
+    const c = buf[i];
+    h = Math.imul(h ^ (c >= 0x41 && c <= 0x5a ? c + 0x20 : c), 0x01000193);
   }
-  return {
-    id: layout.id,
-    flags,
-    opcode: (flags >> 11) & 0xf,
-    name: name === "" ? "." : name,
-    plainName,
-    qtype: u16(buf, pos),
-    qclass: u16(buf, pos + 2),
-    questionEnd: pos + 4,
-    questionKey: key,
-    edns,
-  };
+  return h >>> 0;
+}
+
+/** True when the questions of `a` and `b` (both ending at `questionEnd`) are equal up to letter case. */
+export function sameQuestion(a: Uint8Array, b: Uint8Array, questionEnd: number): boolean {
+  for (let i = HEADER_SIZE; i < questionEnd; i++) {
+    let x = a[i];
+    let y = b[i];
+    if (x === y) continue;
+    if (x >= 0x41 && x <= 0x5a) x += 0x20;
+    if (y >= 0x41 && y <= 0x5a) y += 0x20;
+    if (x !== y) return false;
+  }
+  return true;
 }
 
 /** Encodes an OPT pseudo-record with no options (RFC 6891 §6.1.2). */

@@ -2,7 +2,7 @@ import { deepStrictEqual as eq } from "node:assert/strict";
 import dnsPacket from "npm:dns-packet@5.6.1";
 import { Buffer } from "node:buffer";
 import { renderForClient, ResponseCache, storedResponse } from "../../src/dns64/cache.ts";
-import { scanMessage } from "../../src/dns64/wire.ts";
+import { questionHash, scanMessage } from "../../src/dns64/wire.ts";
 
 const SOA = { mname: "ns.x", rname: "h.x", serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60 };
 
@@ -39,16 +39,30 @@ Deno.test("a stored answer is rendered with the client's ID, case and RD, and ag
 });
 
 Deno.test("entries expire with their lifetime and the oldest goes first when full", () => {
+  const entry = (label: string) => {
+    const w = new Uint8Array(dnsPacket.encode({
+      type: "response",
+      id: 1,
+      questions: [{ name: `${label}.x`, type: "AAAA" }],
+      answers: [{ name: `${label}.x`, type: "AAAA", ttl: 10, data: "2001:db8::1" }],
+    }));
+    return { stored: stored(w), hash: questionHash(w, 12 + label.length + 4 + 4, 1), end: 12 + label.length + 4 + 4, wire: w };
+  };
   const cache = new ResponseCache(2);
-  const s = stored(wire(0, [{ name: "h.x", type: "AAAA", ttl: 10, data: "2001:db8::1" }]), 0);
-  cache.set("a", s);
-  eq(cache.get("a", 9_999) === s, true);
-  eq(cache.get("a", 10_000), null);
-  cache.set("a", s);
-  cache.set("b", s);
-  cache.set("c", s);
-  eq([cache.get("a", 0), cache.get("c", 0) === s, cache.size], [null, true, 2]);
+  const [a, b, c] = ["a", "b", "c"].map(entry);
+  cache.set(1, a.hash, a.stored);
+  eq(cache.get(a.wire, a.end, 1, a.hash, 9_999) === a.stored, true);
+  eq(cache.get(a.wire, a.end, 2, a.hash, 0), null);
+  eq(cache.get(a.wire, a.end, 1, a.hash, 10_000), null);
+  cache.set(1, a.hash, a.stored);
+  cache.set(1, b.hash, b.stored);
+  cache.set(1, c.hash, c.stored);
+  eq([cache.get(a.wire, a.end, 1, a.hash, 0), cache.get(c.wire, c.end, 1, c.hash, 0) === c.stored, cache.size], [null, true, 2]);
+  // Entries whose hashes collide are told apart by their questions.
+  cache.set(1, 7, b.stored);
+  cache.set(1, 7, c.stored);
+  eq([cache.get(b.wire, b.end, 1, 7, 0) === b.stored, cache.get(c.wire, c.end, 1, 7, 0) === c.stored], [true, true]);
   const off = new ResponseCache(0);
-  off.set("a", s);
+  off.set(1, a.hash, a.stored);
   eq(off.size, 0);
 });

@@ -39,11 +39,20 @@ export function missingBinary(...names: string[]): string | null {
   return names.find((n) => findBinary(n) === null) ?? null;
 }
 
-/** A port free for both UDP and TCP on 127.0.0.1 at the time of asking. */
+/**
+ * A port free for both UDP and TCP on 127.0.0.1 at the time of asking, taken below the
+ * kernel's ephemeral range (32768 and up) so that client sockets do not grab it before the
+ * daemon binds it.
+ */
 export async function freePort(): Promise<number> {
   for (;;) {
-    const tcp = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (tcp.addr as Deno.NetAddr).port;
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    let tcp: Deno.Listener;
+    try {
+      tcp = Deno.listen({ hostname: "127.0.0.1", port });
+    } catch {
+      continue;
+    }
     tcp.close();
     const udp = dgram.createSocket("udp4");
     const free = await new Promise<boolean>((resolve) => {
@@ -57,12 +66,11 @@ export async function freePort(): Promise<number> {
 
 /** nsd serving the fixture zones on 127.0.0.1. */
 export async function startNsd(): Promise<Daemon> {
-  const dir = await Deno.makeTempDir({ prefix: "dns64-nsd-" });
-  const port = await freePort();
-  for (const z of ZONES) await Deno.copyFile(new URL(z.file, FIXTURES), `${dir}/${z.file}`);
-  await Deno.writeTextFile(
-    `${dir}/nsd.conf`,
-    `server:
+  return await withRetries("nsd", async (dir, port) => {
+    for (const z of ZONES) await Deno.copyFile(new URL(z.file, FIXTURES), `${dir}/${z.file}`);
+    await Deno.writeTextFile(
+      `${dir}/nsd.conf`,
+      `server:
   ip-address: 127.0.0.1@${port}
   port: ${port}
   zonesdir: "${dir}"
@@ -71,15 +79,16 @@ export async function startNsd(): Promise<Daemon> {
   username: ""
   xfrdfile: "${dir}/xfrd.state"
   zonelistfile: "${dir}/zone.list"
-  logfile: "${dir}/nsd.log"
+  logfile: "${dir}/daemon.log"
   server-count: 1
   tcp-count: 100
   verbosity: 0
 remote-control:
   control-enable: no
 ${ZONES.map((z) => `zone:\n  name: ${z.name}\n  zonefile: ${z.file}\n`).join("")}`,
-  );
-  return await launch(findBinary("nsd")!, ["-d", "-c", `${dir}/nsd.conf`], dir, port, "v4only.dns64.example");
+    );
+    return ["-d", "-c", `${dir}/nsd.conf`];
+  });
 }
 
 /** Options of an unbound instance. */
@@ -92,14 +101,13 @@ export interface UnboundOptions {
 
 /** unbound with one thread, optionally running the dns64 module. */
 export async function startUnbound(options: UnboundOptions): Promise<Daemon> {
-  const dir = await Deno.makeTempDir({ prefix: "dns64-unbound-" });
-  const port = await freePort();
   const dns64 = options.dns64Prefix
     ? `  module-config: "dns64 iterator"\n  dns64-prefix: ${options.dns64Prefix}\n`
     : `  module-config: "iterator"\n`;
-  await Deno.writeTextFile(
-    `${dir}/unbound.conf`,
-    `server:
+  return await withRetries("unbound", async (dir, port) => {
+    await Deno.writeTextFile(
+      `${dir}/unbound.conf`,
+      `server:
   interface: 127.0.0.1@${port}
   port: ${port}
   num-threads: 1
@@ -109,7 +117,7 @@ export async function startUnbound(options: UnboundOptions): Promise<Daemon> {
   directory: "${dir}"
   pidfile: "${dir}/unbound.pid"
   use-syslog: no
-  logfile: ""
+  logfile: "${dir}/daemon.log"
   verbosity: 0
   do-not-query-localhost: no
   qname-minimisation: no
@@ -119,14 +127,39 @@ export async function startUnbound(options: UnboundOptions): Promise<Daemon> {
 ${dns64}remote-control:
   control-enable: no
 ${options.stubs.map((s) => `stub-zone:\n  name: "${s.name}"\n  stub-addr: 127.0.0.1@${s.port}\n`).join("")}`,
-  );
-  return await launch(findBinary("unbound")!, ["-d", "-c", `${dir}/unbound.conf`], dir, port, "v4only.dns64.example");
+    );
+    return ["-d", "-c", `${dir}/unbound.conf`];
+  });
 }
 
-/** Starts `binary` and waits until it answers an A query for `probe`, or fails after 20 s. */
-async function launch(binary: string, args: string[], dir: string, port: number, probe: string): Promise<Daemon> {
+/**
+ * Starts `name` in a fresh temporary directory on a free port, with the arguments
+ * `configure` writes the config for, and waits until it answers. A port taken in the
+ * meantime makes the daemon exit; then another port is tried.
+ */
+async function withRetries(name: string, configure: (dir: string, port: number) => Promise<string[]>): Promise<Daemon> {
+  const binary = findBinary(name)!;
+  let lastError = "";
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const dir = await Deno.makeTempDir({ prefix: `dns64-${name}-` });
+    const port = await freePort();
+    const args = await configure(dir, port);
+    const daemon = await launch(binary, args, dir, port, "v4only.dns64.example");
+    if (typeof daemon !== "string") return daemon;
+    lastError = daemon;
+  }
+  throw new Error(`${name} did not start on loopback: ${lastError}`);
+}
+
+/**
+ * Starts `binary` and waits until it answers an A query for `probe`. Returns the reason
+ * (its log) when it exits first or does not answer within 20 s.
+ */
+async function launch(binary: string, args: string[], dir: string, port: number, probe: string): Promise<Daemon | string> {
   const child = new Deno.Command(binary, { args, stdout: "null", stderr: "piped" }).spawn();
   const stderr = new Response(child.stderr).text();
+  let exited = false;
+  child.status.then(() => (exited = true));
   const stop = async () => {
     try {
       child.kill("SIGTERM");
@@ -139,12 +172,12 @@ async function launch(binary: string, args: string[], dir: string, port: number,
   };
   const query = probeQuery(probe);
   const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !exited) {
     if (await exchange(port, query, "udp", 200)) return { port, stop };
   }
-  const log = await Deno.readTextFile(`${dir}/nsd.log`).catch(() => "");
+  const log = await Deno.readTextFile(`${dir}/daemon.log`).catch(() => "");
   await stop();
-  throw new Error(`${binary} did not answer on 127.0.0.1:${port} within 20 s: ${(await stderr).trim()} ${log.trim()}`);
+  return `${(await stderr).trim()} ${log.trim()}`.trim();
 }
 
 function probeQuery(name: string): Uint8Array {

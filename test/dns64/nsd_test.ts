@@ -25,7 +25,9 @@ Deno.test({
         const q = (name: string, type = "AAAA", ...extra: string[]) => dig(port, name, type, transport, ...extra);
         await t.step(`synthesis with TTL min(A, negative SOA) ${transport}`, async () => {
           const r = await q(`v4only.${Z}`);
-          eq([r.status, r.answers, r.ttls], ["NOERROR", [`v4only.${Z} AAAA 2001:db8:64::c000:201`], [120]]);
+          eq([r.status, r.answers], ["NOERROR", [`v4only.${Z} AAAA 2001:db8:64::c000:201`]]);
+          // 120 when synthesized; the cached copy ages by the seconds it was kept.
+          ok(r.ttls[0] <= 120 && r.ttls[0] > 110, `TTL ${r.ttls[0]}`);
           ok(r.flags.includes("ra") && !r.flags.includes("aa") && !r.flags.includes("ad"));
         });
         await t.step(`real AAAA kept, excluded AAAA dropped ${transport}`, async () => {

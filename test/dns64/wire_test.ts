@@ -6,9 +6,12 @@ import {
   compressOwnerNames,
   encodeOpt,
   parseQuery,
+  questionHash,
   questionKeyOf,
+  questionName,
   questionOnly,
   replaceOpt,
+  sameQuestion,
   scanMessage,
   WireError,
 } from "../../src/dns64/wire.ts";
@@ -32,15 +35,27 @@ Deno.test("parseQuery: too short is dropped, responses dropped, garbage is FORME
   eq(parseQuery(Uint8Array.from([...header(1), 5, 0x61])), "formerr");
 });
 
-Deno.test("parseQuery reads the question, its case-folded key and the OPT record", () => {
+Deno.test("parseQuery reads the question and the OPT record; the name is read on demand", () => {
   const q = buildQuery(7, Uint8Array.from(name("WwW", "Example")), 28, 1, 0x0110, 1400, true);
   const p = parseQuery(q);
   if (typeof p === "string") throw new Error(p);
-  eq([p.id, p.name, p.qtype, p.qclass, p.plainName], [7, "WwW.Example", 28, 1, true]);
+  eq([p.id, p.qtype, p.qclass, p.questionEnd], [7, 28, 1, 12 + 13 + 4]);
   eq(p.edns, { udpSize: 1400, version: 0, dnssecOk: true });
-  eq(p.questionKey, questionKeyOf(buildQuery(9, Uint8Array.from(name("www", "example")), 28, 1, 0, 512, false), p.questionEnd));
-  const dotted = parseQuery(Uint8Array.from([...header(1), ...name("a.b"), 0, 1, 0, 1]));
-  eq(typeof dotted !== "string" && dotted.plainName, false);
+  eq(questionName(q), { name: "WwW.Example", plain: true });
+  eq(questionName(Uint8Array.from([...header(1), ...name("a.b", "c"), 0, 1, 0, 1])), { name: "a\\.b.c", plain: false });
+  eq(questionName(Uint8Array.from([...header(1), 2, 0x41, 0xff, 0, 0, 1, 0, 1])), { name: "A\\255", plain: false });
+  eq(parseQuery(Uint8Array.from([...header(1, 0, 0, 1), ...name("a"), 0, 1, 0, 1, 1, 0x61, 0, 0, 41, 2, 0, 0, 0, 0, 0, 0, 0])), "formerr");
+});
+
+Deno.test("questionHash and sameQuestion fold letter case only", () => {
+  const lower = buildQuery(1, Uint8Array.from(name("www", "example")), 28, 1, 0, 512, false);
+  const upper = buildQuery(2, Uint8Array.from(name("WWW", "EXAMPLE")), 28, 1, 0, 512, false);
+  const other = buildQuery(3, Uint8Array.from(name("wwx", "example")), 28, 1, 0, 512, false);
+  const end = 12 + 13 + 4;
+  eq(questionHash(lower, end, 5), questionHash(upper, end, 5));
+  eq(questionHash(lower, end, 5) === questionHash(lower, end, 6), false);
+  eq([sameQuestion(lower, upper, end), sameQuestion(lower, other, end)], [true, false]);
+  eq(questionKeyOf(lower, end), questionKeyOf(upper, end));
 });
 
 Deno.test("owner-name compression keeps the message equal and makes it smaller", () => {
