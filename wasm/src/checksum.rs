@@ -43,25 +43,42 @@ pub fn finish(acc: u64) -> u16 {
     !fold(acc)
 }
 
+/// Partial sum of an IPv4 source and destination address: what the pseudo-header
+/// of a transport checksum loses or gains when they change.
+#[inline(always)]
+pub fn addresses_v4(src: &[u8; 4], dst: &[u8; 4]) -> u64 {
+    let acc = u32::from_le_bytes(*src) as u64 + u32::from_le_bytes(*dst) as u64;
+    fold(acc).swap_bytes() as u64
+}
+
+/// Partial sum of an IPv6 source and destination address.
+#[inline(always)]
+pub fn addresses_v6(src: &[u8; 16], dst: &[u8; 16]) -> u64 {
+    let word = |a: &[u8; 16], i: usize| u32::from_le_bytes([a[i], a[i + 1], a[i + 2], a[i + 3]]) as u64;
+    let acc = word(src, 0) + word(src, 4) + word(src, 8) + word(src, 12) + word(dst, 0) + word(dst, 4) + word(dst, 8) + word(dst, 12);
+    fold(acc).swap_bytes() as u64
+}
+
 /// Partial sum of the IPv4 pseudo-header (RFC 768, RFC 793 §3.1).
 #[inline]
 pub fn pseudo_v4(src: &[u8; 4], dst: &[u8; 4], proto: u8, len: u32) -> u64 {
-    sum(src) + sum(dst) + proto as u64 + len as u64
+    addresses_v4(src, dst) + proto as u64 + len as u64
 }
 
 /// Partial sum of the IPv6 pseudo-header (RFC 8200 §8.1).
 #[inline]
 pub fn pseudo_v6(src: &[u8; 16], dst: &[u8; 16], next_header: u8, len: u32) -> u64 {
-    sum(src) + sum(dst) + next_header as u64 + (len >> 16) as u64 + (len & 0xffff) as u64
+    addresses_v6(src, dst) + next_header as u64 + (len >> 16) as u64 + (len & 0xffff) as u64
 }
 
-/// Incremental update of checksum field `check` when data whose partial sum is
-/// `removed` is replaced by data whose partial sum is `added`: RFC 1624 eqn. 3,
+/// Incremental update of checksum field `check` when data whose folded sum is
+/// `removed` is replaced by data whose folded sum is `added`: RFC 1624 eqn. 3,
 /// `HC' = ~(~HC + ~m + m')`. A checksum that was wrong stays wrong by the same amount.
-#[inline]
-pub fn adjust(check: u16, removed: u64, added: u64) -> u16 {
-    let acc = (!check) as u64 + (!fold(removed)) as u64 + fold(added) as u64;
-    !fold(acc)
+#[inline(always)]
+pub fn adjust(check: u16, removed: u16, added: u16) -> u16 {
+    let acc = (!check) as u32 + (!removed) as u32 + added as u32;
+    let acc = (acc & 0xffff) + (acc >> 16);
+    !((acc & 0xffff) + (acc >> 16)) as u16
 }
 
 /// True when a message including its checksum field sums to all ones (RFC 1071 §2).
@@ -113,7 +130,7 @@ mod tests {
         let old = [data[6], data[7], data[8], data[9]];
         data[6..10].copy_from_slice(&[0xc0, 0x00, 0x02, 0x21]);
         let after = finish(sum(&data));
-        assert_eq!(adjust(before, sum(&old), sum(&data[6..10])), after);
+        assert_eq!(adjust(before, fold(sum(&old)), fold(sum(&data[6..10]))), after);
     }
 
     #[test]
@@ -124,9 +141,20 @@ mod tests {
         let new = [0x99u8, 0x88];
         let mut changed = data;
         changed[0..2].copy_from_slice(&new);
-        let good_after = adjust(good, sum(&data[0..2]), sum(&new));
+        let good_after = adjust(good, fold(sum(&data[0..2])), fold(sum(&new)));
         assert_eq!(good_after, finish(sum(&changed)));
-        assert_ne!(adjust(bad, sum(&data[0..2]), sum(&new)), good_after);
+        assert_ne!(adjust(bad, fold(sum(&data[0..2])), fold(sum(&new))), good_after);
+    }
+
+    #[test]
+    fn address_sums_match_the_generic_sum() {
+        let a = [0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0, 1, 2, 3, 4, 5, 6, 7, 0xfe, 0xdc];
+        let b = [0xff; 16];
+        let mut both = [0u8; 32];
+        both[..16].copy_from_slice(&a);
+        both[16..].copy_from_slice(&b);
+        assert_eq!(fold(addresses_v6(&a, &b)), fold(sum(&both)));
+        assert_eq!(fold(addresses_v4(&[255, 255, 255, 255], &[192, 0, 2, 1])), fold(sum(&[255, 255, 255, 255, 192, 0, 2, 1])));
     }
 
     #[test]

@@ -63,20 +63,14 @@ fn mask128(len: u8) -> u128 {
 /// The table.
 #[derive(Clone)]
 pub struct Eamt {
-    entries: [Entry; CAPACITY],
-    by_v6: [u16; CAPACITY],
-    by_v4: [u16; CAPACITY],
+    by_v6: [Entry; CAPACITY],
+    by_v4: [Entry; CAPACITY],
     len: usize,
 }
 
 impl Eamt {
     /// An empty table.
-    pub const EMPTY: Eamt = Eamt {
-        entries: [Entry::EMPTY; CAPACITY],
-        by_v6: [0; CAPACITY],
-        by_v4: [0; CAPACITY],
-        len: 0,
-    };
+    pub const EMPTY: Eamt = Eamt { by_v6: [Entry::EMPTY; CAPACITY], by_v4: [Entry::EMPTY; CAPACITY], len: 0 };
 
     /// Number of entries.
     pub fn len(&self) -> usize {
@@ -120,15 +114,13 @@ impl Eamt {
             v4_le: u32::from_le_bytes(v4.addr),
             v4_mask_le: u32::from_le_bytes(v4_mask.to_be_bytes()),
         };
-        let existing = &self.entries[..self.len];
+        let existing = &self.by_v6[..self.len];
         if existing.iter().any(|x| (x.v6_len == e.v6_len && x.v6 == e.v6) || (x.v4_len == e.v4_len && x.v4 == e.v4)) {
             return Err(EamError::Duplicate);
         }
-        let idx = self.len;
-        self.entries[idx] = e;
         self.len += 1;
-        insert_sorted(&mut self.by_v6[..self.len], idx, |i| self.entries[i as usize].v6_len);
-        insert_sorted(&mut self.by_v4[..self.len], idx, |i| self.entries[i as usize].v4_len);
+        insert_sorted(&mut self.by_v6[..self.len], e, |x| x.v6_len);
+        insert_sorted(&mut self.by_v4[..self.len], e, |x| x.v4_len);
         Ok(())
     }
 
@@ -137,8 +129,7 @@ impl Eamt {
     #[inline]
     pub fn to_v4(&self, a: &[u8; 16]) -> Option<[u8; 4]> {
         let x_le = u128::from_le_bytes(*a);
-        for &i in &self.by_v6[..self.len] {
-            let e = &self.entries[i as usize];
+        for e in &self.by_v6[..self.len] {
             if x_le & e.v6_mask_le == e.v6_le {
                 let x = u128::from_be_bytes(*a);
                 let suffix = (x.checked_shr(e.shift()).unwrap_or(0) as u32) & !e.v4_mask;
@@ -153,8 +144,7 @@ impl Eamt {
     #[inline]
     pub fn to_v6(&self, a: &[u8; 4]) -> Option<[u8; 16]> {
         let x_le = u32::from_le_bytes(*a);
-        for &i in &self.by_v4[..self.len] {
-            let e = &self.entries[i as usize];
+        for e in &self.by_v4[..self.len] {
             if x_le & e.v4_mask_le == e.v4_le {
                 let suffix = (u32::from_be_bytes(*a) & !e.v4_mask) as u128;
                 return Some((e.v6 | suffix.checked_shl(e.shift()).unwrap_or(0)).to_be_bytes());
@@ -168,18 +158,18 @@ impl Eamt {
     #[inline]
     pub fn covers_v4(&self, a: &[u8; 4]) -> bool {
         let x_le = u32::from_le_bytes(*a);
-        self.entries[..self.len].iter().any(|e| x_le & e.v4_mask_le == e.v4_le)
+        self.by_v4[..self.len].iter().any(|e| x_le & e.v4_mask_le == e.v4_le)
     }
 }
 
-/// Moves the last element of `order` (the new index) to keep lengths descending;
+/// Puts `e` last in `sorted`, then moves it up to keep prefix lengths descending;
 /// equal lengths keep insertion order.
-fn insert_sorted<F: Fn(u16) -> u8>(order: &mut [u16], idx: usize, len_of: F) {
-    let last = order.len() - 1;
-    order[last] = idx as u16;
+fn insert_sorted<F: Fn(&Entry) -> u8>(sorted: &mut [Entry], e: Entry, len_of: F) {
+    let last = sorted.len() - 1;
+    sorted[last] = e;
     let mut i = last;
-    while i > 0 && len_of(order[i - 1]) < len_of(order[i]) {
-        order.swap(i - 1, i);
+    while i > 0 && len_of(&sorted[i - 1]) < len_of(&sorted[i]) {
+        sorted.swap(i - 1, i);
         i -= 1;
     }
 }

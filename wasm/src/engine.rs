@@ -168,9 +168,9 @@ impl Engine {
         let configured = self.configured;
         let mut tx = Tx::new(&self.config, &mut self.ids, &mut self.scratch);
         let count = (count as usize).min(l.slot_count);
-        for i in 0..count {
-            let len = u32::from_le_bytes([in_len[4 * i], in_len[4 * i + 1], in_len[4 * i + 2], in_len[4 * i + 3]]) as usize;
-            let slot = &mut slots[i * l.slot_size..(i + 1) * l.slot_size];
+        let lengths = in_len[..4 * count].chunks_exact(4);
+        for (i, (slot, len)) in slots.chunks_exact_mut(l.slot_size).zip(lengths).enumerate() {
+            let len = u32::from_le_bytes(len.try_into().unwrap_or([0; 4])) as usize;
             if len == 0 || len > l.slot_size - HEADROOM {
                 counters.inc(Counter::drop_bad_input);
                 continue;
@@ -222,11 +222,12 @@ struct Outputs<'a> {
 
 impl<'a> Outputs<'a> {
     fn put(&mut self, index: usize, addr: u32, len: usize, slot: usize, kind: u32) {
-        let d = &mut self.desc[index * DESCRIPTOR_LEN..(index + 1) * DESCRIPTOR_LEN];
+        let mut d = [0u8; DESCRIPTOR_LEN];
         d[0..4].copy_from_slice(&addr.to_le_bytes());
         d[4..8].copy_from_slice(&(len as u32).to_le_bytes());
         d[8..12].copy_from_slice(&(slot as u32).to_le_bytes());
         d[12..16].copy_from_slice(&kind.to_le_bytes());
+        self.desc[index * DESCRIPTOR_LEN..(index + 1) * DESCRIPTOR_LEN].copy_from_slice(&d);
     }
 
     fn push(&mut self, addr: u32, len: usize, slot: usize, kind: u32) {

@@ -69,8 +69,8 @@ pub fn v4_to_v6(map: &Mapper, zeroize_tc: bool, hairpin: bool, quoted: &[u8], ou
                 transport::retype_icmp(l4, ty, 0, pseudo);
             }
         } else {
-            let removed = checksum::sum(&f.src) + checksum::sum(&f.dst);
-            let added = checksum::sum(&src) + checksum::sum(&dst);
+            let removed = checksum::addresses_v4(&f.src, &f.dst);
+            let added = checksum::addresses_v6(&src, &dst);
             transport::update_checksum(f.protocol, l4, removed, added);
         }
     }
@@ -118,8 +118,8 @@ pub fn v6_to_v4(map: &Mapper, ids: &mut IdGen, tos: Option<u8>, quoted: &[u8], o
                 transport::retype_icmp(l4, ty, pseudo, 0);
             }
         } else {
-            let removed = checksum::sum(&f.src) + checksum::sum(&f.dst);
-            let added = checksum::sum(&src) + checksum::sum(&dst);
+            let removed = checksum::addresses_v6(&f.src, &f.dst);
+            let added = checksum::addresses_v4(&src, &dst);
             transport::update_checksum(chain.protocol, l4, removed, added);
         }
     }

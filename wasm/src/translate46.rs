@@ -112,8 +112,8 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, hairpin:
     } else if compute_udp {
         transport::compute_udp_checksum(l4, checksum::pseudo_v6(&src, &dst, UDP, payload_len as u32));
     } else if first {
-        let removed = checksum::sum(&ip.src) + checksum::sum(&ip.dst);
-        let added = checksum::sum(&src) + checksum::sum(&dst);
+        let removed = checksum::addresses_v4(&ip.src, &ip.dst);
+        let added = checksum::addresses_v6(&src, &dst);
         transport::update_checksum(ip.protocol, l4, removed, added);
     }
 

@@ -114,8 +114,8 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize) -> Verdi
         let pseudo = checksum::pseudo_v6(&ip.src, &ip.dst, ICMPV6, upper_len as u32);
         transport::retype_icmp(l4, ty, pseudo, 0);
     } else if first {
-        let removed = checksum::sum(&ip.src) + checksum::sum(&ip.dst);
-        let added = checksum::sum(&src) + checksum::sum(&dst);
+        let removed = checksum::addresses_v6(&ip.src, &ip.dst);
+        let added = checksum::addresses_v4(&src, &dst);
         transport::update_checksum(chain.protocol, l4, removed, added);
     }
     let (id, flags_offset) = match fragment_fields {

@@ -36,7 +36,7 @@ pub fn update_checksum(protocol: u8, l4: &mut [u8], removed: u64, added: u64) {
     if protocol == UDP && old == 0 {
         return;
     }
-    let mut new = checksum::adjust(old, removed, added);
+    let mut new = checksum::adjust(old, checksum::fold(removed), checksum::fold(added));
     if protocol == UDP && new == 0 {
         new = 0xffff;
     }
@@ -63,7 +63,7 @@ pub fn retype_icmp(msg: &mut [u8], new_type: u8, pseudo_removed: u64, pseudo_add
     let old_word = get16(msg, 0) as u64;
     msg[0] = new_type;
     let new_word = get16(msg, 0) as u64;
-    let c = checksum::adjust(get16(msg, 2), old_word + pseudo_removed, new_word + pseudo_added);
+    let c = checksum::adjust(get16(msg, 2), checksum::fold(old_word + pseudo_removed), checksum::fold(new_word + pseudo_added));
     put16(msg, 2, c);
 }
 
