@@ -86,6 +86,8 @@ export interface ColumnResult {
   note: string;
   /** Where its processes ran (see pinning.ts). */
   pinning: string;
+  /** Share of all CPUs other work kept busy in the second before it ran, percent; null if it did not run. */
+  busyBeforePct: number | null;
   /** The figures measured; a run that failed half-way keeps the ones it got. */
   metrics: Partial<Record<MetricKey, number>>;
 }
@@ -119,14 +121,7 @@ export interface BenchResult {
   format: "nat64-bench/1";
   date: string;
   quick: boolean;
-  host: {
-    kernel: string;
-    cpus: number;
-    /** Share of all CPUs other work kept busy in the second before the bench, percent. */
-    busyBeforePct: number;
-    loadavgBefore: string;
-    loadavgAfter: string;
-  };
+  host: { kernel: string; cpus: number; loadavgBefore: string; loadavgAfter: string };
   settings: {
     seconds: number;
     omitSeconds: number;
@@ -189,7 +184,7 @@ export function figuresTable(result: BenchResult): string[] {
   return alignColumns([head, ...rows]);
 }
 
-/** Above this share of CPU busy before the bench, the figures are flagged as unreliable. */
+/** Above this share of all CPUs busy before a column, its figures are flagged as unreliable. */
 export const BUSY_WARNING_PCT = 10;
 
 /** The lines under the table: each column's status and pinning, the stats check, DNS64, machine load. */
@@ -221,11 +216,10 @@ export function notes(result: BenchResult): string[] {
         d.note ? ` (${d.note})` : ""
       }`,
   );
-  const busy = result.host.busyBeforePct;
-  if (busy > BUSY_WARNING_PCT) {
-    lines.push(
-      `warning: other work kept ${busy.toFixed(0)} % of the CPUs busy before the bench; the figures are unreliable`,
-    );
+  const busy = COLUMNS.filter((c) => (result.columns[c].busyBeforePct ?? 0) > BUSY_WARNING_PCT)
+    .map((c) => `${COLUMN_LABELS[c]} (${result.columns[c].busyBeforePct!.toFixed(0)} %)`);
+  if (busy.length > 0) {
+    lines.push(`warning: other work kept the CPUs busy before ${busy.join(", ")}; those figures are unreliable`);
   }
   return lines;
 }

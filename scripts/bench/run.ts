@@ -5,7 +5,13 @@
  * results/bench-latest.svg, and always tears down what it built (also on Ctrl-C).
  * Needs root.
  *
- *   deno task bench [--quick] [--only kernel,tayga,gateway,dns64] [--gateway-mode nat64|siit]
+ *   deno task bench [--quick] [--only kernel,tayga,gateway,dns64] [--gateway-mode nat64|siit] [--wait-quiet S]
+ *
+ * --quick        2-second runs and 200 round trips instead of 8 (+1 omitted) and 2000: a smoke check
+ * --only         the columns (and DNS64) to run; the others are shown as skipped
+ * --gateway-mode stateful NAT64 (the mode judged) or SIIT (the mode comparable to TAYGA)
+ * --wait-quiet   before each column, wait up to S seconds for other work to leave the CPUs
+ *                (on a shared machine it is the largest error in the figures)
  *
  * @module
  */
@@ -18,6 +24,7 @@ import { describePinning, pinningFor, taskset } from "./pinning.ts";
 import { type Background, capture, stopAll } from "./proc.ts";
 import {
   type BenchResult,
+  BUSY_WARNING_PCT,
   COLUMN_LABELS,
   type ColumnName,
   type ColumnResult,
@@ -34,7 +41,8 @@ import { type Endpoint, runSuite, type SuiteOptions, type Translator } from "./s
 import { startTayga } from "./tayga.ts";
 import { STATS_BUDGET_MS } from "./control_probe.ts";
 
-const USAGE = "usage: deno task bench [--quick] [--only kernel,tayga,gateway,dns64] [--gateway-mode nat64|siit]";
+const USAGE = "usage: deno task bench [--quick] [--only kernel,tayga,gateway,dns64] [--gateway-mode nat64|siit] " +
+  "[--wait-quiet SECONDS]";
 const PARTS = [...COLUMNS, "dns64"] as const;
 type Part = typeof PARTS[number];
 const RESULTS = new URL("../../results/", import.meta.url).pathname;
@@ -47,6 +55,7 @@ function settings(args: string[]) {
       quick: { type: "boolean", default: false },
       only: { type: "string" },
       "gateway-mode": { type: "string", default: "nat64" },
+      "wait-quiet": { type: "string", default: "0" },
       help: { type: "boolean", default: false },
     },
   });
@@ -56,6 +65,10 @@ function settings(args: string[]) {
       throw new Error(`--only: unknown part "${p}" (choose from ${PARTS.join(", ")})`);
     }
   }
+  const waitQuiet = Number(values["wait-quiet"]);
+  if (!Number.isInteger(waitQuiet) || waitQuiet < 0) {
+    throw new Error(`--wait-quiet takes whole seconds, not "${values["wait-quiet"]}"`);
+  }
   const mode = values["gateway-mode"];
   if (mode !== "nat64" && mode !== "siit") throw new Error(`--gateway-mode must be nat64 or siit, not "${mode}"`);
   return {
@@ -63,6 +76,7 @@ function settings(args: string[]) {
     quick: values.quick,
     only: new Set(only as Part[]),
     mode: mode as GatewayMode,
+    waitQuiet,
     seconds: values.quick ? 2 : 8,
     omit: values.quick ? 0 : 1,
     rttCount: values.quick ? 200 : 2000,
@@ -87,6 +101,20 @@ const unavailableStats = (note: string): ControlStatsResult => ({
   cliMs: null,
 });
 
+/**
+ * The machine's busy share over one second, measured again each second while it is above
+ * BUSY_WARNING_PCT, for up to `seconds`; returns the last measurement.
+ */
+async function waitQuiet(seconds: number, log: (line: string) => void): Promise<number> {
+  const deadline = performance.now() + seconds * 1000;
+  let busy = await machineBusyPercent(1000);
+  if (busy > BUSY_WARNING_PCT && seconds > 0) {
+    log(`other work keeps ${busy.toFixed(0)} % of the CPUs busy; waiting up to ${seconds} s for it to drop`);
+    while (busy > BUSY_WARNING_PCT && performance.now() < deadline) busy = await machineBusyPercent(1000);
+  }
+  return busy;
+}
+
 /** Sets up `column` in a fresh lab, measures it, tears it all down again. */
 async function measureColumn(
   column: ColumnName,
@@ -94,9 +122,10 @@ async function measureColumn(
   dir: string,
   mode: GatewayMode,
   opts: SuiteOptions,
+  busyBeforePct: number,
 ): Promise<{ result: ColumnResult; stats: ControlStatsResult | null }> {
   const pin = pinningFor(navigator.hardwareConcurrency, column !== "kernel");
-  const result: ColumnResult = { status: "ok", note: "", pinning: describePinning(pin), metrics: {} };
+  const result: ColumnResult = { status: "ok", note: "", pinning: describePinning(pin), busyBeforePct, metrics: {} };
   const log = (line: string) => console.log(`  ${COLUMN_LABELS[column]}: ${line}`);
   let process: Background | null = null;
   let stats: ControlStatsResult | null = null;
@@ -148,7 +177,6 @@ async function main(args: string[]): Promise<number> {
     hz: await clockTicksPerSecond(),
   };
   const loadavgBefore = loadavg();
-  const busyBeforePct = await machineBusyPercent(1000);
   const dir = await Deno.makeTempDir({ prefix: "nat64-bench-" });
   const lab = new Lab(`n64bench${Deno.pid}`);
   const cleanup = async () => {
@@ -166,7 +194,7 @@ async function main(args: string[]): Promise<number> {
 
   console.log(
     `bench: ${s.seconds} s per iperf3 run${s.omit ? ` (+${s.omit} s omitted)` : ""}, ${s.rttCount} UDP round trips, ` +
-      `${navigator.hardwareConcurrency} CPUs, ${busyBeforePct.toFixed(0)} % busy before, load average ${loadavgBefore}`,
+      `${navigator.hardwareConcurrency} CPUs, load average ${loadavgBefore}`,
   );
   const columns = {} as Record<ColumnName, ColumnResult>;
   let controlStats = unavailableStats("the gateway column did not run");
@@ -174,10 +202,17 @@ async function main(args: string[]): Promise<number> {
   try {
     for (const c of COLUMNS) {
       if (!s.only.has(c)) {
-        columns[c] = { status: "skipped", note: "not selected (--only)", pinning: "", metrics: {} };
+        columns[c] = {
+          status: "skipped",
+          note: "not selected (--only)",
+          pinning: "",
+          busyBeforePct: null,
+          metrics: {},
+        };
         continue;
       }
-      const { result, stats } = await measureColumn(c, lab, dir, s.mode, opts);
+      const busy = await waitQuiet(s.waitQuiet, (line) => console.log(`  ${COLUMN_LABELS[c]}: ${line}`));
+      const { result, stats } = await measureColumn(c, lab, dir, s.mode, opts, busy);
       columns[c] = result;
       if (c === "gateway") controlStats = stats ?? unavailableStats(result.note);
     }
@@ -198,7 +233,6 @@ async function main(args: string[]): Promise<number> {
     host: {
       kernel: Deno.osRelease(),
       cpus: navigator.hardwareConcurrency,
-      busyBeforePct,
       loadavgBefore,
       loadavgAfter: loadavg(),
     },

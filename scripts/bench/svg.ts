@@ -29,6 +29,12 @@ function text(x: number, y: number, content: string, attrs = ""): string {
   return `<text x="${x}" y="${y}"${attrs ? ` ${attrs}` : ""}>${escapeXml(content)}</text>`;
 }
 
+/** "kernel IPv6 3 %, TAYGA 90 %" for the columns that ran. */
+function busyLine(result: BenchResult): string {
+  return COLUMNS.filter((c) => result.columns[c].busyBeforePct !== null)
+    .map((c) => `${COLUMN_LABELS[c]} ${result.columns[c].busyBeforePct!.toFixed(0)} %`).join(", ") || "none ran";
+}
+
 /** The chart of `result` as an SVG document. */
 export function renderChart(result: BenchResult): string {
   const charted = METRICS.filter((m) => m.chart);
@@ -42,8 +48,7 @@ export function renderChart(result: BenchResult): string {
     text(
       10,
       40,
-      `${result.host.cpus} CPUs, ${result.host.busyBeforePct.toFixed(0)} % busy before the run, ` +
-        `load average ${result.host.loadavgBefore}`,
+      `${result.host.cpus} CPUs; CPUs busy with other work before each column: ${busyLine(result)}`,
       'fill="#555555"',
     ),
   ];

@@ -16,6 +16,7 @@ const column = (metrics: ColumnResult["metrics"], status: ColumnResult["status"]
   status,
   note: "",
   pinning: "iperf3 client CPU 0, iperf3 server CPU 1",
+  busyBeforePct: 2,
   metrics,
 });
 
@@ -28,7 +29,7 @@ export function sampleResult(): BenchResult {
     format: "nat64-bench/1",
     date: "2026-01-02T03:04:05.000Z",
     quick: false,
-    host: { kernel: "6.1", cpus: 2, busyBeforePct: 3, loadavgBefore: "0.1 0.2 0.3", loadavgAfter: "1 1 1" },
+    host: { kernel: "6.1", cpus: 2, loadavgBefore: "0.1 0.2 0.3", loadavgAfter: "1 1 1" },
     settings: {
       seconds: 8,
       omitSeconds: 1,
@@ -123,11 +124,13 @@ Deno.test("notes: a missing stats check or DNS64 bench says so; a busy machine i
   const r = sampleResult();
   r.controlStats = { ...r.controlStats, status: "unavailable", note: "the gateway column did not run" };
   r.dns64 = { status: "unavailable", note: "scripts/bench-dns64 does not exist yet", qps: {}, report: null };
-  r.host.busyBeforePct = 37;
+  r.columns.kernel.busyBeforePct = 37;
+  r.columns.gateway.busyBeforePct = 10;
+  r.columns.tayga.busyBeforePct = 91.6;
   eq(notes(r).slice(3), [
     "nat64 stats under iperf3 load: unavailable (the gateway column did not run)",
     "DNS64 (scripts/bench-dns64): not available (scripts/bench-dns64 does not exist yet)",
-    "warning: other work kept 37 % of the CPUs busy before the bench; the figures are unreliable",
+    "warning: other work kept the CPUs busy before kernel IPv6 (37 %), TAYGA (92 %); those figures are unreliable",
   ]);
   r.controlStats = { ...sampleResult().controlStats, maxMs: 12 };
   match(notes(r)[3], /max 12\.0 ms \(within 50 ms\)/);

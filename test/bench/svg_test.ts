@@ -15,6 +15,11 @@ Deno.test("a document with a title, a panel per charted metric and its better di
   ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
   ok(svg.trimEnd().endsWith("</svg>"));
   ok(svg.includes(">NAT64 bench 2026-01-02T03:04:05.000Z</text>"));
+  ok(
+    svg.includes(
+      ">2 CPUs; CPUs busy with other work before each column: kernel IPv6 2 %, TAYGA 2 %, this gateway 2 %<",
+    ),
+  );
   for (const m of METRICS.filter((m) => m.chart)) {
     ok(svg.includes(`>${escapeXml(`${m.label}, ${m.better} is better`)}</text>`), m.label);
   }
