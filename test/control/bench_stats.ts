@@ -98,6 +98,8 @@ async function stream(): Promise<number> {
 
 async function main(): Promise<void> {
   if (Deno.uid() !== 0) throw new Error("needs root (network namespaces)");
+  // Other work on the machine skews both figures; the load average before and after says how much.
+  const loadBefore = Deno.loadavg()[0];
   const dir = await Deno.makeTempDir();
   const socket = `${dir}/control.sock`;
   await lab("up");
@@ -190,6 +192,10 @@ async function main(): Promise<void> {
     }
     console.log(
       `whole "nat64 stats" processes under load (Deno start-up included): median ${median(cli).toFixed(0)} ms`,
+    );
+    console.log(
+      `machine load average (1 min) ${loadBefore.toFixed(2)} before, ${Deno.loadavg()[0].toFixed(2)} after ` +
+        `(the bench itself adds about 2)`,
     );
   } finally {
     try {
