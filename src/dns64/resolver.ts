@@ -91,8 +91,12 @@ export class Dns64Resolver {
     this.#fingerprint = fingerprintId(config.fingerprint);
   }
 
-  /** The answer to `query`, or null when nothing should be sent back. */
-  async handle(query: Uint8Array, client: ClientInfo): Promise<Uint8Array | null> {
+  /**
+   * The answer to `query`, or null when nothing should be sent back. Answers that need no
+   * upstream (cache hits, errors, local refusals) come back at once, without a promise,
+   * so the listener can send them in the same turn of the event loop.
+   */
+  handle(query: Uint8Array, client: ClientInfo): Uint8Array | null | Promise<Uint8Array | null> {
     const counters = this.#counters;
     counters.queries++;
     try {
@@ -116,25 +120,39 @@ export class Dns64Resolver {
       if (q.edns && q.edns.version > 0) return this.#errorAnswer(query, q, Rcode.BADVERS);
       const variant = this.#fingerprint * 8 + (q.edns ? 4 : 0) + (q.edns?.dnssecOk ? 2 : 0) + (q.flags & Flag.CD ? 1 : 0);
       const hash = questionHash(query, q.questionEnd, variant);
-      let stored = this.#cache.get(query, q.questionEnd, variant, hash, now);
+      const stored = this.#cache.get(query, q.questionEnd, variant, hash, now);
       if (stored) {
         counters.cacheHits++;
-      } else {
-        counters.cacheMisses++;
-        stored = await this.#coalesced(query, { ...q, ...questionName(query) }, variant, hash);
+        return this.#deliver(stored, query, q, client, now);
       }
-      if (stored.questionEnd !== q.questionEnd) return this.#errorAnswer(query, q, Rcode.SERVFAIL);
-      const full = renderForClient(stored, query, now);
-      const limit = client.tcp ? 65535 : q.edns ? Math.min(Math.max(q.edns.udpSize, CLASSIC_UDP_SIZE), this.#config.ednsUdpSize) : CLASSIC_UDP_SIZE;
-      if (full.length <= limit) return full;
-      counters.truncated++;
-      return questionOnly(full, q.questionEnd, u16(full, 2) | Flag.TC, this.#clientOpt(q));
+      counters.cacheMisses++;
+      return this.#coalesced(query, { ...q, ...questionName(query) }, variant, hash)
+        .then((fresh) => this.#deliver(fresh, query, q, client, Date.now()))
+        .catch((e) => this.#internalError(query, e));
     } catch (e) {
-      console.error(`dns64: internal error answering a query: ${(e as Error).message}`);
-      const q = parseQuery(query);
-      if (typeof q === "string") return null;
-      return this.#errorAnswer(query, q, Rcode.SERVFAIL);
+      return this.#internalError(query, e);
     }
+  }
+
+  /** A stored answer made ready for one client: its ID and case, and TC when it does not fit. */
+  #deliver(stored: StoredResponse, query: Uint8Array, q: ParsedQuery, client: ClientInfo, now: number): Uint8Array {
+    if (stored.questionEnd !== q.questionEnd) return this.#errorAnswer(query, q, Rcode.SERVFAIL);
+    const full = renderForClient(stored, query, now);
+    const limit = client.tcp
+      ? 65535
+      : q.edns
+      ? Math.min(Math.max(q.edns.udpSize, CLASSIC_UDP_SIZE), this.#config.ednsUdpSize)
+      : CLASSIC_UDP_SIZE;
+    if (full.length <= limit) return full;
+    this.#counters.truncated++;
+    return questionOnly(full, q.questionEnd, u16(full, 2) | Flag.TC, this.#clientOpt(q));
+  }
+
+  #internalError(query: Uint8Array, e: unknown): Uint8Array | null {
+    console.error(`dns64: internal error answering a query: ${(e as Error).message}`);
+    this.#counters.servfail++;
+    const q = parseQuery(query);
+    return typeof q === "string" ? null : this.#errorAnswer(query, q, Rcode.SERVFAIL);
   }
 
   /** Concurrent misses for one question share the work (and the upstream queries). */

@@ -118,14 +118,17 @@ export class Dns64Server {
         socket.removeAllListeners("error");
         socket.on("error", () => {});
         socket.on("message", (msg: Uint8Array, rinfo: { address: string; port: number }) => {
-          this.#resolver.handle(msg, { address: rinfo.address, tcp: false }).then((answer) => {
+          const send = (answer: Uint8Array | null) => {
             if (!answer) return;
             try {
-              socket.send(answer, rinfo.port, rinfo.address, () => {});
+              socket.send(answer, rinfo.port, rinfo.address);
             } catch {
               // The socket was closed by stop() while the answer was being worked out.
             }
-          });
+          };
+          const answer = this.#resolver.handle(msg, { address: rinfo.address, tcp: false });
+          if (answer instanceof Promise) answer.then(send);
+          else send(answer);
         });
         resolve(socket);
       });
@@ -184,7 +187,7 @@ export class Dns64Server {
           const query = pending.slice(2, length + 2);
           pending = pending.slice(length + 2);
           if (inflight.size >= MAX_TCP_INFLIGHT) await Promise.race(inflight);
-          const job: Promise<void> = this.#resolver.handle(query, { address, tcp: true }).then((answer) => {
+          const job: Promise<void> = Promise.resolve(this.#resolver.handle(query, { address, tcp: true })).then((answer) => {
             if (!answer) return;
             const framed = frame(answer);
             writing = writing.then(() => writeAll(conn, framed)).catch(() => closeQuietly(conn));
