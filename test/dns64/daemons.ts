@@ -64,10 +64,18 @@ export async function freePort(): Promise<number> {
   }
 }
 
-/** nsd serving the fixture zones on 127.0.0.1. */
-export async function startNsd(): Promise<Daemon> {
+/** A zone given as text, named after its origin. */
+export interface ExtraZone {
+  readonly name: string;
+  readonly text: string;
+}
+
+/** nsd serving the fixture zones, and `extra` zones, on 127.0.0.1. */
+export async function startNsd(extra: readonly ExtraZone[] = []): Promise<Daemon> {
+  const zones = [...ZONES, ...extra.map((z) => ({ name: z.name, file: `${z.name}.zone` }))];
   return await withRetries("nsd", async (dir, port) => {
     for (const z of ZONES) await Deno.copyFile(new URL(z.file, FIXTURES), `${dir}/${z.file}`);
+    for (const z of extra) await Deno.writeTextFile(`${dir}/${z.name}.zone`, z.text);
     await Deno.writeTextFile(
       `${dir}/nsd.conf`,
       `server:
@@ -85,7 +93,7 @@ export async function startNsd(): Promise<Daemon> {
   verbosity: 0
 remote-control:
   control-enable: no
-${ZONES.map((z) => `zone:\n  name: ${z.name}\n  zonefile: ${z.file}\n`).join("")}`,
+${zones.map((z) => `zone:\n  name: ${z.name}\n  zonefile: ${z.file}\n`).join("")}`,
     );
     return ["-d", "-c", `${dir}/nsd.conf`];
   });
