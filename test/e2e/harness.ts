@@ -15,7 +15,8 @@ import { type LabMode } from "./addresses.ts";
 /** The repository's root directory, with a trailing slash. */
 export const ROOT = new URL("../../", import.meta.url).pathname;
 const LAB_SCRIPT = `${ROOT}scripts/lab`;
-const MAIN = `${ROOT}src/main.ts`;
+/** The CLI's entry point. */
+export const MAIN = `${ROOT}src/main.ts`;
 
 /** The lab's three namespaces, by role. */
 export type Side = "client" | "gw" | "server";

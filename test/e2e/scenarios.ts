@@ -50,13 +50,16 @@ async function withServer<T>(lab: Lab, fixture: string, port: number, body: () =
   }
 }
 
-/** curl in the client fetches the IPv4-only server's page; the server saw the client's translated address. */
-export async function clientFetchesPage(lab: Lab, mode: LabMode): Promise<void> {
+/**
+ * curl in the client fetches the IPv4-only server's page at `address` (the server as the
+ * client reaches it); the server saw the client's translated address.
+ */
+export async function clientFetchesPage(lab: Lab, mode: LabMode, address = SERVER6): Promise<void> {
   const { result } = await withServer(
     lab,
     "http_server.ts",
     8080,
-    () => lab.must("client", ["curl", "-sS", "-g", "--max-time", "5", `http://[${SERVER6}]:8080/`], 15_000),
+    () => lab.must("client", ["curl", "-sS", "-g", "--max-time", "5", `http://[${address}]:8080/`], 15_000),
   );
   eq(result, `hello ${mode.clientAs4}\n`);
 }

@@ -4,7 +4,8 @@
  * directory, control socket, state directory and loopback metrics port); only `sys`
  * stays unscoped, because Deno.umask has no sys descriptor to scope it to. And it is in
  * force: a file outside /etc/nat64 or another libc is refused with a sentence naming the
- * permission. These checks need no root.
+ * permission. The "dns64" set (`nat64 dns64`) is the network alone; test/e2e/dns64_test.ts
+ * runs the listener with it. These checks need no root.
  */
 
 import { deepStrictEqual as eq, match, ok } from "node:assert/strict";
@@ -24,6 +25,12 @@ Deno.test("the gateway set grants only scoped permissions, and only the kinds th
     ok(Array.isArray(grant) && grant.length > 0, `"${kind}" must list what it allows, not be ${JSON.stringify(grant)}`);
   }
   eq(set.sys, true);
+});
+
+Deno.test("the dns64 set grants the network and nothing else: no files, no FFI, no subprocesses", () => {
+  // Unscoped because Deno checks every UDP reply's destination, and clients are a prefix
+  // (--allow-client), which a net permission cannot name.
+  eq(deno.permissions?.dns64, { net: true });
 });
 
 Deno.test("the gateway set matches the code's defaults: libc, ip, control socket, metrics port", () => {
