@@ -90,6 +90,8 @@ export async function startNsd(extra: readonly ExtraZone[] = []): Promise<Daemon
   logfile: "${dir}/daemon.log"
   server-count: 1
   tcp-count: 100
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
   verbosity: 0
 remote-control:
   control-enable: no
