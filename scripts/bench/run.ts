@@ -36,7 +36,7 @@ import {
   ratios,
 } from "./report.ts";
 import { renderChart } from "./svg.ts";
-import { runDns64Bench } from "./dns64.ts";
+import { runDns64Bench } from "./fold_dns64.ts";
 import { type Endpoint, runSuite, type SuiteOptions, type Translator } from "./suite.ts";
 import { startTayga } from "./tayga.ts";
 import { STATS_BUDGET_MS } from "./control_probe.ts";
@@ -217,8 +217,8 @@ async function main(args: string[]): Promise<number> {
       if (c === "gateway") controlStats = stats ?? unavailableStats(result.note);
     }
     if (s.only.has("dns64")) {
-      console.log("  DNS64: scripts/bench-dns64");
-      dns64 = await runDns64Bench();
+      console.log(`  DNS64: scripts/bench-dns64 --seconds ${s.seconds}`);
+      dns64 = await runDns64Bench(s.seconds);
     }
   } finally {
     await cleanup();

@@ -50,7 +50,12 @@ export function sampleResult(): BenchResult {
       budgetMs: 50,
       cliMs: 412.4,
     },
-    dns64: { status: "ok", note: "", qps: { "gateway.qps": 20123.4, "unbound.qps": 30000 }, report: {} },
+    dns64: {
+      status: "ok",
+      note: "",
+      qps: { "ours.hot": 20123.4, "unbound.hot": 150000, "ours.cold": 135, "unbound.cold": 0 },
+      report: {},
+    },
   };
 }
 
@@ -116,7 +121,7 @@ Deno.test("notes: pinning per column, the stats check against its budget, DNS64 
     "this gateway [unavailable]: not available yet: no run; iperf3 client CPU 0, iperf3 server CPU 1",
     "nat64 stats under iperf3 load: 70 control-socket queries, median 1.3 ms, max 61.0 ms (NOT within 50 ms); " +
     "the CLI took 412 ms with Deno's start-up",
-    "DNS64 (scripts/bench-dns64): gateway.qps 20123, unbound.qps 30000",
+    "DNS64 qps, this listener vs Unbound (scripts/bench-dns64): cache-hot 20123 vs 150000 (0.13×); cache-cold 135 vs 0",
   ]);
 });
 
@@ -129,7 +134,7 @@ Deno.test("notes: a missing stats check or DNS64 bench says so; a busy machine i
   r.columns.tayga.busyBeforePct = 91.6;
   eq(notes(r).slice(3), [
     "nat64 stats under iperf3 load: unavailable (the gateway column did not run)",
-    "DNS64 (scripts/bench-dns64): not available (scripts/bench-dns64 does not exist yet)",
+    "DNS64 qps, this listener vs Unbound (scripts/bench-dns64): not available (scripts/bench-dns64 does not exist yet)",
     "warning: other work kept the CPUs busy before kernel IPv6 (37 %), TAYGA (92 %); those figures are unreliable",
   ]);
   r.controlStats = { ...sampleResult().controlStats, maxMs: 12 };

@@ -1,8 +1,10 @@
 /**
- * The DNS64 figures, folded in from the DNS64 engineer's scripts/bench-dns64. Its report
- * is read from the last JSON line it prints, or else from the newest
- * results/*dns64*.json it wrote during the run; every number in it whose name says
- * "qps" is shown.
+ * The DNS64 figures, folded in from the DNS64 engineer's scripts/bench-dns64 (dnsperf
+ * against this listener and against Unbound's dns64 module). Its report is read from
+ * the last JSON line it prints, or else from the newest results/*dns64*.json it wrote
+ * during the run. The capacity figures are `<side>.<phase>.qps` for the sides "ours" and
+ * "unbound" and the phases "hot" and "cold" (cache); its "latency" phase runs at a fixed
+ * rate, so its qps is a setting, not a result, and is left out.
  *
  * @module
  */
@@ -15,14 +17,21 @@ const DNS64_BENCH = `${REPO}scripts/bench-dns64`;
 /** scripts/bench-dns64 bounds each of its runs; this bounds all of them together. */
 const TIMEOUT_MS = 300_000;
 
-/** Every finite number in `report` whose key contains "qps", by dotted path ("unbound.qps"). */
-export function qpsFigures(report: unknown, path = ""): Record<string, number> {
+const SIDES = ["ours", "unbound"] as const;
+const PHASES = ["hot", "cold"] as const;
+
+/** The capacity figures of a bench-dns64 report, as {"ours.hot": qps, ...}; only those present. */
+export function qpsFigures(report: unknown): Record<string, number> {
   const found: Record<string, number> = {};
-  if (typeof report !== "object" || report === null) return found;
-  for (const [key, value] of Object.entries(report)) {
-    const here = path ? `${path}.${key}` : key;
-    if (typeof value === "number" && Number.isFinite(value) && /qps/i.test(key)) found[here] = value;
-    else Object.assign(found, qpsFigures(value, here));
+  const at = (
+    o: unknown,
+    key: string,
+  ): unknown => (typeof o === "object" && o !== null ? (o as Record<string, unknown>)[key] : undefined);
+  for (const side of SIDES) {
+    for (const phase of PHASES) {
+      const qps = at(at(at(report, side), phase), "qps");
+      if (typeof qps === "number" && Number.isFinite(qps)) found[`${side}.${phase}`] = qps;
+    }
   }
   return found;
 }
@@ -62,8 +71,8 @@ async function newestReport(since: number): Promise<unknown> {
   }
 }
 
-/** Runs scripts/bench-dns64 when it exists and returns its figures; never throws. */
-export async function runDns64Bench(): Promise<Dns64Result> {
+/** Runs scripts/bench-dns64 with `seconds` per dnsperf run when it exists and returns its figures; never throws. */
+export async function runDns64Bench(seconds: number): Promise<Dns64Result> {
   const none = { qps: {}, report: null };
   try {
     await Deno.stat(DNS64_BENCH);
@@ -71,7 +80,7 @@ export async function runDns64Bench(): Promise<Dns64Result> {
     return { status: "unavailable", note: "scripts/bench-dns64 does not exist yet", ...none };
   }
   const since = Date.now() - 1000; // mtimes may be a little coarse
-  const out = await capture([DNS64_BENCH], TIMEOUT_MS, REPO);
+  const out = await capture([DNS64_BENCH, "--seconds", String(seconds)], TIMEOUT_MS, REPO);
   if (out.timedOut) return { status: "failed", note: `no result within ${TIMEOUT_MS / 1000} s`, ...none };
   if (out.code !== 0) {
     const why = out.stderr.trim().split("\n").at(-1) || `exit ${out.code}`;
@@ -80,7 +89,11 @@ export async function runDns64Bench(): Promise<Dns64Result> {
   try {
     const report = lastJsonLine(out.stdout) ?? await newestReport(since);
     if (report === null) return { status: "failed", note: "scripts/bench-dns64 printed and wrote no JSON", ...none };
-    return { status: "ok", note: "", qps: qpsFigures(report), report };
+    const qps = qpsFigures(report);
+    if (Object.keys(qps).length === 0) {
+      return { status: "failed", note: "its report has no ours/unbound hot/cold qps", qps, report };
+    }
+    return { status: "ok", note: "", qps, report };
   } catch (err) {
     return { status: "failed", note: (err as Error).message, ...none };
   }
