@@ -25,23 +25,26 @@ Deno.test({
   fn: () =>
     withGateway("dns64", SIIT, async (lab) => {
       const dir = await Deno.makeTempDir({ prefix: "nat64-nsd-" });
-      const nsd = await startNsd(lab, dir);
-      const dns64 = lab.spawn("gw", [
-        Deno.execPath(),
-        "run",
-        "-P=dns64",
-        MAIN,
-        "dns64",
-        "--listen",
-        `[${GW6}]:53`,
-        "--upstream",
-        SERVER4,
-        "--prefix",
-        POOL6,
-        "--allow-client",
-        "2001:db8:1::/64",
-      ]);
+      const stops: (() => Promise<unknown>)[] = [() => Deno.remove(dir, { recursive: true })];
       try {
+        const nsd = await startNsd(lab, dir);
+        stops.push(() => nsd.stop());
+        const dns64 = lab.spawn("gw", [
+          Deno.execPath(),
+          "run",
+          "-P=dns64",
+          MAIN,
+          "dns64",
+          "--listen",
+          `[${GW6}]:53`,
+          "--upstream",
+          SERVER4,
+          "--prefix",
+          POOL6,
+          "--allow-client",
+          "2001:db8:1::/64",
+        ]);
+        stops.push(() => dns64.stop());
         await dns64.waitFor(/listening on/, 20_000);
         const dig = (type: string) =>
           lab.must("client", ["dig", "+short", "+tries=1", "+timeout=3", `@${GW6}`, WWW, type], 15_000);
@@ -50,9 +53,7 @@ Deno.test({
         eq(await dig("A"), `${SERVER4}\n`, "A queries pass through unchanged");
         await clientFetchesPage(lab, SIIT, aaaa);
       } finally {
-        await dns64.stop();
-        await nsd.stop();
-        await Deno.remove(dir, { recursive: true });
+        for (const stop of stops.reverse()) await stop();
       }
     }),
 });

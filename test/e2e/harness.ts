@@ -199,10 +199,18 @@ export class Lab {
     this.prefix = prefix;
   }
 
-  /** Builds a lab named after `tag`, the test process and a counter, so none is shared. */
+  /**
+   * Builds a lab named after `tag`, the test process and a counter, so none is shared;
+   * a lab that fails half-built is removed before the error goes on.
+   */
   static async up(tag: string): Promise<Lab> {
     const lab = new Lab(`e2e-${tag}-${Deno.pid}-${labs++}`.slice(0, 32));
-    await mustRun([LAB_SCRIPT, "up"], 30_000, { NAT64_LAB_PREFIX: lab.prefix });
+    try {
+      await mustRun([LAB_SCRIPT, "up"], 30_000, { NAT64_LAB_PREFIX: lab.prefix });
+    } catch (err) {
+      await lab.down();
+      throw err;
+    }
     return lab;
   }
 
@@ -314,15 +322,16 @@ export async function withGateway(
   extraFlags: (dir: string) => string[] = () => [],
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "nat64-e2e-" });
-  const lab = await Lab.up(tag);
   const flags = [...mode.flags, ...extraFlags(dir)];
+  let lab: Lab | undefined;
   let gw: Gateway | undefined;
   try {
+    lab = await Lab.up(tag);
     gw = await Gateway.start(lab, flags, dir);
     const restart = async () => {
       const code = await gw!.stop();
       if (code !== 0) throw new Error(`the gateway exited ${code} on SIGTERM:\n${gw!.log}`);
-      gw = await Gateway.start(lab, flags, dir);
+      gw = await Gateway.start(lab!, flags, dir);
       return gw;
     };
     await body(lab, gw, restart);
@@ -330,7 +339,7 @@ export async function withGateway(
     if (code !== 0) throw new Error(`the gateway exited ${code} on SIGTERM:\n${gw.log}`);
   } finally {
     await gw?.stop();
-    await lab.down();
+    await lab?.down();
     await Deno.remove(dir, { recursive: true });
   }
 }

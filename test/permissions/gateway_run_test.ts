@@ -34,11 +34,12 @@ function siitConfig(extra: string): string {
 async function withLab(tag: string, body: (lab: Lab, scratch: string) => Promise<void>): Promise<void> {
   const scratch = await Deno.makeTempDir({ prefix: "nat64-perm-" });
   const removeMountPoints = await makeMountPoints();
-  const lab = await Lab.up(tag);
+  let lab: Lab | undefined;
   try {
+    lab = await Lab.up(tag);
     await body(lab, scratch);
   } finally {
-    await lab.down();
+    await lab?.down();
     await removeMountPoints();
     await Deno.remove(scratch, { recursive: true });
   }
