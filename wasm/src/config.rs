@@ -137,28 +137,19 @@ impl Config {
         wkp_allow_nonglobal: false,
     };
 
-    /// Defaults: SIIT, no prefixes, MTUs 1280/1500/1500, zero UDP checksums dropped.
-    pub const DEFAULT: Config = Config {
-        mode: Mode::Siit,
-        pool6: None,
-        eamt: Eamt::EMPTY,
-        rfc6791_v4: None,
-        rfc6791_v6: None,
-        lowest_ipv6_mtu: DEFAULT_LOWEST_IPV6_MTU,
-        mtu_v6: DEFAULT_MTU,
-        mtu_v4: DEFAULT_MTU,
-        udp_zero_checksum: UdpZeroChecksum::Drop,
-        own_ipv4: None,
-        own_ipv6: None,
-        zeroize_tc: false,
-        tos_v4: None,
-        wkp_allow_nonglobal: false,
-    };
+    /// A boxed configuration holding the defaults (for tests and tools; the engine
+    /// keeps its configurations in place).
+    #[cfg(test)]
+    pub fn defaults() -> std::boxed::Box<Config> {
+        let mut c = std::boxed::Box::new(Config::UNSET);
+        c.set_defaults();
+        c
+    }
 
     /// Resets `self` to the defaults, then applies the TLV records in `bytes`.
     /// On error `self` holds a partial configuration the caller must not use.
     pub fn parse_into(&mut self, bytes: &[u8]) -> Result<(), ConfigError> {
-        self.reset();
+        self.set_defaults();
         let mut seen: u32 = 0;
         let mut at = 0usize;
         while at < bytes.len() {
@@ -187,8 +178,10 @@ impl Config {
         Ok(())
     }
 
-    /// Puts back the defaults of [`Config::DEFAULT`] without copying the EAMT array.
-    fn reset(&mut self) {
+    /// Sets the defaults, in place (no copy of the EAMT array): SIIT, no prefixes and
+    /// no EAMT entry, lowest-ipv6-mtu 1280, next-hop MTUs 1500, zero UDP checksums
+    /// dropped, no own addresses, Traffic Class copied, RFC 6052 §3.1 enforced.
+    pub fn set_defaults(&mut self) {
         self.mode = Mode::Siit;
         self.pool6 = None;
         self.eamt.clear();
@@ -420,7 +413,7 @@ mod tests {
     }
 
     fn parse(bytes: &[u8]) -> Result<std::boxed::Box<Config>, ConfigError> {
-        let mut c = std::boxed::Box::new(Config::DEFAULT);
+        let mut c = Config::defaults();
         c.parse_into(bytes).map(|_| c)
     }
 

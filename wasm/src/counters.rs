@@ -105,11 +105,6 @@ impl<'a> Counters<'a> {
             *v = v.wrapping_add(n);
         }
     }
-
-    /// Current value of `c`.
-    pub fn get(&self, c: Counter) -> u64 {
-        self.values.get(c as usize).copied().unwrap_or(0)
-    }
 }
 
 #[cfg(test)]
@@ -138,7 +133,6 @@ mod tests {
         let mut c = Counters::new(&mut v);
         c.inc(Counter::hairpinned);
         c.add(Counter::hairpinned, 2);
-        assert_eq!(c.get(Counter::hairpinned), 3);
         assert_eq!(v[Counter::hairpinned as usize], 3);
     }
 }

@@ -37,12 +37,6 @@ pub struct Engine {
     error: [u8; ERROR_LEN],
 }
 
-impl Default for Engine {
-    fn default() -> Self {
-        Engine::new()
-    }
-}
-
 impl Engine {
     /// An engine with no memory and no configuration.
     pub const fn new() -> Engine {
@@ -79,8 +73,8 @@ impl Engine {
         self.arena.map_or(0, |a| a.addr + offset as u32)
     }
 
-    /// The whole arena as the host sees it (natively, where unit tests play the host,
-    /// this is the only way in).
+    /// The whole arena, for unit tests, which play the host.
+    #[cfg(test)]
     pub fn memory(&mut self) -> &mut [u8] {
         match self.arena {
             // The arena was reserved for `total` bytes and is reached through `&mut self`.

@@ -135,7 +135,6 @@ mod tests {
     use crate::context::SCRATCH_LEN;
     use crate::ipid::IdGen;
     extern crate std;
-    use std::boxed::Box;
     use std::vec;
 
     fn v4_packet(len: usize) -> std::vec::Vec<u8> {
@@ -155,7 +154,7 @@ mod tests {
 
     #[test]
     fn icmpv4_error_quotes_up_to_576_bytes() {
-        let mut cfg = Box::new(Config::DEFAULT);
+        let mut cfg = Config::defaults();
         cfg.own_ipv4 = Some([198, 51, 100, 1]);
         let mut ids = IdGen::new();
         let mut scratch = [0u8; SCRATCH_LEN];
@@ -176,7 +175,7 @@ mod tests {
 
     #[test]
     fn icmpv6_error_quotes_up_to_1280_bytes_and_verifies() {
-        let mut cfg = Box::new(Config::DEFAULT);
+        let mut cfg = Config::defaults();
         cfg.own_ipv6 = Some([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
         let mut ids = IdGen::new();
         let mut scratch = [0u8; SCRATCH_LEN];
@@ -216,7 +215,7 @@ mod tests {
 
     #[test]
     fn without_an_own_address_it_only_drops() {
-        let cfg = Box::new(Config::DEFAULT);
+        let cfg = Config::defaults();
         let mut ids = IdGen::new();
         let mut scratch = [0u8; SCRATCH_LEN];
         let mut tx = Tx::new(&cfg, &mut ids, &mut scratch);

@@ -135,7 +135,7 @@ mod tests {
     use std::boxed::Box;
 
     fn cfg() -> Box<Config> {
-        let mut c = Box::new(Config::DEFAULT);
+        let mut c = Config::defaults();
         let mut a = [0u8; 16];
         a[..5].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0x01]);
         c.pool6 = Some(Prefix6 { addr: a, len: 40 });

@@ -19,8 +19,13 @@
 //! | config buffer | `nat64_config_capacity()` bytes at `nat64_config_base()` | host: TLV records |
 //! | counters | `nat64_counter_count() × u64` at `nat64_counters_base()` | engine |
 //!
-//! The headroom in front of each packet lets IPv4→IPv6 grow the header in place
-//! (+20 bytes, +8 more with a Fragment Header, more for an ICMP error's outer header).
+//! `slot_count` is 1 to 4096; `slot_size` (headroom included) is 1344 to 65600, so a
+//! slot holds packets of up to `slot_size - 64` bytes. The headroom is 64 bytes: it
+//! lets IPv4→IPv6 grow the header in place (+20 bytes, +8 more with a Fragment
+//! header) and lets an ICMP error the engine sends put its headers (28 or 48 bytes)
+//! in front of the packet it quotes. A translated ICMP error is rebuilt and written
+//! from the first byte of its slot (it is at most 1280 bytes). `nat64_out_capacity()`
+//! is `slot_count + spill bytes / 64`; the config buffer holds 32768 bytes.
 //!
 //! # Translating a batch
 //! The host fills slots `0..count`, writes their lengths, and calls
@@ -28,10 +33,13 @@
 //! returns how many output descriptors it wrote. Descriptor `j` is four `u32`:
 //! `[addr, len, slot, kind]`: the packet's bytes are `memory[addr .. addr + len]`, `slot`
 //! is the input slot it came from, `kind` is one of [`OUT_TRANSLATED`],
-//! [`OUT_ICMP_ERROR`] (an error the translator generated, leaving on the side the input
-//! came from, or the other side for a hairpin) and [`OUT_FRAGMENT`]. The side a packet
-//! leaves on is its IP version (first nibble). Outputs of slot `i` precede outputs of
-//! slot `i + 1`, so per-flow order is kept (RFC 7915 §1.3). An input that produces no
+//! [`OUT_ICMP_ERROR`] (an error the translator generated, going back to the input's
+//! sender on the side the input came from) and [`OUT_FRAGMENT`]. The side a packet
+//! leaves on is its IP version (first nibble): a hairpinned IPv6 packet (RFC 7757 §4.2)
+//! is translated twice and leaves as IPv6. Outputs of slot `i` precede outputs of
+//! slot `i + 1`, so per-flow order is kept (RFC 7915 §1.3). A packet cut into
+//! fragments gives one [`OUT_FRAGMENT`] descriptor per fragment, in offset order: the
+//! first in its slot, the others in the spill area. An input that produces no
 //! output was dropped; the reason is counted.
 //!
 //! `now_ms` is the host's monotonic clock in milliseconds. The engine never reads a
@@ -40,8 +48,11 @@
 //! # Configuration
 //! The host writes TLV records into the config buffer and calls `nat64_configure(len)`.
 //! A record is `tag: u16, len: u16, value: [u8; len]`; the tags are in [`config::tag`].
-//! A successful call replaces the whole configuration; a failed one keeps the previous
+//! A successful call replaces the whole configuration (tags left out take their
+//! defaults, see [`config::Config::set_defaults`]); a failed one keeps the previous
 //! configuration and leaves a one-sentence reason, NUL-terminated, at `nat64_error()`.
+//! Until the first success every packet is dropped (`drop_not_configured`). MODE 1
+//! (stateful NAT64) is refused until the `nat64` module provides it.
 //!
 //! # Exports
 //! | function | returns |
@@ -59,7 +70,10 @@
 //!
 //! # Counters
 //! `nat64_counter_names()` points at the counter names, each NUL-terminated, in the
-//! order of the `u64` array at `nat64_counters_base()`, ended by an empty name.
+//! order of the `u64` array at `nat64_counters_base()`, ended by an empty name. The
+//! names and their meaning are in [`counters::Counter`]. Each input counts once in
+//! `packets_in_v4` or `packets_in_v6` (or in `drop_bad_input` when it has neither
+//! version), and each input without output counts in exactly one `drop_*` counter.
 
 #![cfg_attr(not(test), no_std)]
 
@@ -227,6 +241,45 @@ pub extern "C" fn nat64_counter_count() -> u32 {
 #[no_mangle]
 pub extern "C" fn nat64_counter_names() -> u32 {
     counters::NAME_BLOB.as_ptr() as usize as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::*;
+
+    /// The exports drive the one global engine; this is the only test that touches it.
+    #[test]
+    fn exports_follow_the_documented_abi() {
+        assert_eq!(nat64_abi_version(), ABI_VERSION);
+        assert_eq!(nat64_slot_base(), 0, "nothing before init");
+        assert_eq!(nat64_init(0, 2048, 0), -2);
+        assert_eq!(nat64_init(4, 2048, 1024), 0);
+        assert_eq!(nat64_init(4, 2048, 1024), 0);
+        assert_eq!(nat64_init(8, 2048, 1024), -1);
+        assert_eq!((nat64_slot_count(), nat64_slot_size(), nat64_headroom()), (4, 2048, 64));
+        assert_eq!(nat64_config_capacity(), 32768);
+        assert_eq!(nat64_counter_count() as usize, counters::COUNT);
+        let records = graybox_tlv();
+        let mem = engine().memory().as_mut_ptr();
+        let at = |addr: u32| unsafe { mem.add(addr as usize) };
+        unsafe { core::ptr::copy_nonoverlapping(records.as_ptr(), at(nat64_config_base()), records.len()) };
+        assert_eq!(nat64_configure(records.len() as u32), 0);
+        assert_eq!(nat64_configure(3), -1);
+        let pkt = udp4(H4, H6_AS_V4, 64, 0, 16);
+        unsafe {
+            core::ptr::copy_nonoverlapping(pkt.as_ptr(), at(nat64_slot_base() + 2048 + 64), pkt.len());
+            core::ptr::write_unaligned(at(nat64_in_len_base()) as *mut u32, 0);
+            core::ptr::write_unaligned(at(nat64_in_len_base() + 4) as *mut u32, pkt.len() as u32);
+        }
+        assert_eq!(nat64_translate(2, 5.0), 1);
+        let d: [u32; 4] = unsafe { core::ptr::read_unaligned(at(nat64_out_base()) as *const [u32; 4]) };
+        assert_eq!((d[1], d[2], d[3]), (pkt.len() as u32 + 20, 1, OUT_TRANSLATED));
+        assert!(d[0] >= nat64_slot_base() + 2048 && d[0] < nat64_slot_base() + 2 * 2048);
+        let counts: [u64; counters::COUNT] = unsafe { core::ptr::read_unaligned(at(nat64_counters_base()) as *const [u64; counters::COUNT]) };
+        assert_eq!(counts[counters::Counter::translated_4to6 as usize], 1);
+        assert_eq!(counts[counters::Counter::drop_bad_input as usize], 1);
+    }
 }
 
 #[cfg(all(target_arch = "wasm32", not(test)))]

@@ -49,7 +49,7 @@ impl<'c> Mapper<'c> {
         if u128::from_le_bytes(*a) & self.pool6_mask_le != self.pool6_le {
             return Err(MapError::NoMapping);
         }
-        let v4 = rfc6052::extract_unchecked(pool.len, a);
+        let v4 = rfc6052::extract(pool.len, a);
         self.check_wkp(&v4)?;
         Ok(v4)
     }
@@ -132,7 +132,7 @@ mod tests {
     }
 
     fn corpus_config() -> Box<Config> {
-        let mut c = Box::new(Config::DEFAULT);
+        let mut c = Config::defaults();
         c.pool6 = Some(Prefix6 { addr: a6([0x2001, 0xdb8, 0x100, 0, 0, 0, 0, 0]), len: 40 });
         c.eamt.add(Prefix6 { addr: a6([0x2001, 0xdb8, 3, 0, 0, 0, 0, 0]), len: 120 }, Prefix4 { addr: [1, 0, 0, 0], len: 24 }).unwrap();
         c
@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn wkp_refuses_non_global_unless_allowed() {
-        let mut c = Box::new(Config::DEFAULT);
+        let mut c = Config::defaults();
         c.pool6 = Some(rfc6052::WKP);
         let wkp_10 = a6([0x64, 0xff9b, 0, 0, 0, 0, 0x0a00, 1]);
         let m = Mapper::new(&c);
@@ -167,7 +167,7 @@ mod tests {
 
     #[test]
     fn the_rfc8215_local_use_prefix_allows_non_global() {
-        let mut c = Box::new(Config::DEFAULT);
+        let mut c = Config::defaults();
         c.pool6 = Some(Prefix6 { addr: a6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0]), len: 48 });
         let m = Mapper::new(&c);
         assert!(m.v4_to_v6(&[10, 0, 0, 1], true).is_ok());

@@ -28,7 +28,7 @@ pub fn a6(words: [u16; 8]) -> [u8; 16] {
 /// The configuration of the Jool graybox SIIT tests: pool6 2001:db8:100::/40, EAMT
 /// 2001:db8:3::/120 ↔ 1.0.0.0/24 and 2001:db8:2::/120 ↔ 10.0.0.0/24, own addresses.
 pub fn graybox_config() -> Box<Config> {
-    let mut c = Box::new(Config::DEFAULT);
+    let mut c = Config::defaults();
     c.pool6 = Some(Prefix6 { addr: a6([0x2001, 0xdb8, 0x100, 0, 0, 0, 0, 0]), len: 40 });
     c.eamt.add(Prefix6 { addr: a6([0x2001, 0xdb8, 3, 0, 0, 0, 0, 0]), len: 120 }, Prefix4 { addr: [1, 0, 0, 0], len: 24 }).unwrap();
     c.eamt.add(Prefix6 { addr: a6([0x2001, 0xdb8, 2, 0, 0, 0, 0, 0]), len: 120 }, Prefix4 { addr: [10, 0, 0, 0], len: 24 }).unwrap();
