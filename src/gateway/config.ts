@@ -73,14 +73,16 @@ export async function loadGatewayConfig(args: string[], extra: ExtraOptions = {}
 
 /**
  * The prefixes routed into the TUN: traffic for IPv4-side hosts as IPv6 sees them
- * (pool6), and for IPv6-side hosts as IPv4 sees them (the EAMT IPv4 prefixes), plus any
- * extra routes.
+ * (pool6), and for IPv6-side hosts as IPv4 sees them (the EAMT IPv4 prefixes and, in
+ * NAT64 mode, pool4), plus any extra routes.
  */
 export function tunRoutes(c: GatewayConfig): string[] {
   if (c.run.noRoutes) return [];
+  const t = c.translator;
   const routes = [
-    ...(c.translator.pool6 ? [formatPrefix(c.translator.pool6)] : []),
-    ...c.translator.eamt.map((e) => formatPrefix(e.v4)),
+    ...(t.pool6 ? [formatPrefix(t.pool6)] : []),
+    ...t.eamt.map((e) => formatPrefix(e.v4)),
+    ...(t.mode === "nat64" ? t.nat64.pool4.map((r) => formatPrefix(r.prefix)) : []),
     ...c.run.routes,
   ];
   return [...new Set(routes)];

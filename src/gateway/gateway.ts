@@ -19,11 +19,33 @@ import type { Logger } from "../control/logger.ts";
 import { type GatewayView, withCounters } from "../control/view.ts";
 import { type LoadedConfig, tunRoutes } from "./config.ts";
 import { EngineView } from "./view.ts";
+import { formatIP } from "../net/ip.ts";
 
 /** Packets per batch: enough to amortise the per-batch wait, small enough to keep latency low. */
 const SLOTS = 64;
 /** Slot bytes beyond the MTU: the engine's headroom for headers that grow. */
 const SLOT_SPARE = 256;
+
+/**
+ * The translator's own addresses are the sources of the ICMP errors it writes into the
+ * TUN. If the host owns one of them, the kernel drops those errors as martians (a packet
+ * arriving from outside with a local source), and traceroute or PMTUD silently break.
+ */
+function warnIfOwnAddressIsLocal(loaded: LoadedConfig, logger: Logger): void {
+  const own = [loaded.config.translator.ipv4, loaded.config.translator.ipv6].filter((a) => a).map((a) => formatIP(a!));
+  let local: string[];
+  try {
+    local = Deno.networkInterfaces().map((i) => i.address);
+  } catch {
+    return; // without --allow-sys the check is skipped, not the gateway
+  }
+  for (const addr of own.filter((a) => local.includes(a))) {
+    logger.warn("the translator's own address belongs to this host: the kernel will drop the ICMP errors it sends", {
+      address: addr,
+      fix: "use an address of no local interface for ipv4/ipv6",
+    });
+  }
+}
 
 /** A started gateway. */
 export class Gateway {
@@ -76,7 +98,12 @@ export class Gateway {
     const { config } = loaded;
     const undo: (() => void | Promise<void>)[] = [];
     try {
-      const engine = Engine.create({ slotCount: SLOTS, slotSize: config.run.tunMtu + SLOT_SPARE });
+      warnIfOwnAddressIsLocal(loaded, logger);
+      const engine = Engine.create({
+        slotCount: SLOTS,
+        slotSize: config.run.tunMtu + SLOT_SPARE,
+        sessionCapacity: config.translator.nat64.sessionCapacity,
+      });
       engine.configure(config.translator);
       checkMtuFitsSlots(config.run.tunMtu, engine);
 

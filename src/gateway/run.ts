@@ -11,6 +11,7 @@ import { loggerOptions } from "../control/keys.ts";
 import { GATEWAY_KEYS, loadGatewayConfig } from "./config.ts";
 import { Gateway } from "./gateway.ts";
 import { formatPrefix } from "../net/ip.ts";
+import { Engine } from "../engine/engine.ts";
 
 /** Usage text of `run`. */
 export const RUN_HELP = `usage: nat64 run [--config FILE] [flags]
@@ -55,6 +56,8 @@ export async function checkConfigCommand(args: string[]): Promise<number> {
   if (!file || file.startsWith("-")) throw new Error("usage: nat64 check-config FILE [flags]");
   const loaded = await loadGatewayConfig(["--config", file, ...rest]);
   const t = loaded.config.translator;
+  // The engine has the last word: what it would refuse at start-up is refused here too.
+  Engine.create({ slotCount: 1, sessionCapacity: t.nat64.sessionCapacity }).configure(t);
   const parts = [
     `mode ${t.mode}`,
     t.pool6 ? `pool6 ${formatPrefix(t.pool6)}` : "no pool6",

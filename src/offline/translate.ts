@@ -157,7 +157,10 @@ export async function runTranslate(args: string[]): Promise<number> {
   checkTranslatorConfig(flags.config);
   const items = await readItems(flags.positionals);
   const largest = Math.max(0, ...items.flatMap((i) => i.kind === "packets" ? i.packets.map((p) => p.data.length) : []));
-  const engine = Engine.create({ slotSize: Math.max(2048, largest + 256) });
+  const engine = Engine.create({
+    slotSize: Math.max(2048, largest + 256),
+    sessionCapacity: flags.config.nat64.sessionCapacity,
+  });
   engine.configure(flags.config);
   const emitted = translateItems(engine, items);
   const out = flags.extra.out as string | undefined;
