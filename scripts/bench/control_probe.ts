@@ -4,6 +4,8 @@
  * one connection per query as the CLI does) every QUERY_INTERVAL_MS and times each
  * answer; then it runs the real CLI once, still under load, and times that too (which
  * includes Deno's own start-up, so only the socket figures are held to the budget).
+ * The bench itself competes for the same two busy CPUs, so it also reports how late its
+ * own timers fired meanwhile: the share of a query's time that is the bench's, not the gateway's.
  *
  * @module
  */
@@ -50,6 +52,7 @@ export async function probeStatsDuring<T>(socket: string, load: Promise<T>): Pro
   let settled = false;
   const watched = load.finally(() => (settled = true));
   const times: number[] = [];
+  const late: number[] = [];
   let failure = "";
   let cliMs: number | null = null;
   const probing = (async () => {
@@ -66,7 +69,9 @@ export async function probeStatsDuring<T>(socket: string, load: Promise<T>): Pro
         if (out.code !== 0) failure = `nat64 stats --json: ${out.stderr.trim().split("\n").at(-1) ?? out.code}`;
         else if (!out.stdout.trim().startsWith("{")) failure = "nat64 stats --json printed no JSON";
       }
+      const slept = performance.now();
       await new Promise((r) => setTimeout(r, QUERY_INTERVAL_MS));
+      late.push(performance.now() - slept - QUERY_INTERVAL_MS);
     }
   })();
   let loadError: unknown = null;
@@ -83,6 +88,7 @@ export async function probeStatsDuring<T>(socket: string, load: Promise<T>): Pro
     maxMs: times.length ? Math.max(...times) : null,
     budgetMs: STATS_BUDGET_MS,
     cliMs,
+    benchTimerLateMs: late.length ? median(late) : null,
   };
   return { load: result as T, stats };
 }

@@ -99,6 +99,7 @@ const unavailableStats = (note: string): ControlStatsResult => ({
   maxMs: null,
   budgetMs: STATS_BUDGET_MS,
   cliMs: null,
+  benchTimerLateMs: null,
 });
 
 /**

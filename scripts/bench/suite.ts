@@ -45,6 +45,7 @@ export interface Translator {
 const ECHO = new URL("./udp_echo.ts", import.meta.url).pathname;
 const ECHO_PORT = "7007";
 const UDP_PAYLOADS = [64, 1400] as const;
+const REACH_ATTEMPTS = 5;
 /** Slack on top of an iperf3 run's own length: connection set-up, the final exchange of results. */
 const IPERF_SLACK_MS = 20_000;
 
@@ -98,6 +99,18 @@ async function echoPing(lab: Lab, at: Endpoint, pin: Pinning, count: number, war
   return JSON.parse(last) as { sent: number; received: number; medianUs: number | null; p99Us: number | null };
 }
 
+/**
+ * Waits until a UDP echo comes back, REACH_ATTEMPTS times 3 datagrams at most: the
+ * first packets of a fresh lab can wait on neighbour discovery (an address on an
+ * interface whose IPv6 was just switched on answers only after a moment).
+ */
+async function waitForPath(lab: Lab, at: Endpoint, pin: Pinning): Promise<void> {
+  for (let attempt = 0; attempt < REACH_ATTEMPTS; attempt++) {
+    if ((await echoPing(lab, at, pin, 3, 0)).received > 0) return;
+  }
+  throw new Error(`the client gets no UDP echo from ${at.target}: nothing passes`);
+}
+
 /** Runs an iperf3 client; once more after a second if the server was still busy with the last test. */
 async function iperfClient(lab: Lab, pin: Pinning, argv: string[], opts: ClientOptions): Promise<Output> {
   const limit = (opts.seconds + opts.omit) * 1000 + IPERF_SLACK_MS;
@@ -126,8 +139,7 @@ export async function runSuite(
 ): Promise<ControlStatsResult | null> {
   const servers = await startServers(lab, at, pin);
   try {
-    const reach = await echoPing(lab, at, pin, 3, 0);
-    if (reach.received === 0) throw new Error(`the client gets no UDP echo from ${at.target}: nothing passes`);
+    await waitForPath(lab, at, pin);
 
     const rtt = await echoPing(lab, at, pin, opts.rttCount, 20);
     if (rtt.medianUs === null || rtt.p99Us === null) throw new Error("no UDP round trip was answered");
