@@ -28,6 +28,8 @@ const USAGE = `usage: nat64 dns64 --listen ADDR:PORT --upstream ADDR[:PORT] [opt
   --rate-limit N              queries per second per client, 0 for none (default 0)
   --cache-size N              responses kept, 0 disables the cache (default 10000)
   --edns-udp-size N           largest UDP answer sent or asked for (default 1232)
+  --udp-batch                 serve UDP with recvmmsg/sendmmsg through libc: several times the
+                              query rate, but needs --allow-ffi (default off: network only)
   --help                      this text
 `;
 
@@ -66,6 +68,7 @@ export function parseDns64Flags(args: string[]): Dns64Options | "help" {
         ...Object.fromEntries(Object.keys(LISTS).map((k) => [k, { type: "string" as const, multiple: true }])),
         ...Object.fromEntries(Object.keys(NUMERIC).map((k) => [k, { type: "string" as const }])),
         "synthesize-on-servfail": { type: "boolean" },
+        "udp-batch": { type: "boolean" },
         "help": { type: "boolean" },
       },
     }));
@@ -88,6 +91,7 @@ export function parseDns64Flags(args: string[]): Dns64Options | "help" {
     options[key] = Number(v);
   }
   if (values["synthesize-on-servfail"]) options.synthesizeOnServfail = true;
+  if (values["udp-batch"]) options.udpBatch = true;
   return options;
 }
 

@@ -12,6 +12,7 @@ import { CounterSet, type Dns64Counters } from "./counters.ts";
 import { type Dns64Config, type Dns64Options, type Endpoint, formatEndpoint, resolveOptions } from "./options.ts";
 import { Dns64Resolver } from "./resolver.ts";
 import { closeQuietly, frame, writeAll } from "./tcp.ts";
+import { BatchUdpSocket } from "./udp_batch.ts";
 import { UpstreamClient } from "./upstream.ts";
 
 export type { Dns64Counters, Dns64Options };
@@ -26,6 +27,13 @@ const MAX_TCP_INFLIGHT = 32;
 /** Free ports tried when port 0 is asked for and TCP cannot have the port UDP got. */
 const PORT_ATTEMPTS = 20;
 
+/** A bound UDP listener of either kind; `start()` begins answering. */
+interface UdpListener {
+  readonly port: number;
+  start(): void;
+  close(): void;
+}
+
 /** Things a caller may share between successive servers, such as the gateway across reloads. */
 export interface Dns64Shared {
   /** A cache to use instead of a new one; its keys include the configuration, so it survives changes safely. */
@@ -38,7 +46,7 @@ export class Dns64Server {
   readonly #counters = new CounterSet();
   readonly #upstream: UpstreamClient;
   readonly #resolver: Dns64Resolver;
-  readonly #udp: dgram.Socket[] = [];
+  readonly #udp: UdpListener[] = [];
   readonly #tcp: Deno.TcpListener[] = [];
   readonly #conns = new Set<Deno.TcpConn>();
   readonly #loops = new Set<Promise<void>>();
@@ -94,8 +102,8 @@ export class Dns64Server {
    */
   async #listenPair(endpoint: Endpoint): Promise<Endpoint> {
     for (let attempt = 1;; attempt++) {
-      const socket = await this.#listenUdp(endpoint);
-      const bound = { ...endpoint, port: socket.address().port };
+      const socket = this.#config.udpBatch ? this.#listenBatch(endpoint) : await this.#listenUdp(endpoint);
+      const bound = { ...endpoint, port: socket.port };
       try {
         this.#listenTcp(bound);
       } catch (e) {
@@ -104,11 +112,23 @@ export class Dns64Server {
         throw e;
       }
       this.#udp.push(socket);
+      socket.start();
       return bound;
     }
   }
 
-  #listenUdp(endpoint: Endpoint): Promise<dgram.Socket> {
+  /** A recvmmsg/sendmmsg socket (see udp_batch.ts); its serve loop starts with `start()`. */
+  #listenBatch(endpoint: Endpoint): UdpListener {
+    const socket = BatchUdpSocket.open(endpoint);
+    const handler = (query: Uint8Array, address: string) => this.#resolver.handle(query, { address, tcp: false });
+    return {
+      port: socket.port,
+      start: () => this.#track(socket.serve(handler)),
+      close: () => socket.close(),
+    };
+  }
+
+  #listenUdp(endpoint: Endpoint): Promise<UdpListener> {
     const socket = dgram.createSocket({ type: endpoint.family === 6 ? "udp6" : "udp4", ipv6Only: true });
     return new Promise((resolve, reject) => {
       socket.once("error", (e: Error) => {
@@ -117,7 +137,12 @@ export class Dns64Server {
       socket.bind(endpoint.port, endpoint.host, () => {
         socket.removeAllListeners("error");
         socket.on("error", () => {});
-        socket.on("message", (msg: Uint8Array, rinfo: { address: string; port: number }) => {
+        const listener: UdpListener = {
+          port: socket.address().port,
+          start: () => socket.on("message", onMessage),
+          close: () => socket.close(),
+        };
+        const onMessage = (msg: Uint8Array, rinfo: { address: string; port: number }) => {
           const send = (answer: Uint8Array | null) => {
             if (!answer) return;
             try {
@@ -129,8 +154,8 @@ export class Dns64Server {
           const answer = this.#resolver.handle(msg, { address: rinfo.address, tcp: false });
           if (answer instanceof Promise) answer.then(send);
           else send(answer);
-        });
-        resolve(socket);
+        };
+        resolve(listener);
       });
     });
   }

@@ -467,3 +467,22 @@ Deno.test("listeners bind IPv6 too", async () => {
     await fake.stop();
   }
 });
+
+Deno.test("udp-batch mode (recvmmsg/sendmmsg through FFI) answers like the plain path", async () => {
+  await withListener({ udpBatch: true, timeoutMs: 200, retries: 0 }, async (port, fake, server) => {
+    const first = await ask(port, "V4only.dns64.example", { id: 7 });
+    eq([first.id, first.questions[0].name, dataOf(first.answers, "AAAA")], [7, "V4only.dns64.example", ["2001:db8:64::c000:201"]]);
+    const again = await ask(port, n("v4only"), { id: 8 });
+    eq([again.id, dataOf(again.answers, "AAAA")], [8, ["2001:db8:64::c000:201"]]);
+    const udp = await ask(port, n("many"), { edns: false });
+    eq(udp.flag_tc, true);
+    eq((await ask(port, n("many"), { transport: "tcp", edns: false })).answers.length, 40);
+    const formerr = await exchange(port, Uint8Array.from([0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 63, 1, 2]), "udp");
+    eq(formerr && formerr[3] & 0xf, 1);
+    const burst = await Promise.all(Array.from({ length: 50 }, (_, i) => ask(port, n("dual"), { id: 100 + i })));
+    eq(burst.map((a) => a.id), Array.from({ length: 50 }, (_, i) => 100 + i));
+    fake.override(n("shortttl"), "AAAA", { silent: true });
+    eq(rcode(await ask(port, n("shortttl"))), "SERVFAIL");
+    eq(server.counters().cacheHits > 0, true);
+  });
+});
