@@ -38,6 +38,9 @@ pub mod tag {
     /// `u8`: when present, the TOS of every IPv4 packet translated from IPv6 is this value
     /// instead of a copy of the Traffic Class (RFC 7915 §5.1 option).
     pub const TOS_V4: u16 = 0x0E;
+    /// `u32`: ICMP errors the translator may originate per second, both families
+    /// together (RFC 4443 §2.4(f)); 0 = never send any; default 1000.
+    pub const ICMP_ERRORS_PER_SECOND: u16 = 0x0F;
 }
 
 /// Name of a tag, for error messages.
@@ -57,6 +60,7 @@ pub fn tag_name(t: u16) -> &'static str {
         tag::ZEROIZE_TC => "ZEROIZE_TC",
         tag::WKP_ALLOW_NONGLOBAL => "WKP_ALLOW_NONGLOBAL",
         tag::TOS_V4 => "TOS_V4",
+        tag::ICMP_ERRORS_PER_SECOND => "ICMP_ERRORS_PER_SECOND",
         _ => "unknown",
     }
 }
@@ -65,6 +69,8 @@ pub fn tag_name(t: u16) -> &'static str {
 pub const DEFAULT_LOWEST_IPV6_MTU: u32 = 1280;
 /// Default next-hop MTU on either side (Ethernet).
 pub const DEFAULT_MTU: u32 = 1500;
+/// Default rate limit of originated ICMP errors (Linux's `icmp_msgs_per_sec`).
+pub const DEFAULT_ICMP_ERRORS_PER_SECOND: u32 = 1000;
 
 /// Translation mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +120,8 @@ pub struct Config {
     pub tos_v4: Option<u8>,
     /// Allow non-global IPv4 under the Well-Known Prefix (breaks RFC 6052 §3.1).
     pub wkp_allow_nonglobal: bool,
+    /// Originated ICMP errors per second (RFC 4443 §2.4(f)).
+    pub icmp_errors_per_second: u32,
 }
 
 impl Config {
@@ -135,6 +143,7 @@ impl Config {
         zeroize_tc: false,
         tos_v4: None,
         wkp_allow_nonglobal: false,
+        icmp_errors_per_second: 0,
     };
 
     /// A boxed configuration holding the defaults (for tests and tools; the engine
@@ -180,7 +189,8 @@ impl Config {
 
     /// Sets the defaults, in place (no copy of the EAMT array): SIIT, no prefixes and
     /// no EAMT entry, lowest-ipv6-mtu 1280, next-hop MTUs 1500, zero UDP checksums
-    /// dropped, no own addresses, Traffic Class copied, RFC 6052 §3.1 enforced.
+    /// dropped, no own addresses, Traffic Class copied, RFC 6052 §3.1 enforced, at
+    /// most 1000 ICMP errors originated per second.
     pub fn set_defaults(&mut self) {
         self.mode = Mode::Siit;
         self.pool6 = None;
@@ -196,6 +206,7 @@ impl Config {
         self.zeroize_tc = false;
         self.tos_v4 = None;
         self.wkp_allow_nonglobal = false;
+        self.icmp_errors_per_second = DEFAULT_ICMP_ERRORS_PER_SECOND;
     }
 
     fn apply(&mut self, t: u16, v: &[u8], at: usize) -> Result<(), ConfigError> {
@@ -253,6 +264,10 @@ impl Config {
             tag::TOS_V4 => {
                 expect_len(t, v, 1)?;
                 self.tos_v4 = Some(v[0]);
+            }
+            tag::ICMP_ERRORS_PER_SECOND => {
+                expect_len(t, v, 4)?;
+                self.icmp_errors_per_second = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
             }
             _ => return Err(ConfigError::UnknownTag { tag: t, at }),
         }
@@ -436,6 +451,7 @@ mod tests {
         rec(&mut b, tag::OWN_IPV4, &[198, 51, 100, 1]);
         rec(&mut b, tag::ZEROIZE_TC, &[1]);
         rec(&mut b, tag::TOS_V4, &[0x10]);
+        rec(&mut b, tag::ICMP_ERRORS_PER_SECOND, &7u32.to_le_bytes());
         let c = parse(&b).unwrap();
         assert_eq!(c.pool6.unwrap().len, 40);
         assert_eq!(c.eamt.len(), 1);
@@ -448,6 +464,10 @@ mod tests {
         assert_eq!(c.own_ipv4, Some([198, 51, 100, 1]));
         assert!(c.zeroize_tc);
         assert_eq!(c.tos_v4, Some(0x10));
+        assert_eq!(c.icmp_errors_per_second, 7);
+        let mut b = Vec::new();
+        rec(&mut b, tag::POOL6, &pool6_40());
+        assert_eq!(parse(&b).unwrap().icmp_errors_per_second, DEFAULT_ICMP_ERRORS_PER_SECOND);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::ipid::IdGen;
 use crate::mapping::Mapper;
+use crate::ratelimit::TokenBucket;
 
 /// Bytes of scratch space: the largest message rebuilt through it is an ICMPv6
 /// error of 1280 bytes (RFC 4443 §2.4(c)).
@@ -19,11 +20,26 @@ pub struct Tx<'a> {
     pub ids: &'a mut IdGen,
     /// Scratch buffer of [`SCRATCH_LEN`] bytes.
     pub scratch: &'a mut [u8; SCRATCH_LEN],
+    /// Rate limit of originated ICMP errors.
+    pub errors: &'a mut TokenBucket,
+    /// The host's clock for this batch, in milliseconds.
+    pub now_ms: f64,
+    /// Errors the rate limit held back in this batch.
+    pub errors_held_back: u64,
 }
 
 impl<'a> Tx<'a> {
-    /// A context over `cfg`.
-    pub fn new(cfg: &'a Config, ids: &'a mut IdGen, scratch: &'a mut [u8; SCRATCH_LEN]) -> Self {
-        Tx { cfg, map: Mapper::new(cfg), ids, scratch }
+    /// A context over `cfg` at time `now_ms`.
+    pub fn new(cfg: &'a Config, ids: &'a mut IdGen, scratch: &'a mut [u8; SCRATCH_LEN], errors: &'a mut TokenBucket, now_ms: f64) -> Self {
+        Tx { cfg, map: Mapper::new(cfg), ids, scratch, errors, now_ms, errors_held_back: 0 }
+    }
+
+    /// True when the rate limit lets one more ICMP error out (and counts one that it holds back).
+    pub fn may_send_error(&mut self) -> bool {
+        let ok = self.errors.take(self.now_ms, self.cfg.icmp_errors_per_second);
+        if !ok {
+            self.errors_held_back += 1;
+        }
+        ok
     }
 }

@@ -38,6 +38,9 @@ counters! {
     icmp4_errors_sent,
     /// ICMPv6 errors the engine generated.
     icmp6_errors_sent,
+    /// ICMP errors not sent because of the rate limit (RFC 4443 §2.4(f)); the packet
+    /// that caused each is counted under its drop reason.
+    icmp_errors_rate_limited,
     /// Input length 0, larger than a slot, or first nibble neither 4 nor 6.
     drop_bad_input,
     /// IPv4 header malformed (version, IHL, total length).

@@ -11,6 +11,7 @@ use crate::fragment::{self, Plan};
 use crate::ipid::IdGen;
 use crate::ipv4;
 use crate::ipv6;
+use crate::ratelimit::TokenBucket;
 use crate::translate46;
 use crate::translate64;
 use crate::verdict::Verdict;
@@ -33,6 +34,7 @@ pub struct Engine {
     staging: Config,
     configured: bool,
     ids: IdGen,
+    errors: TokenBucket,
     scratch: [u8; SCRATCH_LEN],
     error: [u8; ERROR_LEN],
 }
@@ -46,6 +48,7 @@ impl Engine {
             staging: Config::UNSET,
             configured: false,
             ids: IdGen::new(),
+            errors: TokenBucket::new(),
             scratch: [0; SCRATCH_LEN],
             error: [0; ERROR_LEN],
         }
@@ -160,7 +163,7 @@ impl Engine {
             slot_size: l.slot_size,
         };
         let configured = self.configured;
-        let mut tx = Tx::new(&self.config, &mut self.ids, &mut self.scratch);
+        let mut tx = Tx::new(&self.config, &mut self.ids, &mut self.scratch, &mut self.errors, now_ms);
         let count = (count as usize).min(l.slot_count);
         let lengths = in_len[..4 * count].chunks_exact(4);
         for (i, (slot, len)) in slots.chunks_exact_mut(l.slot_size).zip(lengths).enumerate() {
@@ -198,6 +201,7 @@ impl Engine {
                 }
             }
         }
+        counters.add(Counter::icmp_errors_rate_limited, tx.errors_held_back);
         outputs.written as u32
     }
 }
@@ -445,6 +449,22 @@ mod tests {
         h.load(0, &udp4(H4, H6_AS_V4, 64, 0, 10));
         assert_eq!(h.run(1).len(), 1, "the earlier configuration still translates");
         assert_eq!(h.e.configure(CONFIG_CAPACITY as u32 + 1), Err(()));
+    }
+
+    #[test]
+    fn originated_errors_are_rate_limited() {
+        let mut h = Host::new(4);
+        let mut records = graybox_tlv();
+        tlv(&mut records, crate::config::tag::ICMP_ERRORS_PER_SECOND, &1u32.to_le_bytes());
+        h.configure(&records).unwrap();
+        for slot in 0..3 {
+            h.load(slot, &udp4(H4, H6_AS_V4, 1, 0, 10));
+        }
+        let out = h.run(3);
+        assert_eq!(out.len(), 1);
+        assert_eq!(h.counter(Counter::drop_ttl_expired), 3);
+        assert_eq!(h.counter(Counter::icmp4_errors_sent), 1);
+        assert_eq!(h.counter(Counter::icmp_errors_rate_limited), 2);
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub const V6_ECHO_REPLY: u8 = 129;
 pub mod v6_code {
     /// Destination Unreachable: communication administratively prohibited.
     pub const ADMIN_PROHIBITED: u8 = 1;
+    /// Destination Unreachable: source address failed ingress/egress policy (RFC 4443 §3.1).
+    pub const SOURCE_POLICY: u8 = 5;
     /// Parameter Problem: erroneous header field encountered.
     pub const ERRONEOUS_FIELD: u8 = 0;
 }

@@ -64,7 +64,7 @@ pub fn v4(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, ip: &Ipv4Fields
         Some(a) => a,
         None => return Verdict::Drop(reason),
     };
-    if !may_answer_v4(ip, about_error) || start < V4_OVERHEAD {
+    if !may_answer_v4(ip, about_error) || start < V4_OVERHEAD || !tx.may_send_error() {
         return Verdict::Drop(reason);
     }
     let quoted = len.min(V4_ERROR_MAX - V4_OVERHEAD);
@@ -101,7 +101,7 @@ pub fn v6(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, ip: &Ipv6Fields
         Some(a) => a,
         None => return Verdict::Drop(reason),
     };
-    if !may_answer_v6(ip, about_error) || start < V6_OVERHEAD {
+    if !may_answer_v6(ip, about_error) || start < V6_OVERHEAD || !tx.may_send_error() {
         return Verdict::Drop(reason);
     }
     let quoted = len.min(V6_ERROR_MAX - V6_OVERHEAD);
@@ -134,6 +134,7 @@ mod tests {
     use crate::config::Config;
     use crate::context::SCRATCH_LEN;
     use crate::ipid::IdGen;
+    use crate::ratelimit::TokenBucket;
     extern crate std;
     use std::vec;
 
@@ -158,7 +159,8 @@ mod tests {
         cfg.own_ipv4 = Some([198, 51, 100, 1]);
         let mut ids = IdGen::new();
         let mut scratch = [0u8; SCRATCH_LEN];
-        let mut tx = Tx::new(&cfg, &mut ids, &mut scratch);
+        let mut bucket = TokenBucket::new();
+        let mut tx = Tx::new(&cfg, &mut ids, &mut scratch, &mut bucket, 0.0);
         let pkt = v4_packet(1000);
         let mut buf = vec![0u8; 64 + 1000];
         buf[64..].copy_from_slice(&pkt);
@@ -179,7 +181,8 @@ mod tests {
         cfg.own_ipv6 = Some([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
         let mut ids = IdGen::new();
         let mut scratch = [0u8; SCRATCH_LEN];
-        let mut tx = Tx::new(&cfg, &mut ids, &mut scratch);
+        let mut bucket = TokenBucket::new();
+        let mut tx = Tx::new(&cfg, &mut ids, &mut scratch, &mut bucket, 0.0);
         let mut buf = vec![0u8; 64 + 1400];
         let src = [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
         ipv6::write(&mut buf[64..], &Ipv6Out { traffic_class: 0, payload_len: 1360, next_header: 17, hop_limit: 1, src, dst: [0x20; 16] });
@@ -218,7 +221,8 @@ mod tests {
         let cfg = Config::defaults();
         let mut ids = IdGen::new();
         let mut scratch = [0u8; SCRATCH_LEN];
-        let mut tx = Tx::new(&cfg, &mut ids, &mut scratch);
+        let mut bucket = TokenBucket::new();
+        let mut tx = Tx::new(&cfg, &mut ids, &mut scratch, &mut bucket, 0.0);
         let pkt = v4_packet(40);
         let mut buf = vec![0u8; 104];
         buf[64..].copy_from_slice(&pkt);

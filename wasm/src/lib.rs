@@ -98,6 +98,7 @@ pub mod mapping;
 pub mod nat64;
 pub mod prefix;
 pub mod protocol;
+pub mod ratelimit;
 pub mod rfc4884;
 pub mod rfc6052;
 pub mod translate46;

@@ -11,6 +11,7 @@ use crate::ipv6::{self, Ipv6Out};
 use crate::prefix::{Prefix4, Prefix6};
 use crate::context::{Tx, SCRATCH_LEN};
 use crate::ipid::IdGen;
+use crate::ratelimit::TokenBucket;
 use crate::protocol::{ICMP, TCP, UDP};
 use crate::translate46;
 use crate::translate64;
@@ -213,7 +214,8 @@ fn slot_with(pkt: &[u8]) -> Vec<u8> {
 pub fn run46(cfg: &Config, pkt: &[u8], hairpin: bool) -> Run {
     let mut ids = IdGen::new();
     let mut scratch = [0u8; SCRATCH_LEN];
-    let mut tx = Tx::new(cfg, &mut ids, &mut scratch);
+    let mut bucket = TokenBucket::new();
+    let mut tx = Tx::new(cfg, &mut ids, &mut scratch, &mut bucket, 0.0);
     let mut slot = slot_with(pkt);
     let verdict = translate46::translate(&mut tx, &mut slot, 64, pkt.len(), hairpin);
     Run { verdict, slot }
@@ -223,7 +225,8 @@ pub fn run46(cfg: &Config, pkt: &[u8], hairpin: bool) -> Run {
 pub fn run64(cfg: &Config, pkt: &[u8]) -> Run {
     let mut ids = IdGen::new();
     let mut scratch = [0u8; SCRATCH_LEN];
-    let mut tx = Tx::new(cfg, &mut ids, &mut scratch);
+    let mut bucket = TokenBucket::new();
+    let mut tx = Tx::new(cfg, &mut ids, &mut scratch, &mut bucket, 0.0);
     let mut slot = slot_with(pkt);
     let verdict = translate64::translate(&mut tx, &mut slot, 64, pkt.len());
     Run { verdict, slot }

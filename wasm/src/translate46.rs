@@ -32,18 +32,27 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, hairpin:
     let icmp_type = if ip.protocol == ICMP && first && payload_len > 0 { Some(buf[payload_at]) } else { None };
     let about_error = icmp_type.map_or(false, icmp::v4_is_error);
 
+    let reply = |ty, code, rest, reason| Reply { ty, code, rest, reason };
+    // RFC 7915 §4.4: a discarded packet is answered with Destination Unreachable,
+    // Communication Administratively Prohibited, unless it is ICMPv4.
+    let any_icmp = ip.protocol == ICMP;
     let dst = match tx.map.v4_to_v6(&ip.dst, true) {
         Ok(a) => a,
-        Err(e) => return Verdict::Drop(map_drop(e, Counter::drop_untranslatable_dst)),
+        Err(e) => {
+            let r = reply(icmp::V4_DEST_UNREACH, v4_code::ADMIN_PROHIBITED, 0, map_drop(e, Counter::drop_untranslatable_dst));
+            return answer(tx, buf, start, &ip, any_icmp, hairpin, r);
+        }
     };
     let src = match tx.map.v4_to_v6(&ip.src, !hairpin) {
         Ok(a) => a,
         Err(e) => match (about_error, tx.map.rfc6791_v6(&ip.src)) {
             (true, Some(a)) => a,
-            _ => return Verdict::Drop(map_drop(e, Counter::drop_untranslatable_src)),
+            _ => {
+                let r = reply(icmp::V4_DEST_UNREACH, v4_code::ADMIN_PROHIBITED, 0, map_drop(e, Counter::drop_untranslatable_src));
+                return answer(tx, buf, start, &ip, any_icmp, hairpin, r);
+            }
         },
     };
-    let reply = |ty, code, rest, reason| Reply { ty, code, rest, reason };
     if !hairpin {
         if ip.ttl <= 1 {
             let r = reply(icmp::V4_TIME_EXCEEDED, 0, 0, Counter::drop_ttl_expired);
@@ -321,10 +330,17 @@ mod tests {
     fn unmapped_addresses_are_dropped_and_counted() {
         let mut cfg = graybox_config();
         cfg.pool6 = None;
-        assert_eq!(run46(&cfg, &udp4(H4, [10, 0, 0, 1], 64, 0, 8), false).verdict, Verdict::Drop(Counter::drop_untranslatable_src));
-        assert_eq!(run46(&cfg, &udp4([1, 0, 0, 5], H4, 64, 0, 8), false).verdict, Verdict::Drop(Counter::drop_untranslatable_dst));
+        let r = run46(&cfg, &udp4(H4, [10, 0, 0, 1], 64, 0, 8), false);
+        assert!(matches!(r.verdict, Verdict::Error { reason: Counter::drop_untranslatable_src, .. }));
+        assert_eq!(&r.out()[20..22], &[3, 13], "RFC 7915 §4.4");
+        let r = run46(&cfg, &udp4([1, 0, 0, 5], H4, 64, 0, 8), false);
+        assert!(matches!(r.verdict, Verdict::Error { reason: Counter::drop_untranslatable_dst, .. }));
+        let ping = v4([1, 0, 0, 5], H4, ICMP, 64, 0, &echo(8, 0, &[0; 8]));
+        assert_eq!(run46(&cfg, &ping, false).verdict, Verdict::Drop(Counter::drop_untranslatable_dst));
+        assert_eq!(run46(&cfg, &udp4([1, 0, 0, 5], H4, 64, 0, 8), true).verdict, Verdict::Drop(Counter::drop_untranslatable_dst));
         cfg.pool6 = Some(rfc6052::WKP);
-        assert_eq!(run46(&cfg, &udp4([192, 168, 1, 1], [10, 0, 0, 1], 64, 0, 8), false).verdict, Verdict::Drop(Counter::drop_wkp_nonglobal));
+        let r = run46(&cfg, &udp4([192, 168, 1, 1], [10, 0, 0, 1], 64, 0, 8), false);
+        assert!(matches!(r.verdict, Verdict::Error { reason: Counter::drop_wkp_nonglobal, .. }));
     }
 
     #[test]

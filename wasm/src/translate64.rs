@@ -35,19 +35,28 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize) -> Verdi
     let upper_len = end - chain.upper_at;
     let about_error = chain.protocol == ICMPV6 && first && chain.problem.is_none() && upper_len > 0 && icmp::v6_is_error(buf[upper_at]);
 
+    let reply = |ty, code, rest, reason| Reply { ty, code, rest, reason };
+    // RFC 7915 §5.4: a discarded packet is answered, unless it is ICMPv6, with
+    // Destination Unreachable: code 5 for an untranslatable source, else code 1.
+    let any_icmp = chain.protocol == ICMPV6;
     let dst = match tx.map.v6_to_v4(&ip.dst) {
         Ok(a) => a,
-        Err(e) => return Verdict::Drop(map_drop(e, Counter::drop_untranslatable_dst)),
+        Err(e) => {
+            let r = reply(icmp::V6_DEST_UNREACH, v6_code::ADMIN_PROHIBITED, 0, map_drop(e, Counter::drop_untranslatable_dst));
+            return icmp_errors::v6(tx, buf, start, end, &ip, any_icmp, r);
+        }
     };
     let src = match tx.map.v6_to_v4(&ip.src) {
         Ok(a) => a,
         // RFC 7915 §5.1 / RFC 6791: errors from untranslatable routers use the pool.
         Err(e) => match (about_error, tx.map.rfc6791_v4(&ip.src)) {
             (true, Some(a)) => a,
-            _ => return Verdict::Drop(map_drop(e, Counter::drop_untranslatable_src)),
+            _ => {
+                let r = reply(icmp::V6_DEST_UNREACH, v6_code::SOURCE_POLICY, 0, map_drop(e, Counter::drop_untranslatable_src));
+                return icmp_errors::v6(tx, buf, start, end, &ip, any_icmp, r);
+            }
         },
     };
-    let reply = |ty, code, rest, reason| Reply { ty, code, rest, reason };
     if ip.hop_limit <= 1 {
         let r = reply(icmp::V6_TIME_EXCEEDED, 0, 0, Counter::drop_ttl_expired);
         return icmp_errors::v6(tx, buf, start, end, &ip, about_error, r);
@@ -262,8 +271,16 @@ mod tests {
     fn untranslatable_sources() {
         let mut cfg = graybox_config();
         let router = a6([0x4000, 0, 0, 0, 0, 0, 0, 1]);
-        assert_eq!(run64(&cfg, &udp6(router, H4_AS_V6, 64, 8)).verdict, Verdict::Drop(Counter::drop_untranslatable_src));
-        assert_eq!(run64(&cfg, &udp6(H6, router, 64, 8)).verdict, Verdict::Drop(Counter::drop_untranslatable_dst));
+        // RFC 7915 §5.4: Destination Unreachable, code 5 for the source, 1 for the destination.
+        let r = run64(&cfg, &udp6(router, H4_AS_V6, 64, 8));
+        assert!(matches!(r.verdict, Verdict::Error { reason: Counter::drop_untranslatable_src, .. }));
+        assert_eq!((&r.out()[40..42], ipv6::parse(r.out()).unwrap().dst), (&[1u8, 5][..], router));
+        let r = run64(&cfg, &udp6(H6, router, 64, 8));
+        assert!(matches!(r.verdict, Verdict::Error { reason: Counter::drop_untranslatable_dst, .. }));
+        assert_eq!(&r.out()[40..42], &[1, 1]);
+        // ... but never about an ICMPv6 message.
+        let ping = v6(router, H4_AS_V6, ICMPV6, 64, &[], &echo(128, 0, &[0; 8]));
+        assert_eq!(run64(&cfg, &ping).verdict, Verdict::Drop(Counter::drop_untranslatable_src));
         // An ICMPv6 error from an untranslatable router takes an RFC 6791 address.
         let quoted = udp6(H4_AS_V6, H6, 63, 8);
         let mut err = std::vec![1, 4, 0, 0, 0, 0, 0, 0];
