@@ -71,8 +71,8 @@ export const METRICS: readonly MetricSpec[] = [
     chart: false,
   },
   { key: "udp1400LossPct", label: "UDP 1400 B loss (%)", digits: 1, ratio: false, better: "lower", chart: false },
-  { key: "rttMedianUs", label: "UDP RTT median (µs)", digits: 0, ratio: true, better: "lower", chart: true },
-  { key: "rttP99Us", label: "UDP RTT p99 (µs)", digits: 0, ratio: true, better: "lower", chart: true },
+  { key: "rttMedianUs", label: "ping RTT median (µs)", digits: 0, ratio: true, better: "lower", chart: true },
+  { key: "rttP99Us", label: "ping RTT p99 (µs)", digits: 0, ratio: true, better: "lower", chart: true },
   { key: "cpuPerGbps", label: "CPU per Gbit/s (cores, TCP 1)", digits: 2, ratio: true, better: "lower", chart: true },
 ];
 

@@ -7,7 +7,7 @@
  *
  *   deno task bench [--quick] [--only kernel,tayga,gateway,dns64] [--gateway-mode nat64|siit] [--wait-quiet S]
  *
- * --quick        2-second runs and 200 round trips instead of 8 (+1 omitted) and 2000: a smoke check
+ * --quick        2-second runs and 200 pings instead of 8 (+1 omitted) and 2000: a smoke check
  * --only         the columns (and DNS64) to run; the others are shown as skipped
  * --gateway-mode stateful NAT64 (the mode judged) or SIIT (the mode comparable to TAYGA)
  * --wait-quiet   before each column, wait up to S seconds for other work to leave the CPUs
@@ -130,6 +130,7 @@ async function measureColumn(
   const log = (line: string) => console.log(`  ${COLUMN_LABELS[column]}: ${line}`);
   let process: Background | null = null;
   let stats: ControlStatsResult | null = null;
+  const notes: string[] = [];
   try {
     await lab.up();
     let at: Endpoint = { target: TRANSLATED_SERVER, serverBind: LAB_ADDRESSES.serverV4 };
@@ -145,17 +146,18 @@ async function measureColumn(
       process = await startGateway(lab, mode, socket, taskset(pin.translator));
       translator.pid = process.pid;
       translator.controlSocket = socket;
-      result.note = `--mode ${mode}`;
+      notes.push(`--mode ${mode}`);
     }
-    stats = await runSuite(lab, at, pin, translator, opts, result.metrics, log);
+    stats = await runSuite(lab, at, pin, translator, opts, result.metrics, notes, log);
   } catch (err) {
     result.status = err instanceof NotAvailable ? "unavailable" : "failed";
-    result.note = (err as Error).message;
-    log(result.note);
+    notes.push((err as Error).message);
+    log((err as Error).message);
   } finally {
     await process?.stop();
     await lab.down();
   }
+  result.note = notes.join("; ");
   return { result, stats };
 }
 
@@ -194,7 +196,7 @@ async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal);
 
   console.log(
-    `bench: ${s.seconds} s per iperf3 run${s.omit ? ` (+${s.omit} s omitted)` : ""}, ${s.rttCount} UDP round trips, ` +
+    `bench: ${s.seconds} s per iperf3 run${s.omit ? ` (+${s.omit} s omitted)` : ""}, ${s.rttCount} pings, ` +
       `${navigator.hardwareConcurrency} CPUs, load average ${loadavgBefore}`,
   );
   const columns = {} as Record<ColumnName, ColumnResult>;

@@ -1,5 +1,5 @@
 /**
- * The measurements one column goes through, in the lab it was set up in: UDP round
+ * The measurements one column goes through, in the lab it was set up in: ping round
  * trips first (on an idle path), then iperf3 TCP with 1 and 4 streams (the translator's
  * CPU time metered during the first, `nat64 stats` probed during the second), then UDP
  * floods of 64- and 1400-byte payloads. Every run has a time limit. Figures land in
@@ -13,8 +13,10 @@ import { type ClientOptions, parseTcpReport, parseUdpReport, tcpClientArgs, udpC
 import type { Lab } from "./lab.ts";
 import { type Pinning, taskset } from "./pinning.ts";
 import { Background, capture, type Output } from "./proc.ts";
+import { parsePingTimes, PING_WARMUP, pingArgs, probeArgs } from "./ping.ts";
+import { median, percentile } from "./stats.ts";
 import { probeStatsDuring } from "./control_probe.ts";
-import type { ControlStatsResult, MetricKey } from "./report.ts";
+import { type ControlStatsResult, formatValue, type MetricKey } from "./report.ts";
 
 /** How long and how much to measure. */
 export interface SuiteOptions {
@@ -22,7 +24,7 @@ export interface SuiteOptions {
   seconds: number;
   /** Leading TCP seconds left out of the figures. */
   omit: number;
-  /** UDP round trips timed. */
+  /** ICMP echo round trips timed. */
   rttCount: number;
   /** Clock ticks per second, for the CPU meter. */
   hz: number;
@@ -42,73 +44,33 @@ export interface Translator {
   controlSocket: string | null;
 }
 
-const ECHO = new URL("./udp_echo.ts", import.meta.url).pathname;
-const ECHO_PORT = "7007";
 const UDP_PAYLOADS = [64, 1400] as const;
+/** Single pings tried, a second apart at most, before the round trips are given up on. */
 const REACH_ATTEMPTS = 5;
 /** Slack on top of an iperf3 run's own length: connection set-up, the final exchange of results. */
 const IPERF_SLACK_MS = 20_000;
 
-async function startServers(lab: Lab, at: Endpoint, pin: Pinning): Promise<Background[]> {
+async function startIperfServer(lab: Lab, at: Endpoint, pin: Pinning): Promise<Background> {
   const iperf = new Background(
     "iperf3 server",
     lab.exec("server", [...taskset(pin.server), "iperf3", "-s", "-B", at.serverBind, "--forceflush"]),
   );
-  const echo = new Background(
-    "UDP echo server",
-    lab.exec("server", [
-      ...taskset(pin.server),
-      Deno.execPath(),
-      "run",
-      "--allow-net",
-      ECHO,
-      "serve",
-      "--listen",
-      at.serverBind,
-      "--port",
-      ECHO_PORT,
-    ]),
-  );
   await iperf.waitUntil(() => iperf.stdout.includes("Server listening"), "listening socket");
-  await echo.waitUntil(() => echo.stdout.includes("ready"), "listening socket");
-  return [iperf, echo];
-}
-
-async function echoPing(lab: Lab, at: Endpoint, pin: Pinning, count: number, warmup: number) {
-  const argv = lab.exec("client", [
-    ...taskset(pin.client),
-    Deno.execPath(),
-    "run",
-    "--allow-net",
-    ECHO,
-    "ping",
-    "--to",
-    at.target,
-    "--port",
-    ECHO_PORT,
-    "--count",
-    String(count),
-    "--warmup",
-    String(warmup),
-  ]);
-  const out = await capture(argv, 120_000);
-  const last = out.stdout.trim().split("\n").at(-1) ?? "";
-  if (out.code !== 0 || !last.startsWith("{")) {
-    throw new Error(`UDP echo client: ${out.stderr.trim().split("\n").at(-1) || `exit ${out.code}`}`);
-  }
-  return JSON.parse(last) as { sent: number; received: number; medianUs: number | null; p99Us: number | null };
+  return iperf;
 }
 
 /**
- * Waits until a UDP echo comes back, REACH_ATTEMPTS times 3 datagrams at most: the
- * first packets of a fresh lab can wait on neighbour discovery (an address on an
- * interface whose IPv6 was just switched on answers only after a moment).
+ * True once a single ping is answered, REACH_ATTEMPTS tries at most: the first packets of
+ * a fresh lab can wait on neighbour discovery (an address on an interface whose IPv6 was
+ * just switched on answers only after a moment).
  */
-async function waitForPath(lab: Lab, at: Endpoint, pin: Pinning): Promise<void> {
+async function pathAnswers(lab: Lab, at: Endpoint, pin: Pinning): Promise<boolean> {
   for (let attempt = 0; attempt < REACH_ATTEMPTS; attempt++) {
-    if ((await echoPing(lab, at, pin, 3, 0)).received > 0) return;
+    if ((await capture(lab.exec("client", [...taskset(pin.client), ...probeArgs(at.target)]), 5000)).code === 0) {
+      return true;
+    }
   }
-  throw new Error(`the client gets no UDP echo from ${at.target}: nothing passes`);
+  return false;
 }
 
 /** Runs an iperf3 client; once more after a second if the server was still busy with the last test. */
@@ -125,8 +87,9 @@ async function iperfClient(lab: Lab, pin: Pinning, argv: string[], opts: ClientO
 }
 
 /**
- * Measures one column; `log` gets a line per figure. Returns the `nat64 stats` probe's
- * result when the translator has a control socket.
+ * Measures one column; `log` gets a line per figure, `notes` what the reader of the
+ * results must know (a figure that could not be taken). Returns the `nat64 stats`
+ * probe's result when the translator has a control socket.
  */
 export async function runSuite(
   lab: Lab,
@@ -135,17 +98,29 @@ export async function runSuite(
   translator: Translator,
   opts: SuiteOptions,
   metrics: Partial<Record<MetricKey, number>>,
+  notes: string[],
   log: (line: string) => void,
 ): Promise<ControlStatsResult | null> {
-  const servers = await startServers(lab, at, pin);
+  const server = await startIperfServer(lab, at, pin);
   try {
-    await waitForPath(lab, at, pin);
-
-    const rtt = await echoPing(lab, at, pin, opts.rttCount, 20);
-    if (rtt.medianUs === null || rtt.p99Us === null) throw new Error("no UDP round trip was answered");
-    metrics.rttMedianUs = rtt.medianUs;
-    metrics.rttP99Us = rtt.p99Us;
-    log(`RTT median ${rtt.medianUs.toFixed(0)} µs, p99 ${rtt.p99Us.toFixed(0)} µs (${rtt.received}/${rtt.sent})`);
+    if (await pathAnswers(lab, at, pin)) {
+      const out = await capture(
+        lab.exec("client", [...taskset(pin.client), ...pingArgs(at.target, opts.rttCount)]),
+        60_000,
+      );
+      const rtts = parsePingTimes(out.stdout, PING_WARMUP);
+      if (rtts.length > 0) {
+        metrics.rttMedianUs = median(rtts);
+        metrics.rttP99Us = percentile(rtts, 99);
+      }
+      log(
+        `ping RTT median ${formatValue(metrics.rttMedianUs, 0)} µs, p99 ${formatValue(metrics.rttP99Us, 0)} µs ` +
+          `(${rtts.length}/${opts.rttCount} answered)`,
+      );
+    } else {
+      notes.push("no ICMP echo reply, so no RTT");
+      log(notes.at(-1)!);
+    }
 
     const client: ClientOptions = { target: at.target, seconds: opts.seconds, omit: opts.omit };
     const meter = translator.pid === null ? null : new CpuMeter(translator.pid, opts.hz);
@@ -186,6 +161,6 @@ export async function runSuite(
     }
     return stats;
   } finally {
-    for (const s of servers) await s.stop();
+    await server.stop();
   }
 }

@@ -95,8 +95,8 @@ Deno.test("the table: a header, one row per metric, the gateway's ratios to TAYG
     "—",
     "—",
   ]);
-  eq(lines.find((l) => l.startsWith("UDP RTT median"))!.split(/\s{2,}/), [
-    "UDP RTT median (µs)",
+  eq(lines.find((l) => l.startsWith("ping RTT median"))!.split(/\s{2,}/), [
+    "ping RTT median (µs)",
     "40",
     "80",
     "200",
