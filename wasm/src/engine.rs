@@ -418,6 +418,26 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_fragments_for_a_small_ipv4_link() {
+        let mut h = Host::new(2);
+        let mut records = graybox_tlv();
+        tlv(&mut records, crate::config::tag::MTU_V4, &576u32.to_le_bytes());
+        h.configure(&records).unwrap();
+        let pkt = udp6(H6, H4_AS_V6, 64, 1000);
+        h.load(0, &pkt);
+        let out = h.run(1);
+        assert_eq!(out.len(), 2);
+        let first = ipv4::parse(&out[0].0).unwrap();
+        let second = ipv4::parse(&out[1].0).unwrap();
+        assert_eq!((first.total_len, first.mf(), first.offset(), first.df()), (572, true, 0, false));
+        assert_eq!((second.total_len, second.mf(), second.offset(), second.id), (20 + 1008 - 552, false, 69, first.id));
+        let mut payload = out[0].0[20..].to_vec();
+        payload.extend_from_slice(&out[1].0[20..]);
+        assert_eq!(&payload[8..], &pkt[48..]);
+        assert_eq!(h.counter(Counter::fragments_out), 2);
+    }
+
+    #[test]
     fn hairpins_leave_on_the_ipv6_side() {
         let mut h = Host::new(2);
         h.configure(&graybox_tlv()).unwrap();
