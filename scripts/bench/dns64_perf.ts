@@ -9,7 +9,15 @@
  */
 
 import { parseArgs } from "node:util";
-import { type Daemon, findBinary, freePort, missingBinary, startNsd, startUnbound, ZONES } from "../../test/dns64/daemons.ts";
+import {
+  type Daemon,
+  findBinary,
+  freePort,
+  missingBinary,
+  startNsd,
+  startUnbound,
+  ZONES,
+} from "../../test/dns64/daemons.ts";
 import { exchange } from "../../test/dns64/client.ts";
 
 const PREFIX = "2001:db8:64::/96";
@@ -85,7 +93,8 @@ async function dnsperf(port: number, file: string, extra: string[]): Promise<Run
     if (line.startsWith("> ")) latencies.push(Number(line.split(" ").at(-1)));
   }
   latencies.sort((a, b) => a - b);
-  const pick = (p: number) => latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] * 1000 : null;
+  const pick = (p: number) =>
+    latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] * 1000 : null;
   const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
   return {
     qps: num(/Queries per second:\s+([\d.]+)/),
@@ -122,8 +131,32 @@ async function startOurs(upstreamPort: number, batch: boolean): Promise<Daemon> 
     stderr: "piped",
   }).spawn();
   const stderr = new Response(child.stderr).text();
-  const probe = Uint8Array.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2, 0x6e, 0x73, 5, ...new TextEncoder().encode("bench"), 7,
-    ...new TextEncoder().encode("example"), 0, 0, 1, 0, 1]);
+  const probe = Uint8Array.from([
+    0,
+    1,
+    1,
+    0,
+    0,
+    1,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    2,
+    0x6e,
+    0x73,
+    5,
+    ...new TextEncoder().encode("bench"),
+    7,
+    ...new TextEncoder().encode("example"),
+    0,
+    0,
+    1,
+    0,
+    1,
+  ]);
   for (let i = 0; i < 100; i++) {
     if (await exchange(port, probe, "udp", 200)) {
       return {
@@ -150,7 +183,13 @@ async function measure(name: string, start: () => Promise<Daemon>, dir: string):
     console.error(`bench-dns64: ${name}: cache-hot, as fast as it answers...`);
     const hot = await dnsperf(server.port, `${dir}/hot.txt`, ["-l", String(seconds)]);
     console.error(`bench-dns64: ${name}: cache-hot latency at ${latencyQps} qps...`);
-    const latency = await dnsperf(server.port, `${dir}/hot.txt`, ["-l", String(Math.min(seconds, 5)), "-Q", String(latencyQps), "-v"]);
+    const latency = await dnsperf(server.port, `${dir}/hot.txt`, [
+      "-l",
+      String(Math.min(seconds, 5)),
+      "-Q",
+      String(latencyQps),
+      "-v",
+    ]);
     return { cold, hot, latency };
   } finally {
     await server.stop();
@@ -179,19 +218,25 @@ try {
     ["cache-cold", "cold"],
   ] as const;
   const servers = [["ours, udp-batch", batch], ["ours, network only", sandboxed], ["unbound dns64", unbound]] as const;
-  console.log(`DNS64 benchmark: dnsperf, 1 client thread, ${seconds} s runs, upstream nsd on loopback, prefix ${PREFIX}`);
+  console.log(
+    `DNS64 benchmark: dnsperf, 1 client thread, ${seconds} s runs, upstream nsd on loopback, prefix ${PREFIX}`,
+  );
   console.log("scenario               | server             |      qps | vs unbound | p50 ms | p99 ms | avg ms | lost");
   console.log("-----------------------|--------------------|----------|------------|--------|--------|--------|-----");
   for (const [label, key] of rows) {
     for (const [name, runs] of servers) {
       const r = runs[key];
       console.log(
-        `${label.padEnd(22)} | ${name.padEnd(18)} | ${f(r.qps, 0).padStart(8)} | ${f(r.qps / unbound[key].qps).padStart(10)} | ` +
+        `${label.padEnd(22)} | ${name.padEnd(18)} | ${f(r.qps, 0).padStart(8)} | ${
+          f(r.qps / unbound[key].qps).padStart(10)
+        } | ` +
           `${f(r.p50ms, 3).padStart(6)} | ${f(r.p99ms, 3).padStart(6)} | ${f(r.avgms, 3).padStart(6)} | ${r.lost}`,
       );
     }
   }
-  console.log("p50/p99 come from every answer (dnsperf -v) in the fixed-rate and cold runs; the max-qps run shows dnsperf's average.");
+  console.log(
+    "p50/p99 come from every answer (dnsperf -v) in the fixed-rate and cold runs; the max-qps run shows dnsperf's average.",
+  );
   const results = new URL("results/", ROOT);
   await Deno.mkdir(results, { recursive: true });
   const report = {

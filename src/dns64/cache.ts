@@ -118,8 +118,10 @@ export class ResponseCache {
   set(variant: number, hash: number, stored: StoredResponse): void {
     if (this.#max === 0 || stored.lifetime <= 0) return;
     for (let e = this.#buckets.get(hash) ?? null; e; e = e.next) {
-      if (e.variant === variant && e.stored.questionEnd === stored.questionEnd &&
-        sameQuestion(e.stored.wire, stored.wire, stored.questionEnd)) {
+      if (
+        e.variant === variant && e.stored.questionEnd === stored.questionEnd &&
+        sameQuestion(e.stored.wire, stored.wire, stored.questionEnd)
+      ) {
         this.#remove(hash, e);
         break;
       }

@@ -7,7 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { type Dns64Options, Dns64ConfigError, formatEndpoint } from "./options.ts";
+import { Dns64ConfigError, type Dns64Options, formatEndpoint } from "./options.ts";
 import { Dns64Server } from "./server.ts";
 
 const USAGE = `usage: nat64 dns64 --listen ADDR:PORT --upstream ADDR[:PORT] [options]

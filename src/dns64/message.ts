@@ -6,7 +6,7 @@
  * @module
  */
 
-import dnsPacket from "npm:dns-packet@5.6.1";
+import dnsPacket from "dns-packet";
 import { Buffer } from "node:buffer";
 
 /** A resource record as dns-packet represents it. `data` depends on the type. */
@@ -15,7 +15,6 @@ export interface DnsRecord {
   type: string;
   class?: string;
   ttl?: number;
-  // deno-lint-ignore no-explicit-any
   data?: any;
   /** Set on OPT records only. */
   udpPayloadSize?: number;

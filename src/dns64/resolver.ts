@@ -25,8 +25,8 @@ import {
   type ParsedQuery,
   parseQuery,
   questionHash,
-  questionName,
   type QuestionName,
+  questionName,
   questionNameBytes,
   questionOnly,
   Rcode,
@@ -118,7 +118,8 @@ export class Dns64Resolver {
       if (q.opcode !== 0) return this.#errorAnswer(query, q, Rcode.NOTIMP);
       // RFC 6891 §6.1.3: only EDNS version 0 exists; others get BADVERS.
       if (q.edns && q.edns.version > 0) return this.#errorAnswer(query, q, Rcode.BADVERS);
-      const variant = this.#fingerprint * 8 + (q.edns ? 4 : 0) + (q.edns?.dnssecOk ? 2 : 0) + (q.flags & Flag.CD ? 1 : 0);
+      const variant = this.#fingerprint * 8 + (q.edns ? 4 : 0) + (q.edns?.dnssecOk ? 2 : 0) +
+        (q.flags & Flag.CD ? 1 : 0);
       const hash = questionHash(query, q.questionEnd, variant);
       const stored = this.#cache.get(query, q.questionEnd, variant, hash, now);
       if (stored) {
@@ -182,7 +183,12 @@ export class Dns64Resolver {
     return this.#relay(query, q, await this.#ask(query, q, q.qtype));
   }
 
-  #ask(query: Uint8Array, q: ParsedQuery, qtype: number, nameWire = questionNameBytes(query, q.questionEnd)): Promise<UpstreamReply> {
+  #ask(
+    query: Uint8Array,
+    q: ParsedQuery,
+    qtype: number,
+    nameWire = questionNameBytes(query, q.questionEnd),
+  ): Promise<UpstreamReply> {
     return this.#upstream.resolve({
       nameWire,
       qtype,
@@ -245,7 +251,13 @@ export class Dns64Resolver {
       this.#counters.excluded += result.excluded;
       // Nothing to synthesize: the negative AAAA answer (with its SOA) is the truth to tell.
       if (aaaa && rcodeOf(aaaa) === Rcode.NOERROR) {
-        return this.#compose(q, Rcode.NOERROR, aaaa.answers.filter((r) => r.type !== "AAAA"), aaaa.authorities, aaaa.additionals);
+        return this.#compose(
+          q,
+          Rcode.NOERROR,
+          aaaa.answers.filter((r) => r.type !== "AAAA"),
+          aaaa.authorities,
+          aaaa.additionals,
+        );
       }
       return this.#compose(q, Rcode.NOERROR, [], a.authorities, a.additionals);
     }

@@ -212,12 +212,14 @@ export class Dns64Server {
           const query = pending.slice(2, length + 2);
           pending = pending.slice(length + 2);
           if (inflight.size >= MAX_TCP_INFLIGHT) await Promise.race(inflight);
-          const job: Promise<void> = Promise.resolve(this.#resolver.handle(query, { address, tcp: true })).then((answer) => {
-            if (!answer) return;
-            const framed = frame(answer);
-            writing = writing.then(() => writeAll(conn, framed)).catch(() => closeQuietly(conn));
-            return writing;
-          }).finally(() => inflight.delete(job));
+          const job: Promise<void> = Promise.resolve(this.#resolver.handle(query, { address, tcp: true })).then(
+            (answer) => {
+              if (!answer) return;
+              const framed = frame(answer);
+              writing = writing.then(() => writeAll(conn, framed)).catch(() => closeQuietly(conn));
+              return writing;
+            },
+          ).finally(() => inflight.delete(job));
           inflight.add(job);
         }
       }

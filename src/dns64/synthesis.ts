@@ -108,7 +108,9 @@ export function classifyAaaaResponse(message: DnsMessage, qname: string, rules: 
   const rcode = rcodeOf(message);
   if (rcode === Rcode.NXDOMAIN) return { kind: "pass" };
   if (rcode !== Rcode.NOERROR) {
-    return rules.synthesizeOnServfail ? { kind: "synthesize", negativeTtl: negativeTtl(message), excluded: 0 } : { kind: "pass" };
+    return rules.synthesizeOnServfail
+      ? { kind: "synthesize", negativeTtl: negativeTtl(message), excluded: 0 }
+      : { kind: "pass" };
   }
   const terminal = followChain(message.answers, qname);
   const atTerminal = (r: DnsRecord) => canonicalName(r.name) === terminal;
@@ -147,9 +149,7 @@ export function synthesizeFromA(
 ): AOutcome {
   const terminal = followChain(aResponse.answers, qname);
   const atTerminal = (r: DnsRecord) => canonicalName(r.name) === terminal;
-  const chain = aResponse.answers.filter((r) =>
-    !((r.type === "A" || rrsigCovers(r) === "A") && atTerminal(r))
-  );
+  const chain = aResponse.answers.filter((r) => !((r.type === "A" || rrsigCovers(r) === "A") && atTerminal(r)));
   const aRecords = aResponse.answers.filter((r) => r.type === "A" && atTerminal(r));
   if (rcodeOf(aResponse) !== Rcode.NOERROR || aRecords.length === 0) return { kind: "basis", answers: chain };
   const cap = negTtl ?? NO_SOA_TTL;

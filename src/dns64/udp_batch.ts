@@ -81,7 +81,11 @@ export class BatchUdpSocket {
     this.#rxView = new DataView(this.#rxHeaders.buffer);
     this.#txView = new DataView(this.#txHeaders.buffer);
     const what = `UDP ${endpoint.family === 6 ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
-    const fd = lib.symbols.socket(endpoint.family === 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const fd = lib.symbols.socket(
+      endpoint.family === 6 ? AF_INET6 : AF_INET,
+      SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+      0,
+    );
     if (fd < 0) throw new Error(`listen: cannot open a socket for ${what}: errno ${libc.errno()}`);
     this.#fd = fd;
     try {
@@ -192,7 +196,12 @@ export class BatchUdpSocket {
   #flush(): void {
     let sent = 0;
     while (sent < this.#txCount) {
-      const rc = this.#lib.symbols.sendmmsg(this.#fd, this.#txHeaders.subarray(sent * MMSGHDR), this.#txCount - sent, 0);
+      const rc = this.#lib.symbols.sendmmsg(
+        this.#fd,
+        this.#txHeaders.subarray(sent * MMSGHDR),
+        this.#txCount - sent,
+        0,
+      );
       if (rc <= 0) break;
       sent += rc;
     }

@@ -14,16 +14,7 @@ import dgram from "node:dgram";
 import { formatIP, parseIP } from "../net/ip.ts";
 import type { Endpoint } from "./options.ts";
 import { closeQuietly, frame, readExactly, writeAll } from "./tcp.ts";
-import {
-  buildQuery,
-  Flag,
-  HEADER_SIZE,
-  type MessageLayout,
-  questionKeyOf,
-  Rcode,
-  scanMessage,
-  u16,
-} from "./wire.ts";
+import { buildQuery, Flag, HEADER_SIZE, type MessageLayout, questionKeyOf, Rcode, scanMessage, u16 } from "./wire.ts";
 
 /** One question for upstream. */
 export interface UpstreamQuestion {
@@ -133,7 +124,10 @@ export class UpstreamClient {
     const query = build(id);
     const key = questionKeyOf(query, query.length - 11);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => finish({ ok: false, reason: `no answer from ${label(server)} (UDP timeout)` }), this.#settings.timeoutMs);
+      const timer = setTimeout(
+        () => finish({ ok: false, reason: `no answer from ${label(server)} (UDP timeout)` }),
+        this.#settings.timeoutMs,
+      );
       const finish = (reply: UpstreamReply) => {
         clearTimeout(timer);
         pending.delete(id);
@@ -184,7 +178,9 @@ export class UpstreamClient {
       const length = await readExactly(conn, 2);
       const wire = await readExactly(conn, u16(length, 0));
       const layout = scanMessage(wire);
-      if (u16(wire, 0) !== u16(query, 0) || !(layout.flags & Flag.QR) || questionKeyOf(wire, layout.questionEnd) !== key) {
+      if (
+        u16(wire, 0) !== u16(query, 0) || !(layout.flags & Flag.QR) || questionKeyOf(wire, layout.questionEnd) !== key
+      ) {
         return { ok: false, reason: `${label(server)} sent a TCP answer that does not match the query` };
       }
       return { ok: true, wire, layout };

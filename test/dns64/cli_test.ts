@@ -5,15 +5,44 @@ import { resolveOptions } from "../../src/dns64/options.ts";
 const base = ["--listen", "[::1]:5353", "--upstream", "192.0.2.53"];
 
 Deno.test("flags become options; repeatable flags collect", () => {
-  const o = parseDns64Flags([...base, "--listen", "127.0.0.1:5353", "--prefix", "2001:db8:64::/96", "--prefix",
-    "2001:db8:100::/40=198.51.100.0/24", "--timeout-ms", "250", "--synthesize-on-servfail", "--exclude-a", "192.0.2.0/24",
-    "--allow-client", "2001:db8::/32", "--rate-limit", "100", "--cache-size", "0", "--retries", "0", "--edns-udp-size", "1400", "--udp-batch"]);
+  const o = parseDns64Flags([
+    ...base,
+    "--listen",
+    "127.0.0.1:5353",
+    "--prefix",
+    "2001:db8:64::/96",
+    "--prefix",
+    "2001:db8:100::/40=198.51.100.0/24",
+    "--timeout-ms",
+    "250",
+    "--synthesize-on-servfail",
+    "--exclude-a",
+    "192.0.2.0/24",
+    "--allow-client",
+    "2001:db8::/32",
+    "--rate-limit",
+    "100",
+    "--cache-size",
+    "0",
+    "--retries",
+    "0",
+    "--edns-udp-size",
+    "1400",
+    "--udp-batch",
+  ]);
   if (o === "help") throw new Error("help");
   const c = resolveOptions(o);
   eq(c.listen.map((e) => [e.host, e.port]), [["::1", 5353], ["127.0.0.1", 5353]]);
   eq(c.upstream.map((e) => [e.host, e.port]), [["192.0.2.53", 53]]);
   eq([c.prefixes.length, c.prefixes[1].v4Range?.length, c.timeoutMs, c.synthesizeOnServfail], [2, 24, 250, true]);
-  eq([c.rateLimit, c.cacheSize, c.retries, c.ednsUdpSize, c.excludeA.length, c.allowClient.length], [100, 0, 0, 1400, 1, 1]);
+  eq([c.rateLimit, c.cacheSize, c.retries, c.ednsUdpSize, c.excludeA.length, c.allowClient.length], [
+    100,
+    0,
+    0,
+    1400,
+    1,
+    1,
+  ]);
   eq([c.udpBatch, resolveOptions({ listen: ["[::1]:53"], upstream: ["::1"] }).udpBatch], [true, false]);
   // Default AAAA exclusions: ::ffff:0:0/96 and both prefixes.
   eq(c.excludeAaaa.length, 3);

@@ -3,7 +3,7 @@
  * TCP to 127.0.0.1, and decodes the answer with dns-packet.
  */
 
-import dnsPacket from "npm:dns-packet@5.6.1";
+import dnsPacket from "dns-packet";
 import { Buffer } from "node:buffer";
 import dgram from "node:dgram";
 
@@ -21,7 +21,6 @@ export interface AskOptions {
 }
 
 /** A decoded answer as dns-packet gives it, plus its size. */
-// deno-lint-ignore no-explicit-any
 export type Answer = any & { size: number };
 
 /** Asks `name` of the server on 127.0.0.1:`port`. */
@@ -103,7 +102,6 @@ async function readFull(conn: Deno.Conn, n: number): Promise<Uint8Array> {
 }
 
 /** The data of the records of `type` in a decoded section. */
-// deno-lint-ignore no-explicit-any
 export function dataOf(records: any[], type: string): string[] {
   return records.filter((r) => r.type === type).map((r) => String(r.data));
 }

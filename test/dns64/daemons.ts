@@ -165,7 +165,13 @@ async function withRetries(name: string, configure: (dir: string, port: number) 
  * Starts `binary` and waits until it answers an A query for `probe`. Returns the reason
  * (its log) when it exits first or does not answer within 20 s.
  */
-async function launch(binary: string, args: string[], dir: string, port: number, probe: string): Promise<Daemon | string> {
+async function launch(
+  binary: string,
+  args: string[],
+  dir: string,
+  port: number,
+  probe: string,
+): Promise<Daemon | string> {
   const child = new Deno.Command(binary, { args, stdout: "null", stderr: "piped" }).spawn();
   const stderr = new Response(child.stderr).text();
   let exited = false;
@@ -208,7 +214,19 @@ export interface DigResult {
 /** Runs dig against 127.0.0.1:`port` and parses its header and answer section. */
 export async function dig(port: number, name: string, type: string, ...extra: string[]): Promise<DigResult> {
   const out = await new Deno.Command(findBinary("dig")!, {
-    args: [`@127.0.0.1`, "-p", String(port), name, type, "+noall", "+comments", "+answer", "+tries=1", "+time=3", ...extra],
+    args: [
+      `@127.0.0.1`,
+      "-p",
+      String(port),
+      name,
+      type,
+      "+noall",
+      "+comments",
+      "+answer",
+      "+tries=1",
+      "+time=3",
+      ...extra,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -5,7 +5,7 @@
  * records every query it gets, so tests can check what was (not) forwarded.
  */
 
-import dnsPacket from "npm:dns-packet@5.6.1";
+import dnsPacket from "dns-packet";
 import { Buffer } from "node:buffer";
 import dgram from "node:dgram";
 
@@ -14,7 +14,6 @@ export interface FakeRecord {
   name: string;
   type: string;
   ttl: number;
-  // deno-lint-ignore no-explicit-any
   data: any;
 }
 
@@ -199,7 +198,10 @@ export class FakeUpstream {
       flags: flags | found.rcode,
       answers: found.answers,
       authorities: found.answers.length === 0 || found.rcode !== 0 ? (how.noSoa ? [] : [negativeSoa()]) : [],
-      additionals: [...(found.answers.length ? [{ name: `ns.${ZONE}`, type: "A", ttl: 300, data: "192.0.2.53" }] : []), ...base.additionals],
+      additionals: [
+        ...(found.answers.length ? [{ name: `ns.${ZONE}`, type: "A", ttl: 300, data: "192.0.2.53" }] : []),
+        ...base.additionals,
+      ],
     });
   }
 }

@@ -17,7 +17,11 @@ Deno.test({
   ignore: missing !== null,
   fn: async (t) => {
     const nsd = await startNsd();
-    const server = new Dns64Server({ listen: ["127.0.0.1:0"], upstream: [`127.0.0.1:${nsd.port}`], prefix: ["2001:db8:64::/96"] });
+    const server = new Dns64Server({
+      listen: ["127.0.0.1:0"],
+      upstream: [`127.0.0.1:${nsd.port}`],
+      prefix: ["2001:db8:64::/96"],
+    });
     await server.start();
     const port = server.addresses()[0].port;
     try {

@@ -11,7 +11,14 @@ function reverseOf(addr: Uint8Array, nibbles = 32): string {
 }
 
 Deno.test("§5.3.1: reverse names round-trip at every RFC 6052 prefix length", () => {
-  const bases = ["2001:db8::", "2001:db8:100::", "2001:db8:122::", "2001:db8:122:300::", "2001:db8:122:344::", "2001:db8:122:344::"];
+  const bases = [
+    "2001:db8::",
+    "2001:db8:100::",
+    "2001:db8:122::",
+    "2001:db8:122:300::",
+    "2001:db8:122:344::",
+    "2001:db8:122:344::",
+  ];
   RFC6052_LENGTHS.forEach((length, i) => {
     const prefix = parsePrefix(`${bases[i]}/${length}`);
     const addr = embedIPv4(prefix, parseIPv4("192.0.2.33"));

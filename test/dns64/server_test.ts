@@ -4,7 +4,7 @@
  */
 
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
-import { Dns64Server, type Dns64Options } from "../../src/dns64/server.ts";
+import { type Dns64Options, Dns64Server } from "../../src/dns64/server.ts";
 import { ResponseCache } from "../../src/dns64/cache.ts";
 import { parseIPv6 } from "../../src/net/ip.ts";
 import { type Answer, ask, dataOf, exchange } from "./client.ts";
@@ -104,22 +104,30 @@ for (const code of ["SERVFAIL", "REFUSED", "FORMERR"] as const) {
     eq(rcode(a), code);
     eq(a.answers.length, 0);
   });
-  rule(`§5.1.2: ${code} on AAAA counts as empty with synthesize-on-servfail`, { synthesizeOnServfail: true }, async (t, port, fake) => {
-    fake.override(n("v4only"), "AAAA", { rcode: code });
-    const a = await ask(port, n("v4only"), { transport: t });
-    eq(rcode(a), "NOERROR");
-    eq(dataOf(a.answers, "AAAA"), ["2001:db8:64::c000:201"]);
-    // No SOA came with the error, so the TTL cap is 600 (§5.1.7).
-    eq(a.answers[0].ttl, 600);
-  });
+  rule(
+    `§5.1.2: ${code} on AAAA counts as empty with synthesize-on-servfail`,
+    { synthesizeOnServfail: true },
+    async (t, port, fake) => {
+      fake.override(n("v4only"), "AAAA", { rcode: code });
+      const a = await ask(port, n("v4only"), { transport: t });
+      eq(rcode(a), "NOERROR");
+      eq(dataOf(a.answers, "AAAA"), ["2001:db8:64::c000:201"]);
+      // No SOA came with the error, so the TTL cap is 600 (§5.1.7).
+      eq(a.answers[0].ttl, 600);
+    },
+  );
 }
 
-rule("§5.1.3: an AAAA timeout is SERVFAIL by default", { timeoutMs: 100, retries: 0 }, async (t, port, fake, server) => {
-  fake.override(n("v4only"), "AAAA", { silent: true });
-  eq(rcode(await ask(port, n("v4only"), { transport: t })), "SERVFAIL");
-  eq(server.counters().upstreamErrors, 1);
-  eq(server.counters().servfail, 1);
-});
+rule(
+  "§5.1.3: an AAAA timeout is SERVFAIL by default",
+  { timeoutMs: 100, retries: 0 },
+  async (t, port, fake, server) => {
+    fake.override(n("v4only"), "AAAA", { silent: true });
+    eq(rcode(await ask(port, n("v4only"), { transport: t })), "SERVFAIL");
+    eq(server.counters().upstreamErrors, 1);
+    eq(server.counters().servfail, 1);
+  },
+);
 
 rule("§5.1.3: an AAAA timeout counts as empty with synthesize-on-servfail", {
   timeoutMs: 100,
@@ -148,10 +156,14 @@ rule("§5.1.4: a real AAAA inside our own prefix is excluded by default", {}, as
   eq(a.answers[0].ttl, 300);
 });
 
-rule("§5.1.4: an explicit exclude-aaaa list replaces the default", { excludeAaaa: ["2001:db8:1::/48"] }, async (t, port) => {
-  eq(dataOf((await ask(port, n("mapped"), { transport: t })).answers, "AAAA"), ["::ffff:c000:205"]);
-  eq(dataOf((await ask(port, n("dual"), { transport: t })).answers, "AAAA"), ["2001:db8:64::c000:204"]);
-});
+rule(
+  "§5.1.4: an explicit exclude-aaaa list replaces the default",
+  { excludeAaaa: ["2001:db8:1::/48"] },
+  async (t, port) => {
+    eq(dataOf((await ask(port, n("mapped"), { transport: t })).answers, "AAAA"), ["::ffff:c000:205"]);
+    eq(dataOf((await ask(port, n("dual"), { transport: t })).answers, "AAAA"), ["2001:db8:64::c000:204"]);
+  },
+);
 
 rule("A exclusion list: IPv4 in exclude-a is never synthesized; NODATA keeps the SOA", {
   excludeA: ["192.0.2.0/28"],
@@ -283,14 +295,19 @@ rule("§5.3.1: reverse names outside every prefix are forwarded", {}, async (t, 
 rule("RFC 7050/8880: ipv4only.arpa is answered locally, never forwarded", {
   prefix: [PREFIX, "64:ff9b::/96"],
 }, async (t, port, fake) => {
-  eq(dataOf((await ask(port, "ipv4only.arpa", { type: "A", transport: t })).answers, "A"), ["192.0.0.170", "192.0.0.171"]);
+  eq(dataOf((await ask(port, "ipv4only.arpa", { type: "A", transport: t })).answers, "A"), [
+    "192.0.0.170",
+    "192.0.0.171",
+  ]);
   eq(dataOf((await ask(port, "IPv4only.arpa", { transport: t })).answers, "AAAA"), [
     "2001:db8:64::c000:aa",
     "2001:db8:64::c000:ab",
     "64:ff9b::c000:aa",
     "64:ff9b::c000:ab",
   ]);
-  eq(dataOf((await ask(port, "170.0.0.192.in-addr.arpa", { type: "PTR", transport: t })).answers, "PTR"), ["ipv4only.arpa"]);
+  eq(dataOf((await ask(port, "170.0.0.192.in-addr.arpa", { type: "PTR", transport: t })).answers, "PTR"), [
+    "ipv4only.arpa",
+  ]);
   const reverse = await ask(port, reverseName("64:ff9b::c000:aa"), { type: "PTR", transport: t });
   eq(dataOf(reverse.answers, "PTR"), ["ipv4only.arpa"]);
   eq(rcode(await ask(port, "www.ipv4only.arpa", { transport: t })), "NXDOMAIN");
@@ -315,10 +332,14 @@ rule("§5.5: AD is never set on synthesized data; DO is passed upstream", {}, as
   eq((await ask(port, n("dual"), { transport: t, edns: { dnssecOk: true } })).flag_ad, true);
 });
 
-rule("not an open resolver: clients outside allow-client get REFUSED", { allowClient: ["2001:db8::/32"] }, async (t, port, fake, server) => {
-  eq(rcode(await ask(port, n("v4only"), { transport: t })), "REFUSED");
-  eq([fake.seen.length, server.counters().refused], [0, 1]);
-});
+rule(
+  "not an open resolver: clients outside allow-client get REFUSED",
+  { allowClient: ["2001:db8::/32"] },
+  async (t, port, fake, server) => {
+    eq(rcode(await ask(port, n("v4only"), { transport: t })), "REFUSED");
+    eq([fake.seen.length, server.counters().refused], [0, 1]);
+  },
+);
 
 Deno.test("per-client rate limit drops queries beyond the rate", async () => {
   await withListener({ rateLimit: 5 }, async (port, _fake, server) => {
@@ -365,8 +386,12 @@ Deno.test("a shared cache never serves a synthesis made under another prefix", a
   const cache = new ResponseCache(100);
   const fake = await FakeUpstream.start();
   try {
-    for (const [prefix, expected] of [[PREFIX, "2001:db8:64::c000:201"], ["2001:db8:65::/96", "2001:db8:65::c000:201"]]) {
-      const server = new Dns64Server({ listen: ["127.0.0.1:0"], upstream: [fake.address], prefix: [prefix] }, { cache });
+    for (
+      const [prefix, expected] of [[PREFIX, "2001:db8:64::c000:201"], ["2001:db8:65::/96", "2001:db8:65::c000:201"]]
+    ) {
+      const server = new Dns64Server({ listen: ["127.0.0.1:0"], upstream: [fake.address], prefix: [prefix] }, {
+        cache,
+      });
       await server.start();
       try {
         eq(dataOf((await ask(server.addresses()[0].port, n("v4only"))).answers, "AAAA"), [expected]);
@@ -471,7 +496,9 @@ Deno.test("listeners bind IPv6 too", async () => {
 Deno.test("udp-batch mode (recvmmsg/sendmmsg through FFI) answers like the plain path", async () => {
   await withListener({ udpBatch: true, timeoutMs: 200, retries: 0 }, async (port, fake, server) => {
     const first = await ask(port, "V4only.dns64.example", { id: 7 });
-    eq([first.id, first.questions[0].name, dataOf(first.answers, "AAAA")], [7, "V4only.dns64.example", ["2001:db8:64::c000:201"]]);
+    eq([first.id, first.questions[0].name, dataOf(first.answers, "AAAA")], [7, "V4only.dns64.example", [
+      "2001:db8:64::c000:201",
+    ]]);
     const again = await ask(port, n("v4only"), { id: 8 });
     eq([again.id, dataOf(again.answers, "AAAA")], [8, ["2001:db8:64::c000:201"]]);
     const udp = await ask(port, n("many"), { edns: false });

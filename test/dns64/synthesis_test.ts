@@ -45,7 +45,9 @@ Deno.test("RFC 6052 §2.4: 192.0.2.33 at every prefix length", () => {
 });
 
 Deno.test("prefix choice: IPv4 ranges in order, the WKP skipped for non-global, exclude-a first", () => {
-  const r = rules(["2001:db8:1::/96=198.51.100.0/24", "64:ff9b::/96", "2001:db8:2::/96"], { excludeA: ["203.0.113.0/24"] });
+  const r = rules(["2001:db8:1::/96=198.51.100.0/24", "64:ff9b::/96", "2001:db8:2::/96"], {
+    excludeA: ["203.0.113.0/24"],
+  });
   const pick = (v4: string) => {
     const p = prefixFor(r, parseIPv4(v4));
     return p ? formatIPv6(p.addr) : null;
@@ -79,7 +81,12 @@ Deno.test("negative TTL is min(SOA TTL, SOA MINIMUM), null without a SOA", () =>
 Deno.test("AAAA classification: pass, filtered (with the AAAA RRSIG dropped), synthesize", () => {
   const r = rules(["2001:db8:64::/96"]);
   const aaaa = (data: string): DnsRecord => ({ name: "h.example", type: "AAAA", ttl: 50, data });
-  const sig = (covered: string): DnsRecord => ({ name: "h.example", type: "RRSIG", ttl: 50, data: { typeCovered: covered } });
+  const sig = (covered: string): DnsRecord => ({
+    name: "h.example",
+    type: "RRSIG",
+    ttl: 50,
+    data: { typeCovered: covered },
+  });
   eq(classifyAaaaResponse(response(0, [aaaa("2001:db8::1")]), "h.example", r).kind, "pass");
   eq(classifyAaaaResponse(response(3, []), "h.example", r).kind, "pass");
   eq(classifyAaaaResponse(response(2, []), "h.example", r).kind, "pass");
@@ -89,7 +96,10 @@ Deno.test("AAAA classification: pass, filtered (with the AAAA RRSIG dropped), sy
     "h.example",
     r,
   );
-  eq(mixed.kind === "filtered" ? [mixed.answers.map((a) => a.type), mixed.excluded] : mixed.kind, [["AAAA", "RRSIG"], 1]);
+  eq(mixed.kind === "filtered" ? [mixed.answers.map((a) => a.type), mixed.excluded] : mixed.kind, [
+    ["AAAA", "RRSIG"],
+    1,
+  ]);
   const onlyExcluded = classifyAaaaResponse(response(0, [aaaa("2001:db8:64::c000:201")]), "h.example", r);
   eq(onlyExcluded, { kind: "synthesize", negativeTtl: null, excluded: 1 });
 });

@@ -24,7 +24,11 @@ async function withBoth(
   body: (ours: number, unbound: number) => Promise<void>,
 ): Promise<void> {
   let unbound: Daemon | null = null;
-  const server = new Dns64Server({ listen: ["127.0.0.1:0"], upstream: [`127.0.0.1:${upstreamPort}`], prefix: [PREFIX] });
+  const server = new Dns64Server({
+    listen: ["127.0.0.1:0"],
+    upstream: [`127.0.0.1:${upstreamPort}`],
+    prefix: [PREFIX],
+  });
   try {
     unbound = await startUnbound({ stubs, dns64Prefix: PREFIX });
     await server.start();

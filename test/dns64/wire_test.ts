@@ -1,5 +1,5 @@
 import { deepStrictEqual as eq, ok, throws } from "node:assert/strict";
-import dnsPacket from "npm:dns-packet@5.6.1";
+import dnsPacket from "dns-packet";
 import { Buffer } from "node:buffer";
 import {
   buildQuery,
@@ -23,8 +23,13 @@ Deno.test("scanMessage refuses forward pointers, loops, overruns and trailing by
   throws(() => scanMessage(Uint8Array.from([...header(1), 0xc0, 12, 0, 1, 0, 1])), WireError);
   throws(() => scanMessage(Uint8Array.from([...header(1), 3, 0x61])), WireError);
   throws(() => scanMessage(Uint8Array.from([...header(1), ...name("a"), 0, 1, 0, 1, 9])), WireError);
-  throws(() => scanMessage(Uint8Array.from([...header(0, 1), ...name("a"), 0, 1, 0, 1, 0, 0, 0, 1, 0, 9, 1])), WireError);
-  const ok1 = scanMessage(Uint8Array.from([...header(1, 1), ...name("a"), 0, 1, 0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 7, 0, 4, 1, 2, 3, 4]));
+  throws(
+    () => scanMessage(Uint8Array.from([...header(0, 1), ...name("a"), 0, 1, 0, 1, 0, 0, 0, 1, 0, 9, 1])),
+    WireError,
+  );
+  const ok1 = scanMessage(
+    Uint8Array.from([...header(1, 1), ...name("a"), 0, 1, 0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 7, 0, 4, 1, 2, 3, 4]),
+  );
   eq([ok1.records.length, ok1.records[0].ttlOffset], [1, 25]);
 });
 
@@ -44,7 +49,12 @@ Deno.test("parseQuery reads the question and the OPT record; the name is read on
   eq(questionName(q), { name: "WwW.Example", plain: true });
   eq(questionName(Uint8Array.from([...header(1), ...name("a.b", "c"), 0, 1, 0, 1])), { name: "a\\.b.c", plain: false });
   eq(questionName(Uint8Array.from([...header(1), 2, 0x41, 0xff, 0, 0, 1, 0, 1])), { name: "A\\255", plain: false });
-  eq(parseQuery(Uint8Array.from([...header(1, 0, 0, 1), ...name("a"), 0, 1, 0, 1, 1, 0x61, 0, 0, 41, 2, 0, 0, 0, 0, 0, 0, 0])), "formerr");
+  eq(
+    parseQuery(
+      Uint8Array.from([...header(1, 0, 0, 1), ...name("a"), 0, 1, 0, 1, 1, 0x61, 0, 0, 41, 2, 0, 0, 0, 0, 0, 0, 0]),
+    ),
+    "formerr",
+  );
 });
 
 Deno.test("questionHash and sameQuestion fold letter case only", () => {
@@ -78,7 +88,10 @@ Deno.test("owner-name compression keeps the message equal and makes it smaller",
   const a = dnsPacket.decode(Buffer.from(plain));
   const b = dnsPacket.decode(Buffer.from(packed));
   eq(b.answers.map((r: { data: string }) => r.data), a.answers.map((r: { data: string }) => r.data));
-  eq(b.answers.map((r: { name: string }) => r.name.toLowerCase()), a.answers.map((r: { name: string }) => r.name.toLowerCase()));
+  eq(
+    b.answers.map((r: { name: string }) => r.name.toLowerCase()),
+    a.answers.map((r: { name: string }) => r.name.toLowerCase()),
+  );
   eq(b.authorities[0].data, "ns.dns64.example");
 });
 
@@ -91,7 +104,26 @@ Deno.test("replaceOpt swaps a trailing OPT and refuses one in the middle", () =>
   const removed = replaceOpt(withOpt, scanMessage(withOpt), null);
   ok(removed);
   eq([removed.length, removed[11]], [base.length, 0]);
-  const middle = Uint8Array.from([...header(1, 0, 0, 2), ...name("a"), 0, 1, 0, 1, ...encodeOpt(512, false), ...name("a"), 0, 1, 0, 1, 0, 0, 0, 1, 0, 0]);
+  const middle = Uint8Array.from([
+    ...header(1, 0, 0, 2),
+    ...name("a"),
+    0,
+    1,
+    0,
+    1,
+    ...encodeOpt(512, false),
+    ...name("a"),
+    0,
+    1,
+    0,
+    1,
+    0,
+    0,
+    0,
+    1,
+    0,
+    0,
+  ]);
   eq(replaceOpt(middle, scanMessage(middle), null), null);
 });
 
