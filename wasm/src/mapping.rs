@@ -4,6 +4,7 @@
 //! address.
 
 use crate::config::Config;
+use crate::counters::Counter;
 use crate::rfc6052;
 
 /// Why an address has no counterpart.
@@ -13,6 +14,17 @@ pub enum MapError {
     NoMapping,
     /// A non-global IPv4 address would sit under 64:ff9b::/96 (RFC 6052 §3.1).
     NonGlobalWkp,
+}
+
+impl MapError {
+    /// The drop counter for a packet whose address could not be mapped;
+    /// `untranslatable` names which address it was.
+    pub fn counter(self, untranslatable: Counter) -> Counter {
+        match self {
+            MapError::NoMapping => untranslatable,
+            MapError::NonGlobalWkp => Counter::drop_wkp_nonglobal,
+        }
+    }
 }
 
 /// Address mapper over one configuration.

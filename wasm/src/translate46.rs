@@ -11,7 +11,6 @@ use crate::icmp46::{self, Outer6};
 use crate::icmp_errors::{self, Reply};
 use crate::ipv4::{self, Ipv4Error, Ipv4Fields};
 use crate::ipv6::{self, Fragment, Ipv6Out};
-use crate::mapping::MapError;
 use crate::protocol::{FRAGMENT, ICMP, ICMPV6, UDP};
 use crate::transport;
 use crate::verdict::Verdict;
@@ -39,7 +38,7 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, hairpin:
     let dst = match tx.map.v4_to_v6(&ip.dst, true) {
         Ok(a) => a,
         Err(e) => {
-            let r = reply(icmp::V4_DEST_UNREACH, v4_code::ADMIN_PROHIBITED, 0, map_drop(e, Counter::drop_untranslatable_dst));
+            let r = reply(icmp::V4_DEST_UNREACH, v4_code::ADMIN_PROHIBITED, 0, e.counter(Counter::drop_untranslatable_dst));
             return answer(tx, buf, start, &ip, any_icmp, hairpin, r);
         }
     };
@@ -48,7 +47,7 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, hairpin:
         Err(e) => match (about_error, tx.map.rfc6791_v6(&ip.src)) {
             (true, Some(a)) => a,
             _ => {
-                let r = reply(icmp::V4_DEST_UNREACH, v4_code::ADMIN_PROHIBITED, 0, map_drop(e, Counter::drop_untranslatable_src));
+                let r = reply(icmp::V4_DEST_UNREACH, v4_code::ADMIN_PROHIBITED, 0, e.counter(Counter::drop_untranslatable_src));
                 return answer(tx, buf, start, &ip, any_icmp, hairpin, r);
             }
         },
@@ -145,14 +144,6 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, hairpin:
         Verdict::FragmentV6 { start: out_at, len: out_len, mtu: split_mtu }
     } else {
         Verdict::Forward { start: out_at, len: out_len }
-    }
-}
-
-/// The drop counter for an address that could not be mapped.
-pub fn map_drop(e: MapError, untranslatable: Counter) -> Counter {
-    match e {
-        MapError::NoMapping => untranslatable,
-        MapError::NonGlobalWkp => Counter::drop_wkp_nonglobal,
     }
 }
 

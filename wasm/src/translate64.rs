@@ -12,7 +12,6 @@ use crate::inner::DF_THRESHOLD;
 use crate::ipv4::{self, Ipv4Out};
 use crate::ipv6::{self, ChainProblem};
 use crate::protocol::{ICMP, ICMPV6};
-use crate::translate46::map_drop;
 use crate::transport;
 use crate::verdict::Verdict;
 
@@ -42,7 +41,7 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize) -> Verdi
     let dst = match tx.map.v6_to_v4(&ip.dst) {
         Ok(a) => a,
         Err(e) => {
-            let r = reply(icmp::V6_DEST_UNREACH, v6_code::ADMIN_PROHIBITED, 0, map_drop(e, Counter::drop_untranslatable_dst));
+            let r = reply(icmp::V6_DEST_UNREACH, v6_code::ADMIN_PROHIBITED, 0, e.counter(Counter::drop_untranslatable_dst));
             return icmp_errors::v6(tx, buf, start, end, &ip, any_icmp, r);
         }
     };
@@ -52,7 +51,7 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize) -> Verdi
         Err(e) => match (about_error, tx.map.rfc6791_v4(&ip.src)) {
             (true, Some(a)) => a,
             _ => {
-                let r = reply(icmp::V6_DEST_UNREACH, v6_code::SOURCE_POLICY, 0, map_drop(e, Counter::drop_untranslatable_src));
+                let r = reply(icmp::V6_DEST_UNREACH, v6_code::SOURCE_POLICY, 0, e.counter(Counter::drop_untranslatable_src));
                 return icmp_errors::v6(tx, buf, start, end, &ip, any_icmp, r);
             }
         },
