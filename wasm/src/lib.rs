@@ -58,7 +58,7 @@
 //! | function | returns |
 //! |---|---|
 //! | `nat64_abi_version() -> u32` | [`ABI_VERSION`] |
-//! | `nat64_init(slot_count: u32, slot_size: u32, session_capacity: u32) -> i32` | 0, or a negative [`InitError`] code (-1 already initialised with another geometry, -2 slot count or size out of range, -3 memory could not grow); only the first call lays out memory, a repeat with the same geometry returns 0 |
+//! | `nat64_init(slot_count: u32, slot_size: u32, session_capacity: u32) -> i32` | 0, or a negative [`InitError`] code (-1 already initialised with another geometry, -2 slot count or size out of range, -3 memory could not grow); only the first call lays out memory, a repeat with the same geometry returns 0; `session_capacity` is for the stateful NAT64 tables, for which this build reserves nothing yet |
 //! | `nat64_slot_base() -> u32`, `nat64_slot_size() -> u32`, `nat64_slot_count() -> u32`, `nat64_headroom() -> u32` | the slot geometry |
 //! | `nat64_in_len_base() -> u32` | address of the input length array |
 //! | `nat64_out_base() -> u32`, `nat64_out_capacity() -> u32` | the output descriptor array and how many it holds |
