@@ -4,7 +4,8 @@
  *
  * In a lab of its own (scripts/lab with a private prefix) the real gateway (`nat64 run`,
  * SIIT, pinned to CPU 0) translates an iperf3 TCP stream from the IPv6-only client to
- * the IPv4-only server (both on CPU 1). Each round runs the stream three times, in
+ * the IPv4-only server (both on CPU 1; all at nice -10, as the box's main work). Each
+ * round runs the stream three times, in
  * rotating order:
  *   idle    nobody asks the control socket
  *   poll    `nat64 stats` requests (connect, status, counters, close) 20 times a second
@@ -39,7 +40,11 @@ const POLLER = new URL("./fixtures/stats_poller.ts", import.meta.url).pathname;
 const PREFIX = `n64bs${Deno.pid}`;
 const SERVER_VIA_PREFIX = "2001:db8:64::c633:6402"; // 198.51.100.2 under the lab's NAT64 prefix
 const pinned = navigator.hardwareConcurrency >= 2;
-const onCpu = (cpu: number) => (pinned ? ["taskset", "-c", String(cpu)] : []);
+/**
+ * Pinned to `cpu` (when there are two) at nice -10: the gateway and its load are the
+ * box's main work, so other jobs on a shared machine take less from them.
+ */
+const onCpu = (cpu: number) => ["nice", "-n", "-10", ...(pinned ? ["taskset", "-c", String(cpu)] : [])];
 const decoder = new TextDecoder();
 
 async function run(argv: string[], env: Record<string, string> = {}): Promise<string> {
@@ -73,12 +78,13 @@ async function askStats(socket: string): Promise<number> {
 }
 
 /**
- * Starts the poller fixture on CPU 1. At `hz` > 0 it runs at nice -20, so the times it
- * measures are the gateway's answers rather than its own wait for a CPU that iperf3
- * keeps busy; the back-to-back flood runs at normal priority, or it would starve iperf3.
+ * Starts the poller fixture on CPU 1. At `hz` > 0 it runs at nice -20 (nice -10 twice),
+ * so the times it measures are the gateway's answers rather than its own wait for a CPU
+ * that iperf3 keeps busy; the back-to-back flood runs at iperf3's priority, or it would
+ * starve it.
  */
 function startPoller(socket: string, hz: number): Deno.ChildProcess {
-  const nice = hz > 0 ? ["nice", "-n", "-20"] : [];
+  const nice = hz > 0 ? ["nice", "-n", "-10"] : [];
   const argv = [...nice, ...onCpu(1), Deno.execPath(), "run", "-A", POLLER, "--socket", socket, "--hz", String(hz)];
   return new Deno.Command(argv[0], { args: argv.slice(1), stdout: "piped", stderr: "inherit" }).spawn();
 }
