@@ -90,7 +90,9 @@ export class ControlServer {
       previous = Deno.umask(~this.#mode & 0o777);
     } catch (err) {
       if (err instanceof Deno.errors.NotCapable) {
-        throw new Error(`creating the control socket with mode ${this.#mode.toString(8).padStart(4, "0")} needs --allow-sys=umask`);
+        throw new Error(
+          `creating the control socket with mode ${this.#mode.toString(8).padStart(4, "0")} needs --allow-sys=umask`,
+        );
       }
       throw err;
     }
