@@ -1,8 +1,9 @@
 /**
- * Engine problems the fuzzers found that are reported and not fixed yet, by signature
- * (`signature()` of the problem text), each with a one-line note naming the bug. The
- * bounded fuzz tests print these instead of failing; `regressions_test.ts` pins each
- * one with its exact input. Remove an entry when its regression test passes.
+ * Problems the fuzzers found that are reported and not fixed yet, each with a one-line
+ * note naming the bug: engine problems by signature (`signature()` of the problem
+ * text), DNS64 problems by pattern. The bounded fuzz tests print these instead of
+ * failing; `regressions_test.ts` and `dns64_regressions_test.ts` pin each one with its
+ * exact input. Remove an entry when its regression test passes.
  */
 
 import { signature } from "./engine_mutation.ts";
@@ -14,3 +15,20 @@ export const KNOWN_FINDINGS: ReadonlyMap<string, string> = new Map([
     "translate46 copies IPv4 protocols 0/43/44/60 into the IPv6 Next Header (RFC 7915 §4.1), which makes the payload parse as an extension header",
   ],
 ]);
+
+/** DNS64 listener problems: a pattern of the problem text → note. */
+export const KNOWN_DNS_FINDINGS: readonly { pattern: RegExp; note: string }[] = [
+  {
+    pattern: /^a well-formed query got RCODE \d+$/,
+    note: "resolver relays upstream RCODEs other than NOERROR/NXDOMAIN/SERVFAIL/REFUSED (FORMERR, NOTIMP, YXDOMAIN, 11-15) to a client whose query was fine",
+  },
+  {
+    pattern: /^the answer does not decode: /,
+    note: "resolver relays upstream answers whose RDATA names run past RDLENGTH (scanMessage checks owner names only), so clients cannot parse them",
+  },
+];
+
+/** The note of the known DNS64 finding `problem` matches, or null. */
+export function knownDnsNote(problem: string): string | null {
+  return KNOWN_DNS_FINDINGS.find((k) => k.pattern.test(problem))?.note ?? null;
+}
