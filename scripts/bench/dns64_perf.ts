@@ -114,6 +114,8 @@ async function startOurs(upstreamPort: number, batch: boolean): Promise<Daemon> 
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      "--config",
+      new URL("deno.json", ROOT).pathname,
       "--allow-net",
       ...(batch ? ["--allow-ffi", "--allow-read"] : []),
       new URL("scripts/bench/dns64_listener.ts", ROOT).pathname,

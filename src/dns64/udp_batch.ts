@@ -5,10 +5,12 @@
  * Deno FFI, so it needs `--allow-ffi=<libc path>`; the listener uses it only when asked
  * (`udp-batch`), the default path needing network permission alone.
  *
- * Waiting happens in `poll(2)` on a Deno worker thread (resolved as a Promise), together
+ * While queries flow, the loop waits up to a millisecond for the next one in `poll(2)` on
+ * its own thread (a wake-up there costs microseconds) and yields to the event loop at
+ * least every millisecond, so upstream answers and timers keep running. When the line is
+ * quiet it waits in `poll(2)` on a Deno worker thread (resolved as a Promise), together
  * with an eventfd that close() writes to, so an idle listener costs nothing and stops at
- * once. After each busy batch the loop yields to the event loop, so upstream answers and
- * timers keep running.
+ * once.
  *
  * Struct layouts are those of LP64 Linux (x86-64, AArch64): `struct msghdr` is 56 bytes,
  * `struct mmsghdr` 64, `struct iovec` 16, `struct sockaddr_in6` 28.
@@ -25,6 +27,10 @@ import { allocate } from "./wire.ts";
 const BATCH = 64;
 /** Room per datagram; a larger query is cut and then refused as malformed. */
 const SLOT = 4096;
+/** The longest the event loop is held while queries keep coming, in milliseconds. */
+const YIELD_MS = 1;
+/** The longest the loop waits for the next query on its own thread, in milliseconds. */
+const SPIN_MS = 1;
 /** Room per peer address (sockaddr_in6 is 28 bytes). */
 const NAME = 32;
 const MMSGHDR = 64;
@@ -132,20 +138,29 @@ export class BatchUdpSocket {
     fds.setInt16(4, POLLIN, true);
     fds.setInt32(8, this.#wakeFd, true);
     fds.setInt16(12, POLLIN, true);
+    let lastYield = performance.now();
     try {
       while (!this.#closed) {
+        // Let upstream answers, timers and TCP run at least every YIELD_MS while busy.
+        if (performance.now() - lastYield >= YIELD_MS) {
+          await this.#libc.pollAsync(this.#pollFds, 0, 0);
+          lastYield = performance.now();
+        }
         for (let i = 0; i < BATCH; i++) view.setUint32(i * MMSGHDR + 8, NAME, true);
         const n = sym.recvmmsg(this.#fd, this.#rxHeaders, BATCH, 0, null);
-        if (n <= 0) {
-          const errno = n < 0 ? this.#libc.errno() : Errno.EAGAIN;
-          if (errno !== Errno.EAGAIN && errno !== Errno.EINTR) break;
-          await this.#libc.pollAsync(this.#pollFds, 2, -1);
+        if (n > 0) {
+          for (let i = 0; i < n; i++) this.#answer(handler, i, view.getUint32(i * MMSGHDR + 56, true));
+          this.#flush();
           continue;
         }
-        for (let i = 0; i < n; i++) this.#answer(handler, i, view.getUint32(i * MMSGHDR + 56, true));
-        this.#flush();
-        // Let upstream answers, timers and TCP run between busy batches.
-        if (n === BATCH) await this.#libc.pollAsync(this.#pollFds, 0, 0);
+        const errno = n < 0 ? this.#libc.errno() : Errno.EAGAIN;
+        if (errno !== Errno.EAGAIN && errno !== Errno.EINTR) break;
+        // Nothing queued. While traffic flows the next query is usually microseconds away,
+        // so wait for it here, briefly: a worker-thread wake-up costs far more. When the
+        // line goes quiet, wait on a worker thread and leave the event loop free.
+        if (this.#libc.poll(this.#pollFds, 2, SPIN_MS) > 0) continue;
+        await this.#libc.pollAsync(this.#pollFds, 2, -1);
+        lastYield = performance.now();
       }
     } finally {
       this.#closed = true;
