@@ -184,6 +184,8 @@ async function measure(name: string, start: () => Promise<Daemon>, dir: string):
     await dnsperf(server.port, `${dir}/hot.txt`, ["-n", "1"]);
     console.error(`bench-dns64: ${name}: cache-hot, as fast as it answers...`);
     const hot = await dnsperf(server.port, `${dir}/hot.txt`, ["-l", String(seconds)]);
+    console.error(`bench-dns64: ${name}: cache-hot latency at full load...`);
+    const loaded = await dnsperf(server.port, `${dir}/hot.txt`, ["-l", String(Math.min(seconds, 5)), "-v"]);
     console.error(`bench-dns64: ${name}: cache-hot latency at ${latencyQps} qps...`);
     const latency = await dnsperf(server.port, `${dir}/hot.txt`, [
       "-l",
@@ -192,7 +194,7 @@ async function measure(name: string, start: () => Promise<Daemon>, dir: string):
       String(latencyQps),
       "-v",
     ]);
-    return { cold, hot, latency };
+    return { cold, hot, loaded, latency };
   } finally {
     await server.stop();
   }
@@ -215,21 +217,22 @@ try {
 
   const f = (v: number | null, d = 2) => (v === null || Number.isNaN(v) ? "-" : v.toFixed(d));
   const rows = [
-    ["cache-hot (max qps)", "hot"],
-    ["cache-hot @ fixed qps", "latency"],
+    ["cache-hot, max qps", "hot"],
+    ["cache-hot, full load -v", "loaded"],
+    [`cache-hot @ ${latencyQps} qps`, "latency"],
     ["cache-cold", "cold"],
   ] as const;
   const servers = [["ours, udp-batch", batch], ["ours, network only", sandboxed], ["unbound dns64", unbound]] as const;
   console.log(
     `DNS64 benchmark: dnsperf, 1 client thread, ${seconds} s runs, upstream nsd on loopback, prefix ${PREFIX}`,
   );
-  console.log("scenario               | server             |      qps | vs unbound | p50 ms | p99 ms | avg ms | lost");
-  console.log("-----------------------|--------------------|----------|------------|--------|--------|--------|-----");
+  console.log("scenario                | server             |      qps | vs unbound | p50 ms | p99 ms | avg ms | lost");
+  console.log("------------------------|--------------------|----------|------------|--------|--------|--------|-----");
   for (const [label, key] of rows) {
     for (const [name, runs] of servers) {
       const r = runs[key];
       console.log(
-        `${label.padEnd(22)} | ${name.padEnd(18)} | ${f(r.qps, 0).padStart(8)} | ${
+        `${label.padEnd(23)} | ${name.padEnd(18)} | ${f(r.qps, 0).padStart(8)} | ${
           f(r.qps / unbound[key].qps).padStart(10)
         } | ` +
           `${f(r.p50ms, 3).padStart(6)} | ${f(r.p99ms, 3).padStart(6)} | ${f(r.avgms, 3).padStart(6)} | ${r.lost}`,
