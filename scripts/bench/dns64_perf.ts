@@ -19,6 +19,7 @@ import {
   ZONES,
 } from "../../test/dns64/daemons.ts";
 import { exchange } from "../../test/dns64/client.ts";
+import { defaultLibcPath } from "../../src/tun/libc.ts";
 
 const PREFIX = "2001:db8:64::/96";
 const BENCH_ZONE = "bench.example";
@@ -117,7 +118,7 @@ async function startOurs(upstreamPort: number, batch: boolean): Promise<Daemon> 
       "--config",
       new URL("deno.json", ROOT).pathname,
       "--allow-net",
-      ...(batch ? ["--allow-ffi", "--allow-read"] : []),
+      ...(batch ? [`--allow-ffi=${defaultLibcPath()}`] : []),
       new URL("scripts/bench/dns64_listener.ts", ROOT).pathname,
       "--listen",
       `127.0.0.1:${port}`,

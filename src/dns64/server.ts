@@ -136,6 +136,7 @@ export class Dns64Server {
       });
       socket.bind(endpoint.port, endpoint.host, () => {
         socket.removeAllListeners("error");
+        // A send to a vanished client can report ICMP errors here; they concern that client only.
         socket.on("error", () => {});
         const listener: UdpListener = {
           port: socket.address().port,

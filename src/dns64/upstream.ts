@@ -158,6 +158,7 @@ export class UpstreamClient {
       if (!(layout.flags & Flag.QR) || layout.qdcount !== 1 || questionKeyOf(msg, layout.questionEnd) !== p.key) return;
       p.done({ ok: true, wire: new Uint8Array(msg), layout });
     });
+    // ICMP errors for one upstream surface here; that attempt then times out and fails over.
     socket.on("error", () => {});
     this.#sockets.set(family, socket);
     this.#pending.set(family, pending);
