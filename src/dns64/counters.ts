@@ -8,7 +8,7 @@
 export interface Dns64Counters {
   /** Every message received, malformed ones included. */
   readonly queries: number;
-  /** Answers that carry synthesized AAAA records. */
+  /** AAAA answers synthesized (an answer served again from the cache counts as a cache hit). */
   readonly synthesized: number;
   /** Records left out by the exclusion rules: real AAAA (RFC 6147 §5.1.4) and A never synthesized. */
   readonly excluded: number;
