@@ -156,6 +156,7 @@ impl Engine {
             desc: out,
             capacity: l.out_capacity,
             written: 0,
+            reserved: 0,
             spill: &mut spill[..l.spill_len],
             spill_used: 0,
             slots_addr: a.addr + l.slots as u32,
@@ -190,6 +191,7 @@ impl Engine {
             } else {
                 translate46::translate(&mut tx, slot, HEADROOM, len, false)
             };
+            outputs.reserved = count - i - 1;
             match v {
                 Verdict::Hairpin { start, len } => {
                     let second = translate46::translate(&mut tx, slot, start, len, true);
@@ -211,6 +213,8 @@ struct Outputs<'a> {
     desc: &'a mut [u8],
     capacity: usize,
     written: usize,
+    /// Slots after the current one, each owed a descriptor.
+    reserved: usize,
     spill: &'a mut [u8],
     spill_used: usize,
     slots_addr: u32,
@@ -228,9 +232,15 @@ impl<'a> Outputs<'a> {
         self.desc[index * DESCRIPTOR_LEN..(index + 1) * DESCRIPTOR_LEN].copy_from_slice(&d);
     }
 
-    fn push(&mut self, addr: u32, len: usize, slot: usize, kind: u32) {
+    /// Appends a descriptor; false when none is left. With the reservation kept by
+    /// [`Outputs::fragments`] every slot finds one, so this only guards the array.
+    fn push(&mut self, addr: u32, len: usize, slot: usize, kind: u32) -> bool {
+        if self.written == self.capacity {
+            return false;
+        }
         self.put(self.written, addr, len, slot, kind);
         self.written += 1;
+        true
     }
 
     fn slot_addr(&self, slot: usize, offset: usize) -> u32 {
@@ -241,20 +251,18 @@ impl<'a> Outputs<'a> {
     fn emit(&mut self, v: Verdict, buf: &mut [u8], i: usize, success: Counter, counters: &mut Counters) {
         match v {
             Verdict::Forward { start, len } => {
-                if self.written == self.capacity {
-                    return counters.inc(Counter::drop_no_room);
+                if self.push(self.slot_addr(i, start), len, i, OUT_TRANSLATED) {
+                    counters.inc(success);
+                } else {
+                    counters.inc(Counter::drop_no_room);
                 }
-                self.push(self.slot_addr(i, start), len, i, OUT_TRANSLATED);
-                counters.inc(success);
             }
             Verdict::Error { start, len, reason } => {
                 counters.inc(reason);
-                if self.written == self.capacity {
-                    return counters.inc(Counter::drop_no_room);
+                if self.push(self.slot_addr(i, start), len, i, OUT_ICMP_ERROR) {
+                    let sent = if buf[start] >> 4 == 4 { Counter::icmp4_errors_sent } else { Counter::icmp6_errors_sent };
+                    counters.inc(sent);
                 }
-                self.push(self.slot_addr(i, start), len, i, OUT_ICMP_ERROR);
-                let sent = if buf[start] >> 4 == 4 { Counter::icmp4_errors_sent } else { Counter::icmp6_errors_sent };
-                counters.inc(sent);
             }
             Verdict::Drop(reason) => counters.inc(reason),
             Verdict::FragmentV6 { start, len, mtu } => {
@@ -274,7 +282,8 @@ impl<'a> Outputs<'a> {
             Some(p) => p,
             None => return counters.inc(Counter::drop_too_big),
         };
-        if self.capacity - self.written < plan.count || self.spill.len() - self.spill_used < plan.tail_bytes() {
+        // Keep one descriptor for each slot still to come (capacity ≥ slot count).
+        if self.capacity - self.written < plan.count + self.reserved || self.spill.len() - self.spill_used < plan.tail_bytes() {
             return counters.inc(Counter::drop_no_room);
         }
         let v6 = header_len != ipv4::HEADER_LEN;
@@ -290,7 +299,8 @@ impl<'a> Outputs<'a> {
                 fragment::write_v4_piece(pkt, &plan, k, &mut self.spill[at..])
             };
             self.spill_used += n;
-            self.push(self.spill_addr + at as u32, n, i, OUT_FRAGMENT);
+            let addr = self.spill_addr + at as u32;
+            self.push(addr, n, i, OUT_FRAGMENT);
         }
         let pkt = &mut buf[start..start + len];
         let n = if v6 { fragment::finish_v6_first(pkt, &plan) } else { fragment::finish_v4_first(pkt, &plan) };
