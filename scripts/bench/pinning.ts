@@ -1,8 +1,9 @@
 /**
  * Which CPU runs what. The translator gets a core of its own, so its figures are not
- * shared with iperf3; the iperf3 client and server share what is left. The kernel
- * column has no translator process (forwarding runs in softirq on the CPU that sends),
- * so its client and server get one core each: the same two cores the other columns use.
+ * shared with iperf3; the iperf3 client and server share what is left, and are placed
+ * the same way in every column, so each column's endpoints have the same CPUs. The
+ * kernel column has no translator process: its forwarding runs in softirq on the CPU
+ * that sends (veth delivers on the sender's CPU), so the translator's core stays idle.
  *
  * @module
  */
@@ -17,10 +18,8 @@ export interface Pinning {
 /** The placement for a column with (`translator`) or without a translator process, on `cpus` CPUs. */
 export function pinningFor(cpus: number, translator: boolean): Pinning {
   if (cpus < 2) return { translator: null, client: null, server: null };
-  if (cpus === 2) {
-    return translator ? { translator: 0, client: 1, server: 1 } : { translator: null, client: 0, server: 1 };
-  }
-  return { translator: translator ? 0 : null, client: 1, server: 2 };
+  const endpoints = cpus === 2 ? { client: 1, server: 1 } : { client: 1, server: 2 };
+  return { translator: translator ? 0 : null, ...endpoints };
 }
 
 /** The `taskset` prefix for `cpu`, empty when unpinned. */

@@ -86,8 +86,11 @@ export interface ColumnResult {
   note: string;
   /** Where its processes ran (see pinning.ts). */
   pinning: string;
-  /** Share of all CPUs other work kept busy in the second before it ran, percent; null if it did not run. */
-  busyBeforePct: number | null;
+  /**
+   * Share of all CPUs other work kept busy in the second before it ran and the second
+   * after it ended, percent; null if it did not run.
+   */
+  busyPct: { before: number; after: number } | null;
   /** The figures measured; a run that failed half-way keeps the ones it got. */
   metrics: Partial<Record<MetricKey, number>>;
 }
@@ -201,7 +204,7 @@ function dns64Line(d: Dns64Result): string {
   return `${head}: ${phases.length ? phases.join("; ") : "no phase with both sides"}`;
 }
 
-/** Above this share of all CPUs busy before a column, its figures are flagged as unreliable. */
+/** Above this share of all CPUs busy before or after a column, its figures are flagged as unreliable. */
 export const BUSY_WARNING_PCT = 10;
 
 /** The lines under the table: each column's status and pinning, the stats check, DNS64, machine load. */
@@ -225,10 +228,13 @@ export function notes(result: BenchResult): string[] {
     lines.push(`nat64 stats under iperf3 load: ${cs.status}${cs.note ? ` (${cs.note})` : ""}`);
   }
   lines.push(dns64Line(result.dns64));
-  const busy = COLUMNS.filter((c) => (result.columns[c].busyBeforePct ?? 0) > BUSY_WARNING_PCT)
-    .map((c) => `${COLUMN_LABELS[c]} (${result.columns[c].busyBeforePct!.toFixed(0)} %)`);
+  const busy = COLUMNS.flatMap((c) => {
+    const b = result.columns[c].busyPct;
+    if (b === null || Math.max(b.before, b.after) <= BUSY_WARNING_PCT) return [];
+    return [`${COLUMN_LABELS[c]} (${b.before.toFixed(0)} % before, ${b.after.toFixed(0)} % after)`];
+  });
   if (busy.length > 0) {
-    lines.push(`warning: other work kept the CPUs busy before ${busy.join(", ")}; those figures are unreliable`);
+    lines.push(`warning: other work kept the CPUs busy around ${busy.join(", ")}; those figures are unreliable`);
   }
   return lines;
 }

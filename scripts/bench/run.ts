@@ -123,10 +123,10 @@ async function measureColumn(
   dir: string,
   mode: GatewayMode,
   opts: SuiteOptions,
-  busyBeforePct: number,
+  busyBefore: number,
 ): Promise<{ result: ColumnResult; stats: ControlStatsResult | null }> {
   const pin = pinningFor(navigator.hardwareConcurrency, column !== "kernel");
-  const result: ColumnResult = { status: "ok", note: "", pinning: describePinning(pin), busyBeforePct, metrics: {} };
+  const result: ColumnResult = { status: "ok", note: "", pinning: describePinning(pin), busyPct: null, metrics: {} };
   const log = (line: string) => console.log(`  ${COLUMN_LABELS[column]}: ${line}`);
   let process: Background | null = null;
   let stats: ControlStatsResult | null = null;
@@ -158,6 +158,7 @@ async function measureColumn(
     await lab.down();
   }
   result.note = notes.join("; ");
+  result.busyPct = { before: busyBefore, after: await machineBusyPercent(1000) };
   return { result, stats };
 }
 
@@ -209,7 +210,7 @@ async function main(args: string[]): Promise<number> {
           status: "skipped",
           note: "not selected (--only)",
           pinning: "",
-          busyBeforePct: null,
+          busyPct: null,
           metrics: {},
         };
         continue;

@@ -29,10 +29,12 @@ function text(x: number, y: number, content: string, attrs = ""): string {
   return `<text x="${x}" y="${y}"${attrs ? ` ${attrs}` : ""}>${escapeXml(content)}</text>`;
 }
 
-/** "kernel IPv6 3 %, TAYGA 90 %" for the columns that ran. */
+/** "kernel IPv6 3/5 %, TAYGA 90/12 %" (before/after) for the columns that ran. */
 function busyLine(result: BenchResult): string {
-  return COLUMNS.filter((c) => result.columns[c].busyBeforePct !== null)
-    .map((c) => `${COLUMN_LABELS[c]} ${result.columns[c].busyBeforePct!.toFixed(0)} %`).join(", ") || "none ran";
+  return COLUMNS.flatMap((c) => {
+    const b = result.columns[c].busyPct;
+    return b === null ? [] : [`${COLUMN_LABELS[c]} ${b.before.toFixed(0)}/${b.after.toFixed(0)} %`];
+  }).join(", ") || "none ran";
 }
 
 /** The chart of `result` as an SVG document. */
@@ -48,7 +50,7 @@ export function renderChart(result: BenchResult): string {
     text(
       10,
       40,
-      `${result.host.cpus} CPUs; CPUs busy with other work before each column: ${busyLine(result)}`,
+      `${result.host.cpus} CPUs; CPUs busy with other work before/after each column: ${busyLine(result)}`,
       'fill="#555555"',
     ),
   ];

@@ -16,7 +16,7 @@ const column = (metrics: ColumnResult["metrics"], status: ColumnResult["status"]
   status,
   note: "",
   pinning: "iperf3 client CPU 0, iperf3 server CPU 1",
-  busyBeforePct: 2,
+  busyPct: { before: 2, after: 3 },
   metrics,
 });
 
@@ -130,13 +130,14 @@ Deno.test("notes: a missing stats check or DNS64 bench says so; a busy machine i
   const r = sampleResult();
   r.controlStats = { ...r.controlStats, status: "unavailable", note: "the gateway column did not run" };
   r.dns64 = { status: "unavailable", note: "scripts/bench-dns64 does not exist yet", qps: {}, report: null };
-  r.columns.kernel.busyBeforePct = 37;
-  r.columns.gateway.busyBeforePct = 10;
-  r.columns.tayga.busyBeforePct = 91.6;
+  r.columns.kernel.busyPct = { before: 37, after: 2 };
+  r.columns.gateway.busyPct = { before: 10, after: 10 };
+  r.columns.tayga.busyPct = { before: 1, after: 91.6 };
   eq(notes(r).slice(3), [
     "nat64 stats under iperf3 load: unavailable (the gateway column did not run)",
     "DNS64 qps, this listener vs Unbound (scripts/bench-dns64): not available (scripts/bench-dns64 does not exist yet)",
-    "warning: other work kept the CPUs busy before kernel IPv6 (37 %), TAYGA (92 %); those figures are unreliable",
+    "warning: other work kept the CPUs busy around kernel IPv6 (37 % before, 2 % after), TAYGA (1 % before, 92 % after); " +
+    "those figures are unreliable",
   ]);
   r.controlStats = { ...sampleResult().controlStats, maxMs: 12 };
   match(notes(r)[3], /max 12\.0 ms \(within 50 ms;/);
