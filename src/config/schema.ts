@@ -42,6 +42,10 @@ export interface TranslatorConfig {
   zeroizeTrafficClass: boolean;
   /** Let 64:ff9b::/96 carry non-global IPv4 addresses, which RFC 6052 §3.1 forbids. */
   allowNonGlobalWkp: boolean;
+  /** A fixed IPv4 TOS instead of a copy of the IPv6 traffic class (RFC 7915 §5.1). */
+  tosV4?: number;
+  /** Most ICMP errors the translator generates per second (RFC 4443 §2.4(f)); 0 sends none. */
+  icmpErrorsPerSecond: number;
   /** Stateful NAT64 (RFC 6146) settings; used when `mode` is "nat64". */
   nat64: Nat64Settings;
 }
@@ -254,6 +258,14 @@ export const TRANSLATOR_KEYS: readonly KeySpec[] = [
     apply: (c, v) => (c.allowNonGlobalWkp = v as boolean),
   },
   {
+    name: "tos-v4", kind: "string", help: "set every IPv4 TOS to this value instead of copying the traffic class",
+    apply: (c, v) => (c.tosV4 = intIn(v as string, 0, 255)),
+  },
+  {
+    name: "icmp-errors-per-second", kind: "string", help: "most ICMP errors generated per second, 0 for none (default 1000)",
+    apply: (c, v) => (c.icmpErrorsPerSecond = intIn(v as string, 0, 1_000_000)),
+  },
+  {
     name: "pool4", kind: "string", multiple: true,
     help: "NAT64 IPv4 pool [tcp|udp|icmp,]ADDR[/LEN][:FIRST-LAST], repeatable (default ports 1024-65535)",
     apply: (c, v) => c.nat64.pool4.push(...pool4Ranges(v as string)),
@@ -329,6 +341,7 @@ export function defaultTranslatorConfig(): TranslatorConfig {
     udpZeroCsum: "drop",
     zeroizeTrafficClass: false,
     allowNonGlobalWkp: false,
+    icmpErrorsPerSecond: 1000,
     nat64: {
       pool4: [],
       staticBib: [],

@@ -23,6 +23,8 @@ export const TAG = {
   OWN_IPV6: 0x0b,
   ZEROIZE_TC: 0x0c,
   WKP_ALLOW_NONGLOBAL: 0x0d,
+  TOS_V4: 0x0e,
+  ICMP_ERRORS_PER_SECOND: 0x0f,
   POOL4: 0x10,
   STATIC_BIB: 0x11,
   TIMEOUTS: 0x12,
@@ -83,6 +85,8 @@ export function encodeTranslatorConfig(c: TranslatorConfig): TlvWriter {
   if (c.ipv6) w.record(TAG.OWN_IPV6, c.ipv6);
   w.record(TAG.ZEROIZE_TC, [c.zeroizeTrafficClass ? 1 : 0]);
   w.record(TAG.WKP_ALLOW_NONGLOBAL, [c.allowNonGlobalWkp ? 1 : 0]);
+  if (c.tosV4 !== undefined) w.record(TAG.TOS_V4, [c.tosV4]);
+  w.record(TAG.ICMP_ERRORS_PER_SECOND, u32(c.icmpErrorsPerSecond));
   if (c.mode === "nat64") encodeNat64(w, c.nat64);
   return w;
 }
