@@ -240,9 +240,9 @@ try {
       );
     }
   }
-  console.log(
-    "p50/p99 come from every answer (dnsperf -v) in the fixed-rate and cold runs; the max-qps run shows dnsperf's average.",
-  );
+  console.log("p50/p99 come from every answer (dnsperf -v); the max-qps run has no -v, as printing each answer slows");
+  console.log("dnsperf, so its latency is dnsperf's average only. Figures vary with other load on the machine.");
+
   const results = new URL("results/", ROOT);
   await Deno.mkdir(results, { recursive: true });
   const report = {
