@@ -204,7 +204,7 @@ export class Dns64Resolver {
    * §6.1.1): the client's own EDNS state decides whether one is sent.
    */
   #relay(query: Uint8Array, q: Question, reply: UpstreamReply): Uint8Array {
-    if (!reply.ok) return this.#servfail(query, q);
+    if (!reply.ok || !isAnswerRcode(reply.layout.flags & 0xf)) return this.#servfail(query, q);
     const opt = this.#clientOpt(q);
     const wire = replaceOpt(reply.wire, reply.layout, opt);
     if (!wire) {
@@ -262,6 +262,7 @@ export class Dns64Resolver {
       return this.#compose(q, Rcode.NOERROR, [], a.authorities, a.additionals);
     }
     // RFC 6147 §5.1.6: an empty or failed A lookup is the basis of the answer.
+    if (!isAnswerRcode(rcodeOf(a))) return this.#servfail(query, q);
     return this.#compose(q, rcodeOf(a), result.answers, a.authorities, a.additionals);
   }
 
@@ -282,6 +283,7 @@ export class Dns64Resolver {
     const reply = await this.#ask(query, q, q.qtype, nameToWire(reverse.target));
     if (!reply.ok) return this.#servfail(query, q);
     const m = decodeMessage(reply.wire);
+    if (!isAnswerRcode(rcodeOf(m))) return this.#servfail(query, q);
     return this.#compose(q, rcodeOf(m), [cname, ...m.answers], m.authorities, m.additionals);
   }
 
@@ -337,6 +339,15 @@ export class Dns64Resolver {
   #clientOpt(q: ParsedQuery): Uint8Array | null {
     return q.edns ? encodeOpt(this.#config.ednsUdpSize, q.edns.dnssecOk) : null;
   }
+}
+
+/**
+ * True for the RCODEs that describe the name (NOERROR, NXDOMAIN) and so may reach the
+ * client. The others (SERVFAIL, FORMERR, NOTIMP, REFUSED, the UPDATE codes) describe the
+ * upstream exchange; the client is told SERVFAIL, as a recursive server would.
+ */
+function isAnswerRcode(rcode: number): boolean {
+  return rcode === Rcode.NOERROR || rcode === Rcode.NXDOMAIN;
 }
 
 /** The dns-packet name of a type number; its "UNKNOWN_n" form encodes back to n. */

@@ -1,7 +1,8 @@
 /**
  * The client side: asks the upstream resolvers over UDP, retries over TCP when the answer
  * is truncated (RFC 7766 §5), gives each attempt a timeout, and moves on to the next
- * upstream on timeouts, network errors, SERVFAIL and REFUSED (failover). The upstream
+ * upstream on timeouts, network errors, malformed answers and every RCODE but NOERROR
+ * and NXDOMAIN (failover). The upstream
  * that last answered is asked first next time.
  *
  * Replies are matched on source address and port, message ID and the question (RFC 5452
@@ -64,7 +65,7 @@ export class UpstreamClient {
 
   /**
    * Asks the upstreams in turn, `retries` extra passes at most. An upstream that answered
-   * SERVFAIL or REFUSED is not asked again for this question; when every upstream fails
+   * with an error RCODE is not asked again for this question; when every upstream fails
    * that way, the last such answer is returned.
    */
   async resolve(q: UpstreamQuestion): Promise<UpstreamReply> {
@@ -83,7 +84,7 @@ export class UpstreamClient {
           continue;
         }
         const rcode = reply.layout.flags & 0xf;
-        if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) {
+        if (rcode !== Rcode.NOERROR && rcode !== Rcode.NXDOMAIN) {
           answered.add(index);
           fallback = reply;
           continue;
@@ -152,7 +153,9 @@ export class UpstreamClient {
       let layout: MessageLayout;
       try {
         layout = scanMessage(msg);
-      } catch {
+      } catch (e) {
+        // It came from the upstream with our ID, so waiting longer brings nothing better.
+        p.done({ ok: false, reason: `${label(p.server)} sent a malformed answer: ${(e as Error).message}` });
         return;
       }
       if (!(layout.flags & Flag.QR) || layout.qdcount !== 1 || questionKeyOf(msg, layout.questionEnd) !== p.key) return;

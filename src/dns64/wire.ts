@@ -198,6 +198,8 @@ export function scanMessage(buf: Uint8Array): MessageLayout {
         // RFC 6891 §6.1.1: one OPT at most, only in the additional section, owner is root.
         if (opt || s !== 2 || buf[start] !== 0) throw new WireError("the OPT record is misplaced or repeated");
         opt = rec;
+      } else {
+        checkRdataNames(buf, rec);
       }
       records.push(rec);
       pos = end;
@@ -205,6 +207,42 @@ export function scanMessage(buf: Uint8Array): MessageLayout {
   }
   if (pos !== buf.length) throw new WireError("the message has bytes after its last record");
   return { id: u16(buf, 0), flags: u16(buf, 2), qdcount, questionEnd, records, opt };
+}
+
+/**
+ * Where the domain names sit in the RDATA of the types that carry them: bytes before the
+ * first name, how many names follow back to back, and the fixed bytes after them (null
+ * when the rest is opaque, as for a signature). RFC 1035 §3.3, RFC 2782, RFC 6672,
+ * RFC 4034 §3.1 and §4.1.
+ */
+const RDATA_NAMES: Record<number, readonly [number, number, number | null]> = {
+  [RRType.NS]: [0, 1, 0],
+  [RRType.CNAME]: [0, 1, 0],
+  [RRType.PTR]: [0, 1, 0],
+  [RRType.DNAME]: [0, 1, 0],
+  [RRType.SOA]: [0, 2, 20],
+  15: [2, 1, 0], // MX
+  33: [6, 1, 0], // SRV
+  [RRType.RRSIG]: [18, 1, null],
+  47: [0, 1, null], // NSEC: next name, then the type bitmap
+};
+
+/**
+ * Checks that the names inside a record's RDATA end inside it and, where the layout is
+ * fixed, that nothing is missing or left over: a message relayed as bytes must be one a
+ * client can read.
+ */
+function checkRdataNames(buf: Uint8Array, rec: RecordLayout): void {
+  const layout = RDATA_NAMES[rec.type];
+  if (!layout) return;
+  const [before, names, after] = layout;
+  const end = rec.rdataOffset + rec.rdlength;
+  let pos = rec.rdataOffset + before;
+  for (let i = 0; i < names; i++) {
+    if (pos >= end) throw new WireError("a record's data is shorter than its names");
+    pos = skipName(buf, pos);
+  }
+  if (after === null ? pos > end : pos + after !== end) throw new WireError("a name runs past its record's data");
 }
 
 /** What a query asked for, read straight from its bytes without building strings (the hot path). */

@@ -98,10 +98,11 @@ rule("§5.1.2: NXDOMAIN is returned, not synthesized", {}, async (t, port, fake)
 });
 
 for (const code of ["SERVFAIL", "REFUSED", "FORMERR"] as const) {
-  rule(`§5.1.2: ${code} on AAAA is returned by default (synthesize-on-servfail off)`, {}, async (t, port, fake) => {
+  rule(`§5.1.2: ${code} on AAAA is SERVFAIL by default (synthesize-on-servfail off)`, {}, async (t, port, fake) => {
+    // The upstream's error describes its exchange with us; the client hears SERVFAIL.
     fake.override(n("v4only"), "AAAA", { rcode: code });
     const a = await ask(port, n("v4only"), { transport: t });
-    eq(rcode(a), code);
+    eq(rcode(a), "SERVFAIL");
     eq(a.answers.length, 0);
   });
   rule(
@@ -199,6 +200,15 @@ rule("§5.1.6: an empty A answer is the basis: NODATA with the SOA", {}, async (
 rule("§5.1.6: an A error is the basis of the answer", {}, async (t, port, fake) => {
   fake.override(n("v4only"), "A", { rcode: "NXDOMAIN" });
   eq(rcode(await ask(port, n("v4only"), { transport: t })), "NXDOMAIN");
+  fake.override(n("shortttl"), "A", { rcode: "FORMERR" });
+  eq(rcode(await ask(port, n("shortttl"), { transport: t })), "SERVFAIL");
+});
+
+rule("upstream RCODEs about the exchange itself reach the client as SERVFAIL", {}, async (t, port, fake) => {
+  for (const code of ["FORMERR", "REFUSED", "SERVFAIL"] as const) {
+    fake.override(n("nodata"), "TXT", { rcode: code });
+    eq(rcode(await ask(port, n("nodata"), { type: "TXT", transport: t })), "SERVFAIL", code);
+  }
 });
 
 rule("§5.2: several prefixes chosen by IPv4 range", {
@@ -457,7 +467,7 @@ Deno.test("upstream failover: REFUSED moves on; every upstream failing is SERVFA
   try {
     const port = server.addresses()[0].port;
     const started = Date.now();
-    eq(rcode(await ask(port, n("v4only"), { type: "A" })), "REFUSED");
+    eq(rcode(await ask(port, n("v4only"), { type: "A" })), "SERVFAIL");
     eq(silent.seenFor(n("v4only")).length, 2);
     eq(refusing.seenFor(n("v4only")).length, 1);
     ok(Date.now() - started < 2000);

@@ -134,3 +134,18 @@ Deno.test("questionOnly keeps header and question, sets flags and counts", () =>
   const out = questionOnly(q, p.questionEnd, 0x8385, null);
   eq(Array.from(out.subarray(0, 12)), [0, 3, 0x83, 0x85, 0, 1, 0, 0, 0, 0, 0, 0]);
 });
+
+Deno.test("scanMessage checks the names inside RDATA of the types that carry them", () => {
+  const rr = (type: number, rdata: number[]) => [0xc0, 12, 0, type, 0, 1, 0, 0, 0, 60, 0, rdata.length, ...rdata];
+  const msg = (rdata: number[], type: number) =>
+    Uint8Array.from([...header(1, 1), ...name("a"), 0, 1, 0, 1, ...rr(type, rdata)]);
+  // CNAME: a 5-octet label with 3 octets inside a 4-octet RDATA.
+  throws(() => scanMessage(msg([5, 0x61, 0x62, 0x63], 5)), WireError);
+  // CNAME with a byte left over after the name.
+  throws(() => scanMessage(msg([...name("b"), 9], 5)), WireError);
+  // SOA missing its five counters.
+  throws(() => scanMessage(msg([...name("b"), ...name("c")], 6)), WireError);
+  // MX: preference, then a name that points back to the question.
+  eq(scanMessage(msg([0, 10, 0xc0, 12], 15)).records.length, 1);
+  eq(scanMessage(msg([...name("b"), ...name("c"), ...new Array(20).fill(0)], 6)).records.length, 1);
+});
