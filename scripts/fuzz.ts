@@ -32,21 +32,32 @@ function options(args: string[]): Options {
   try {
     parsed = parseArgs({
       args,
-      options: { target: { type: "string" }, seconds: { type: "string" }, seed: { type: "string" }, batch: { type: "string" } },
+      options: {
+        target: { type: "string" },
+        seconds: { type: "string" },
+        seed: { type: "string" },
+        batch: { type: "string" },
+      },
       strict: true,
     }).values;
   } catch (e) {
     throw new Error(`${(e as Error).message.split("\n")[0]}; ${USAGE}`);
   }
   const target = parsed.target;
-  if (target !== "engine" && target !== "nat64" && target !== "dns64") throw new Error(`--target must be engine, nat64 or dns64; ${USAGE}`);
+  if (target !== "engine" && target !== "nat64" && target !== "dns64") {
+    throw new Error(`--target must be engine, nat64 or dns64; ${USAGE}`);
+  }
   const whole = (flag: string, text: string | undefined, fallback: number, min: number) => {
     if (text === undefined) return fallback;
-    if (!/^\d+$/.test(text) || Number(text) < min) throw new Error(`--${flag} "${text}" is not a whole number of at least ${min}`);
+    if (!/^\d+$/.test(text) || Number(text) < min) {
+      throw new Error(`--${flag} "${text}" is not a whole number of at least ${min}`);
+    }
     return Number(text);
   };
   const batch = parsed.batch === undefined ? null : whole("batch", parsed.batch, 0, 0);
-  if (batch !== null && target === "dns64") throw new Error("--batch replays an engine batch; dns64 has rounds, rerun with the seed");
+  if (batch !== null && target === "dns64") {
+    throw new Error("--batch replays an engine batch; dns64 has rounds, rerun with the seed");
+  }
   return {
     target,
     seconds: whole("seconds", parsed.seconds, 60, 1),
@@ -73,7 +84,9 @@ function engine(o: Options, suite: "siit" | "nat64"): boolean {
   const onFinding = (f: EngineFinding) => console.log(`${isKnownEngine(f) ? "known" : "NEW"}: ${describeFinding(f)}`);
   if (o.batch !== null) {
     const s = runMutation({ suite, seed: o.seed, firstBatch: o.batch, batches: 1, twin, onFinding });
-    console.log(`seed ${o.seed} batch ${o.batch}: ${s.inputs} inputs, ${s.outputs} outputs, ${s.findings.length} problem(s)`);
+    console.log(
+      `seed ${o.seed} batch ${o.batch}: ${s.inputs} inputs, ${s.outputs} outputs, ${s.findings.length} problem(s)`,
+    );
     return s.findings.every(isKnownEngine);
   }
   console.log(`engine fuzz (${suite}), seed ${o.seed}, ${o.seconds} s${twin ? ", with twin engines" : ""}`);
@@ -96,9 +109,17 @@ function engine(o: Options, suite: "siit" | "nat64"): boolean {
       },
     });
     for (const k of ["batches", "inputs", "outputs", "traps", "seconds"] as const) total[k] += s[k];
-    console.log(`  ${total.inputs} inputs in ${total.seconds.toFixed(0)} s: ${Math.round(total.inputs / total.seconds)} inputs/s, ${total.traps} traps, ${findings.length} kinds of finding`);
+    console.log(
+      `  ${total.inputs} inputs in ${total.seconds.toFixed(0)} s: ${
+        Math.round(total.inputs / total.seconds)
+      } inputs/s, ${total.traps} traps, ${findings.length} kinds of finding`,
+    );
   }
-  console.log(`done: ${total.batches} batches, ${total.inputs} inputs, ${total.outputs} outputs, ${Math.round(total.inputs / total.seconds)} inputs/s, ${total.traps} traps`);
+  console.log(
+    `done: ${total.batches} batches, ${total.inputs} inputs, ${total.outputs} outputs, ${
+      Math.round(total.inputs / total.seconds)
+    } inputs/s, ${total.traps} traps`,
+  );
   console.log(`findings: ${findings.length} (${findings.filter((f) => !isKnownEngine(f)).length} new)`);
   return findings.every(isKnownEngine);
 }
@@ -110,13 +131,21 @@ async function dns64(o: Options): Promise<boolean> {
     deadline: performance.now() + o.seconds * 1000,
     onFinding: (f) => console.log(`${knownDnsNote(f.problem) ? "known" : "NEW"}: ${describeDnsFinding(f)}`),
   });
-  console.log(`done: ${s.rounds} rounds, ${s.queries} queries, ${s.answers} answers, ${Math.round(s.queries / s.seconds)} queries/s`);
+  console.log(
+    `done: ${s.rounds} rounds, ${s.queries} queries, ${s.answers} answers, ${
+      Math.round(s.queries / s.seconds)
+    } queries/s`,
+  );
   console.log(`upstream answers by mode: ${[...s.upstreamModes].map(([k, v]) => `${k} ${v}`).join(", ")}`);
   console.log(`the listener logged ${s.errorLines} internal error(s) it answered SERVFAIL, first: ${s.firstErrorLine}`);
   if (s.heap.length) {
     const mb = (x: number) => (x / 1e6).toFixed(2);
     const settled = s.heap.slice(5);
-    console.log(`heap after GC: round 5 ${mb(settled[0] ?? s.heap[0])} MB, last ${mb(s.heap[s.heap.length - 1])} MB, min ${mb(Math.min(...settled))}, max ${mb(Math.max(...settled))}, slope ${(slope(settled) / 1e3).toFixed(1)} kB/round`);
+    console.log(
+      `heap after GC: round 5 ${mb(settled[0] ?? s.heap[0])} MB, last ${mb(s.heap[s.heap.length - 1])} MB, min ${
+        mb(Math.min(...settled))
+      }, max ${mb(Math.max(...settled))}, slope ${(slope(settled) / 1e3).toFixed(1)} kB/round`,
+    );
   } else {
     console.log("heap not measured: run with --v8-flags=--expose-gc");
   }

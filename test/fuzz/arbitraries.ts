@@ -112,7 +112,10 @@ export function remoteHostArb(cfg: FuzzConfig, hairpins = true): fc.Arbitrary<Ho
 
 const payloadArb = fc.oneof(
   { arbitrary: fc.uint8Array({ maxLength: 64 }), weight: 6 },
-  { arbitrary: fc.integer({ min: 1000, max: 2200 }).map((n) => Uint8Array.from({ length: n }, (_, i) => i * 7)), weight: 1 },
+  {
+    arbitrary: fc.integer({ min: 1000, max: 2200 }).map((n) => Uint8Array.from({ length: n }, (_, i) => i * 7)),
+    weight: 1,
+  },
 );
 
 const portArb = fc.oneof(fc.constantFrom(0, 53, 80, 1024, 65535), fc.integer({ min: 1, max: 65535 }));
@@ -139,17 +142,56 @@ const extArb: fc.Arbitrary<ExtSpec> = fc.oneof(
   fc.record({ kind: fc.constant("routing" as const), segmentsLeft: fc.integer({ min: 0, max: 2 }) }),
   fc.record({
     kind: fc.constant("fragment" as const),
-    offset: fc.oneof({ arbitrary: fc.constant(0), weight: 3 }, { arbitrary: fc.integer({ min: 0, max: 8191 }), weight: 1 }),
+    offset: fc.oneof({ arbitrary: fc.constant(0), weight: 3 }, {
+      arbitrary: fc.integer({ min: 0, max: 8191 }),
+      weight: 1,
+    }),
     more: fc.boolean(),
     id: fc.integer({ min: 0, max: 0xffffffff }),
   }),
 );
-const extsArb = fc.oneof({ arbitrary: fc.constant([] as ExtSpec[]), weight: 5 }, { arbitrary: fc.array(extArb, { maxLength: 4 }), weight: 2 });
+const extsArb = fc.oneof({ arbitrary: fc.constant([] as ExtSpec[]), weight: 5 }, {
+  arbitrary: fc.array(extArb, { maxLength: 4 }),
+  weight: 2,
+});
 
 /** ICMP error types and codes (RFC 792, RFC 4443) with the word after the checksum. */
-const ICMP4_ERRORS: [number, number][] = [[3, 0], [3, 1], [3, 2], [3, 3], [3, 4], [3, 5], [3, 9], [3, 10], [3, 13], [3, 15], [11, 0], [11, 1], [12, 0], [12, 2], [4, 0], [5, 1]];
-const ICMP6_ERRORS: [number, number][] = [[1, 0], [1, 1], [1, 2], [1, 3], [1, 4], [1, 5], [2, 0], [3, 0], [3, 1], [4, 0], [4, 1], [4, 2]];
-const restArb = fc.oneof(fc.constantFrom(0, 68, 576, 1280, 1500, 65535, 0x0c000000, 0x28000000), fc.integer({ min: 0, max: 0xffffffff }));
+const ICMP4_ERRORS: [number, number][] = [
+  [3, 0],
+  [3, 1],
+  [3, 2],
+  [3, 3],
+  [3, 4],
+  [3, 5],
+  [3, 9],
+  [3, 10],
+  [3, 13],
+  [3, 15],
+  [11, 0],
+  [11, 1],
+  [12, 0],
+  [12, 2],
+  [4, 0],
+  [5, 1],
+];
+const ICMP6_ERRORS: [number, number][] = [
+  [1, 0],
+  [1, 1],
+  [1, 2],
+  [1, 3],
+  [1, 4],
+  [1, 5],
+  [2, 0],
+  [3, 0],
+  [3, 1],
+  [4, 0],
+  [4, 1],
+  [4, 2],
+];
+const restArb = fc.oneof(
+  fc.constantFrom(0, 68, 576, 1280, 1500, 65535, 0x0c000000, 0x28000000),
+  fc.integer({ min: 0, max: 0xffffffff }),
+);
 
 /**
  * Which side sends a packet: "local" hosts are on the IPv6 side (their packets go
@@ -163,11 +205,29 @@ function l4Arb(cfg: FuzzConfig, version: 4 | 6, from: Sender, depth: number): fc
     sport: portArb,
     dport: portArb,
     payload: payloadArb,
-    zeroChecksum: version === 4 ? fc.oneof({ arbitrary: fc.constant(false), weight: 8 }, { arbitrary: fc.constant(true), weight: 1 }) : fc.constant(false),
+    zeroChecksum: version === 4
+      ? fc.oneof({ arbitrary: fc.constant(false), weight: 8 }, { arbitrary: fc.constant(true), weight: 1 })
+      : fc.constant(false),
   });
-  const tcp = fc.record({ kind: fc.constant("tcp" as const), sport: portArb, dport: portArb, flags: fc.constantFrom(0x02, 0x12, 0x10, 0x18, 0x11, 0x04, 0xff), payload: payloadArb });
-  const echo = fc.record({ kind: fc.constant("echo" as const), request: fc.boolean(), id: fc.integer({ min: 0, max: 65535 }), seq: fc.integer({ min: 0, max: 65535 }), payload: payloadArb });
-  const other = fc.record({ kind: fc.constant("other" as const), proto: fc.constantFrom(...OTHER_PROTOCOLS), payload: fc.uint8Array({ maxLength: 64 }) });
+  const tcp = fc.record({
+    kind: fc.constant("tcp" as const),
+    sport: portArb,
+    dport: portArb,
+    flags: fc.constantFrom(0x02, 0x12, 0x10, 0x18, 0x11, 0x04, 0xff),
+    payload: payloadArb,
+  });
+  const echo = fc.record({
+    kind: fc.constant("echo" as const),
+    request: fc.boolean(),
+    id: fc.integer({ min: 0, max: 65535 }),
+    seq: fc.integer({ min: 0, max: 65535 }),
+    payload: payloadArb,
+  });
+  const other = fc.record({
+    kind: fc.constant("other" as const),
+    proto: fc.constantFrom(...OTHER_PROTOCOLS),
+    payload: fc.uint8Array({ maxLength: 64 }),
+  });
   const options: fc.WeightedArbitrary<L4Spec>[] = [
     { arbitrary: udp, weight: 4 },
     { arbitrary: tcp, weight: 3 },
@@ -203,10 +263,17 @@ function ipArb(cfg: FuzzConfig, version: 4 | 6, from: Sender, depth: number): fc
   const local = localHostArb(cfg), remote = remoteHostArb(cfg);
   const family = version === 4 ? "v4" : "v6";
   const stray = fc.uint8Array({ minLength: version === 4 ? 4 : 16, maxLength: version === 4 ? 4 : 16 });
-  const addr = (host: fc.Arbitrary<Host>) => fc.oneof({ arbitrary: host.map((h) => h[family]), weight: 9 }, { arbitrary: stray, weight: 1 });
+  const addr = (host: fc.Arbitrary<Host>) =>
+    fc.oneof({ arbitrary: host.map((h) => h[family]), weight: 9 }, { arbitrary: stray, weight: 1 });
   const src = addr(from === "local" ? local : remote), dst = addr(from === "local" ? remote : local);
-  const ttl = fc.oneof({ arbitrary: fc.constant(64), weight: 6 }, { arbitrary: fc.integer({ min: 0, max: 255 }), weight: 2 });
-  const badChecksum = fc.oneof({ arbitrary: fc.constant(false), weight: 9 }, { arbitrary: fc.constant(true), weight: 1 });
+  const ttl = fc.oneof({ arbitrary: fc.constant(64), weight: 6 }, {
+    arbitrary: fc.integer({ min: 0, max: 255 }),
+    weight: 2,
+  });
+  const badChecksum = fc.oneof({ arbitrary: fc.constant(false), weight: 9 }, {
+    arbitrary: fc.constant(true),
+    weight: 1,
+  });
   if (version === 6) {
     return fc.record({
       version: fc.constant(6 as const),

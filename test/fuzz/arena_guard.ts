@@ -54,8 +54,13 @@ export function arenaLayout(engine: Engine, opts: EngineOptions): ArenaLayout {
   const slotBase = twin.nat64_slot_base();
   const slotSize = twin.nat64_slot_size();
   const slotCount = twin.nat64_slot_count();
-  if (slotBase !== engine.packetOffset(0) - engine.headroom || slotSize !== engine.slotSize || slotCount !== engine.slotCount) {
-    throw new Error("the twin engine's slots are not where the engine's are: the layout is not a function of the geometry");
+  if (
+    slotBase !== engine.packetOffset(0) - engine.headroom || slotSize !== engine.slotSize ||
+    slotCount !== engine.slotCount
+  ) {
+    throw new Error(
+      "the twin engine's slots are not where the engine's are: the layout is not a function of the geometry",
+    );
   }
   const spillBase = (slotBase + slotCount * slotSize + 7) & ~7;
   const layout: ArenaLayout = {
@@ -127,8 +132,18 @@ export class ArenaGuard {
     bytes.set(this.#canary.subarray(l.outBase, outEnd), l.outBase);
     const configEnd = l.configBase + l.configCapacity;
     this.#watched = [
-      { name: "slots after the batch", start: afterBatch, end: slotsEnd, expected: this.#canary.subarray(afterBatch, slotsEnd) },
-      { name: "input lengths", start: l.inLenBase, end: l.inLenBase + 4 * l.slotCount, expected: bytes.slice(l.inLenBase, l.inLenBase + 4 * l.slotCount) },
+      {
+        name: "slots after the batch",
+        start: afterBatch,
+        end: slotsEnd,
+        expected: this.#canary.subarray(afterBatch, slotsEnd),
+      },
+      {
+        name: "input lengths",
+        start: l.inLenBase,
+        end: l.inLenBase + 4 * l.slotCount,
+        expected: bytes.slice(l.inLenBase, l.inLenBase + 4 * l.slotCount),
+      },
       { name: "config buffer", start: l.configBase, end: configEnd, expected: bytes.slice(l.configBase, configEnd) },
     ];
   }
@@ -144,7 +159,12 @@ export class ArenaGuard {
     const outEnd = l.outBase + l.outCapacity * DESCRIPTOR_BYTES;
     const regions = [
       ...this.#watched,
-      { name: "unused output descriptors", start: usedEnd, end: outEnd, expected: this.#canary.subarray(usedEnd, outEnd) },
+      {
+        name: "unused output descriptors",
+        start: usedEnd,
+        end: outEnd,
+        expected: this.#canary.subarray(usedEnd, outEnd),
+      },
     ];
     const problems: string[] = [];
     for (const r of regions) {
@@ -155,7 +175,11 @@ export class ArenaGuard {
           count++;
         }
       }
-      if (first >= 0) problems.push(`wrote ${count} byte(s) into the ${r.name}, first at address ${first} (region ${r.start}..${r.end})`);
+      if (first >= 0) {
+        problems.push(
+          `wrote ${count} byte(s) into the ${r.name}, first at address ${first} (region ${r.start}..${r.end})`,
+        );
+      }
     }
     return problems;
   }

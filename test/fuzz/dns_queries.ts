@@ -11,7 +11,7 @@
  * - messages shorter than a header, and responses (QR=1), get no answer.
  */
 
-import dnsPacket from "npm:dns-packet@5.6.1";
+import dnsPacket from "dns-packet";
 import { Buffer } from "node:buffer";
 import { FUZZ_ZONE } from "./hostile_upstream.ts";
 import { damage, HEADER, longName, pointerTrap, questionEnd } from "./dns_mutate.ts";
@@ -54,15 +54,32 @@ function wellFormed(rng: Prng): FuzzQuery {
   const reverse = rng.chance(0.1);
   const name = reverse
     ? reverseName(rng.below(256))
-    : rng.chance(0.5) ? `q${rng.u32().toString(36)}.${label}.${FUZZ_ZONE}` : `${label}.${FUZZ_ZONE}`;
-  const edns = rng.chance(0.6) ? { udp: rng.pick([512, 1232, 4096, 100, 65535]), version: rng.chance(0.1) ? 1 + rng.below(3) : 0, dnssecOk: rng.chance(0.3) } : null;
+    : rng.chance(0.5)
+    ? `q${rng.u32().toString(36)}.${label}.${FUZZ_ZONE}`
+    : `${label}.${FUZZ_ZONE}`;
+  const edns = rng.chance(0.6)
+    ? {
+      udp: rng.pick([512, 1232, 4096, 100, 65535]),
+      version: rng.chance(0.1) ? 1 + rng.below(3) : 0,
+      dnssecOk: rng.chance(0.3),
+    }
+    : null;
   const opcode = rng.chance(0.05) ? rng.pick([1, 2, 4, 5]) : 0;
   const bytes = new Uint8Array(dnsPacket.encode({
     type: "query",
     id: 0,
     flags: (opcode << 11) | dnsPacket.RECURSION_DESIRED | (rng.chance(0.1) ? dnsPacket.CHECKING_DISABLED : 0),
     questions: [{ name, type: reverse ? "PTR" : rng.pick(TYPES), class: rng.chance(0.95) ? "IN" : "CH" }],
-    additionals: edns ? [{ name: ".", type: "OPT", udpPayloadSize: edns.udp, ednsVersion: edns.version, flags: edns.dnssecOk ? dnsPacket.DNSSEC_OK : 0, options: [] }] : [],
+    additionals: edns
+      ? [{
+        name: ".",
+        type: "OPT",
+        udpPayloadSize: edns.udp,
+        ednsVersion: edns.version,
+        flags: edns.dnssecOk ? dnsPacket.DNSSEC_OK : 0,
+        options: [],
+      }]
+      : [],
   }));
   // RFC 6891 §6.2.5: below 512 counts as 512; the listener never sends more than its own size.
   const udpLimit = edns ? Math.min(Math.max(edns.udp, 512), SERVER_EDNS_SIZE) : 512;
@@ -74,7 +91,11 @@ function wellFormed(rng: Prng): FuzzQuery {
 function broken(rng: Prng): FuzzQuery {
   const base = wellFormed(rng).bytes;
   const qEnd = questionEnd(base);
-  const formerr = (bytes: Uint8Array, how: string): FuzzQuery => ({ bytes, expect: { answer: true, rcode: "formerr", udpLimit: null }, how });
+  const formerr = (bytes: Uint8Array, how: string): FuzzQuery => ({
+    bytes,
+    expect: { answer: true, rcode: "formerr", udpLimit: null },
+    how,
+  });
   switch (rng.below(6)) {
     case 0:
       return formerr(base.slice(0, rng.range(HEADER, qEnd - 1)), "question cut short");
@@ -89,7 +110,10 @@ function broken(rng: Prng): FuzzQuery {
       return formerr(pointerTrap(base, HEADER, rng), "compression pointer trap in the question name");
     case 3: {
       const name = longName(5, 63);
-      return formerr(Uint8Array.from([...base.subarray(0, HEADER), ...name, 0, 28, 0, 1]), "question name of 321 octets");
+      return formerr(
+        Uint8Array.from([...base.subarray(0, HEADER), ...name, 0, 28, 0, 1]),
+        "question name of 321 octets",
+      );
     }
     case 4:
       return formerr(Uint8Array.from([...base, ...rng.bytes(rng.range(1, 20))]), "bytes after the last record");
@@ -111,7 +135,13 @@ export function drawQuery(rng: Prng): FuzzQuery {
     const answer = bytes.length >= HEADER && (bytes[2] & 0x80) === 0;
     return { bytes, expect: { answer, rcode: "any", udpLimit: null }, how: "damaged" };
   }
-  if (roll < 95) return { bytes: rng.bytes(rng.below(HEADER)), expect: { answer: false, rcode: "any", udpLimit: null }, how: "shorter than a header" };
+  if (roll < 95) {
+    return {
+      bytes: rng.bytes(rng.below(HEADER)),
+      expect: { answer: false, rcode: "any", udpLimit: null },
+      how: "shorter than a header",
+    };
+  }
   const bytes = wellFormed(rng).bytes;
   bytes[2] |= 0x80;
   return { bytes, expect: { answer: false, rcode: "any", udpLimit: null }, how: "a response (QR=1)" };

@@ -80,6 +80,11 @@ export class FuzzEngine {
   run(inputs: FuzzInput[], nowMs: number): BatchReport {
     if (this.#dead) throw new Error("this engine trapped before; create a new one");
     const e = this.engine;
+    if (inputs.length > this.slotCount) {
+      throw new Error(`a batch of ${inputs.length} inputs does not fit ${this.slotCount} slots`);
+    }
+    const big = inputs.find((inp) => inp.bytes.length > this.maxPacket);
+    if (big) throw new Error(`a ${big.bytes.length}-byte input does not fit a ${this.maxPacket}-byte slot`);
     const infos: (InputInfo & { version: number })[] = inputs.map((inp, i) => {
       this.#guard.paintSlot(i);
       e.bytes.set(inp.bytes, e.packetOffset(i));
@@ -94,7 +99,9 @@ export class FuzzEngine {
       n = e.translate(inputs.length, nowMs);
     } catch (err) {
       this.#dead = true;
-      const what = err instanceof WebAssembly.RuntimeError ? `trap: ${err.message}` : `threw: ${(err as Error).message}`;
+      const what = err instanceof WebAssembly.RuntimeError
+        ? `trap: ${err.message}`
+        : `threw: ${(err as Error).message}`;
       return { outputs: [], problems: [{ slot: null, what }], trapped: true };
     }
     const problems: Problem[] = this.#guard.check(n).map((what) => ({ slot: null, what }));
@@ -102,7 +109,13 @@ export class FuzzEngine {
     for (let j = 0; j < Math.min(n, this.#guard.layout.outCapacity); j++) {
       const addr = e.outputAddress(j), len = e.outputLength(j);
       const inMemory = addr + len <= e.bytes.length;
-      outputs.push({ addr, len, slot: e.outputSlot(j), kind: e.outputKind(j), bytes: inMemory ? e.bytes.slice(addr, addr + len) : new Uint8Array() });
+      outputs.push({
+        addr,
+        len,
+        slot: e.outputSlot(j),
+        kind: e.outputKind(j),
+        bytes: inMemory ? e.bytes.slice(addr, addr + len) : new Uint8Array(),
+      });
     }
     problems.push(...checkDescriptors(this.#guard.layout, inputs.length, outputs));
     for (let i = 0; i < inputs.length; i++) {
@@ -119,22 +132,37 @@ export class FuzzEngine {
     const twin = this.#twin!;
     const theirs = twin.run(inputs, nowMs);
     if (theirs.trapped) return [{ slot: null, what: "the twin engine trapped on a batch this one survived" }];
-    const honest = (slot: number) => (inputs[slot].declaredLen ?? inputs[slot].bytes.length) <= inputs[slot].bytes.length;
+    const honest = (slot: number) =>
+      (inputs[slot].declaredLen ?? inputs[slot].bytes.length) <= inputs[slot].bytes.length;
     for (let i = 0; i < inputs.length; i++) {
       if (!honest(i)) continue;
       const mine = outputs.filter((o) => o.slot === i), other = theirs.outputs.filter((o) => o.slot === i);
       const same = mine.length === other.length &&
-        mine.every((o, k) => o.kind === other[k].kind && o.bytes.length === other[k].bytes.length && o.bytes.every((b, x) => b === other[k].bytes[x]));
-      if (!same) return [{ slot: i, what: "outputs change with the bytes around the input in its slot: the engine reads outside the packet" }];
+        mine.every((o, k) =>
+          o.kind === other[k].kind && o.bytes.length === other[k].bytes.length &&
+          o.bytes.every((b, x) => b === other[k].bytes[x])
+        );
+      if (!same) {
+        return [{
+          slot: i,
+          what: "outputs change with the bytes around the input in its slot: the engine reads outside the packet",
+        }];
+      }
     }
     return [];
   }
 
   /** Counters never go down, and each input with a usable length and version is counted in once. */
-  #checkCounters(before: Record<string, bigint>, after: Record<string, bigint>, infos: (InputInfo & { version: number })[]): Problem[] {
+  #checkCounters(
+    before: Record<string, bigint>,
+    after: Record<string, bigint>,
+    infos: (InputInfo & { version: number })[],
+  ): Problem[] {
     const problems: Problem[] = [];
     for (const [name, value] of Object.entries(after)) {
-      if (value < (before[name] ?? 0n)) problems.push({ slot: null, what: `counter ${name} went down from ${before[name]} to ${value}` });
+      if (value < (before[name] ?? 0n)) {
+        problems.push({ slot: null, what: `counter ${name} went down from ${before[name]} to ${value}` });
+      }
     }
     // The engine reads the version nibble from the slot, so a lie past the bytes still counts.
     const countable = infos.filter((inp) => inp.declaredLen >= 1 && inp.declaredLen <= this.maxPacket)
@@ -142,7 +170,10 @@ export class FuzzEngine {
     const delta = (name: string) => (after[name] ?? 0n) - (before[name] ?? 0n);
     const counted = delta("packets_in_v4") + delta("packets_in_v6");
     if (counted !== BigInt(countable)) {
-      problems.push({ slot: null, what: `packets_in_v4 + packets_in_v6 grew by ${counted} for ${countable} usable inputs` });
+      problems.push({
+        slot: null,
+        what: `packets_in_v4 + packets_in_v6 grew by ${counted} for ${countable} usable inputs`,
+      });
     }
     return problems;
   }

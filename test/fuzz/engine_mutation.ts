@@ -68,7 +68,9 @@ interface Drawn {
 
 function draw(rng: Prng, group: SeedGroup, pool: readonly Uint8Array[], maxPacket: number): Drawn {
   const seed = rng.chance(0.85) ? rng.pick(group.packets) : rng.pick(pool);
-  const { bytes, ops } = rng.chance(0.05) ? { bytes: seed.slice(0, maxPacket), ops: ["none"] } : mutate(seed, rng, pool, maxPacket);
+  const { bytes, ops } = rng.chance(0.05)
+    ? { bytes: seed.slice(0, maxPacket), ops: ["none"] }
+    : mutate(seed, rng, pool, maxPacket);
   if (!rng.chance(0.04)) return { input: { bytes }, ops };
   // Length lies: zero, past the slot, or past the bytes (the engine then reads the canary).
   const declaredLen = rng.pick([0, maxPacket + 1, Math.min(maxPacket, bytes.length + rng.range(1, 200))]);
@@ -137,6 +139,10 @@ function pin(flags: readonly string[], inputs: FuzzInput[], nowMs: number): numb
 
 /** One line per finding, for logs and test failures. */
 export function describeFinding(f: EngineFinding): string {
-  const input = f.inputHex === null ? "the whole batch" : `input ${f.inputHex}` + (f.declaredLen === null ? "" : ` declared length ${f.declaredLen}`);
-  return `${f.problem} (seen ${f.hits}×) — seed ${f.seed} batch ${f.batch}, flags ${f.flags.join(" ")}, ops ${f.ops.join("+")}, ${input}`;
+  const input = f.inputHex === null
+    ? "the whole batch"
+    : `input ${f.inputHex}` + (f.declaredLen === null ? "" : ` declared length ${f.declaredLen}`);
+  return `${f.problem} (seen ${f.hits}×) — seed ${f.seed} batch ${f.batch}, flags ${f.flags.join(" ")}, ops ${
+    f.ops.join("+")
+  }, ${input}`;
 }

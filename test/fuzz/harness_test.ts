@@ -41,7 +41,9 @@ Deno.test("the arena guard sees writes into later slots, the config buffer, inpu
 
 Deno.test("a clean batch passes every check, and outputs lie in their slot", () => {
   const fe = FuzzEngine.create(FLAGS);
-  const report = fe.run([{ bytes: udp6() }, { bytes: buildPacket({ src: "203.0.113.5", dst: "198.51.100.2", proto: "tcp" }) }], 0);
+  const report = fe.run([{ bytes: udp6() }, {
+    bytes: buildPacket({ src: "203.0.113.5", dst: "198.51.100.2", proto: "tcp" }),
+  }], 0);
   eq(report.problems, []);
   eq(report.outputs.map((o) => o.slot), [0, 1]);
 });
@@ -60,7 +62,9 @@ Deno.test("output checks fire on wrong lengths, header and transport checksums, 
   badHeader[8]--;
   const badL4 = v4.slice();
   badL4[40]++;
-  const problems = [badLen, badHeader, badL4].map((p) => checkSlotOutputs(0, input, [output(p)], config).map((x) => x.what));
+  const problems = [badLen, badHeader, badL4].map((p) =>
+    checkSlotOutputs(0, input, [output(p)], config).map((x) => x.what)
+  );
   ok(problems[0][0].includes("total length"), problems[0].join());
   ok(problems[1][0].includes("header checksum"), problems[1].join());
   ok(problems[2][0].includes("transport checksum"), problems[2].join());
@@ -73,7 +77,13 @@ Deno.test("output checks fire on wrong lengths, header and transport checksums, 
 
 Deno.test("descriptor checks fire on slot order and on bytes outside slot and spill", () => {
   const { layout } = guarded();
-  const inSlot = (slot: number): Output => ({ addr: layout.slotBase + slot * layout.slotSize + 64, len: 40, slot, kind: 0, bytes: new Uint8Array(40) });
+  const inSlot = (slot: number): Output => ({
+    addr: layout.slotBase + slot * layout.slotSize + 64,
+    len: 40,
+    slot,
+    kind: 0,
+    bytes: new Uint8Array(40),
+  });
   eq(checkDescriptors(layout, 2, [inSlot(0), inSlot(1)]), []);
   ok(checkDescriptors(layout, 2, [inSlot(1), inSlot(0)]).some((p) => p.what.includes("comes after")));
   const stray = { ...inSlot(0), addr: layout.slotBase + layout.slotSize - 10 };

@@ -8,7 +8,7 @@
  * is not at the mercy of the dice. A script replaces the dice for regression tests.
  */
 
-import dnsPacket from "npm:dns-packet@5.6.1";
+import dnsPacket from "dns-packet";
 import { Buffer } from "node:buffer";
 import dgram from "node:dgram";
 import { damage, lieCount, pointerTrap, questionEnd } from "./dns_mutate.ts";
@@ -19,8 +19,18 @@ export const FUZZ_ZONE = "fuzz.example";
 
 /** How a query may be answered. */
 export const MODES = [
-  "honest", "silent", "damage-after-question", "damage-anywhere", "pointer-trap", "count-lie",
-  "rdlength-lie", "truncated", "wrong-id", "opt-games", "rcode", "many-records",
+  "honest",
+  "silent",
+  "damage-after-question",
+  "damage-anywhere",
+  "pointer-trap",
+  "count-lie",
+  "rdlength-lie",
+  "truncated",
+  "wrong-id",
+  "opt-games",
+  "rcode",
+  "many-records",
 ] as const;
 /** One of {@link MODES}. */
 export type Mode = typeof MODES[number];
@@ -37,14 +47,33 @@ function honest(query: Packet, many = false): Uint8Array {
   const name: string = q.name.toLowerCase();
   const answers: Packet[] = [];
   const a = (data: string) => ({ name: q.name, type: "A", ttl: 60, data });
-  if (q.type === "A" && (name.endsWith("v4only." + FUZZ_ZONE) || name.endsWith("dual." + FUZZ_ZONE))) answers.push(a("192.0.2.1"));
-  if (q.type === "AAAA" && name.endsWith("dual." + FUZZ_ZONE)) answers.push({ name: q.name, type: "AAAA", ttl: 60, data: "2001:db8::1" });
+  if (q.type === "A" && (name.endsWith("v4only." + FUZZ_ZONE) || name.endsWith("dual." + FUZZ_ZONE))) {
+    answers.push(a("192.0.2.1"));
+  }
+  if (q.type === "AAAA" && name.endsWith("dual." + FUZZ_ZONE)) {
+    answers.push({ name: q.name, type: "AAAA", ttl: 60, data: "2001:db8::1" });
+  }
   if (q.type === "A" && (many || name.endsWith("many." + FUZZ_ZONE))) {
     for (let i = 0; i < 300; i++) answers.push(a(`198.51.100.${i % 250 + 1}`));
   }
-  if (name.endsWith("alias." + FUZZ_ZONE)) answers.push({ name: q.name, type: "CNAME", ttl: 60, data: `v4only.${FUZZ_ZONE}` });
+  if (name.endsWith("alias." + FUZZ_ZONE)) {
+    answers.push({ name: q.name, type: "CNAME", ttl: 60, data: `v4only.${FUZZ_ZONE}` });
+  }
   const known = /(v4only|dual|many|alias)\.fuzz\.example$/.test(name);
-  const soa = { name: FUZZ_ZONE, type: "SOA", ttl: 60, data: { mname: `ns.${FUZZ_ZONE}`, rname: `admin.${FUZZ_ZONE}`, serial: 1, refresh: 60, retry: 60, expire: 60, minimum: 30 } };
+  const soa = {
+    name: FUZZ_ZONE,
+    type: "SOA",
+    ttl: 60,
+    data: {
+      mname: `ns.${FUZZ_ZONE}`,
+      rname: `admin.${FUZZ_ZONE}`,
+      serial: 1,
+      refresh: 60,
+      retry: 60,
+      expire: 60,
+      minimum: 30,
+    },
+  };
   return new Uint8Array(dnsPacket.encode({
     type: "response",
     id: query.id,
@@ -206,7 +235,11 @@ export class HostileUpstream {
       const how = this.hostile && !this.#script ? this.#rng.pick(TCP_MODES) : "honest";
       this.#count(`tcp-${how}`);
       if (how === "close") return;
-      const body = how === "garbage" ? this.#rng.bytes(this.#rng.range(0, 40)) : how === "damage" ? damage(reply, this.#rng) : reply;
+      const body = how === "garbage"
+        ? this.#rng.bytes(this.#rng.range(0, 40))
+        : how === "damage"
+        ? damage(reply, this.#rng)
+        : reply;
       const declared = how === "prefix-lie" ? Math.min(0xffff, body.length + this.#rng.range(1, 1000)) : body.length;
       await conn.write(Uint8Array.from([declared >> 8, declared & 0xff, ...body]));
     } catch {

@@ -99,7 +99,9 @@ export function fixChecksums(p: Uint8Array): void {
   if (state === "not-applicable" || state === "absent" || v.payload.length < at + 2) return;
   const field = v.headerLen + at;
   put16(p, field, 0);
-  const sum = v.proto === PROTO.ICMP ? inetChecksum(v.payload) : inetChecksum(pseudo(v.version, v.src, v.dst, v.proto, v.payload.length), v.payload);
+  const sum = v.proto === PROTO.ICMP
+    ? inetChecksum(v.payload)
+    : inetChecksum(pseudo(v.version, v.src, v.dst, v.proto, v.payload.length), v.payload);
   // A computed UDP checksum of 0 is sent as all ones (RFC 768, RFC 8200 §8.1).
   put16(p, field, sum === 0 && v.proto === PROTO.UDP ? 0xffff : sum);
 }
@@ -159,7 +161,12 @@ const OPERATORS: Record<string, (p: Uint8Array, rng: Prng, pool: readonly Uint8A
     return Uint8Array.from([...p.subarray(0, cut), ...other.subarray(Math.min(cut, other.length))]);
   },
   repeatExtension(p, rng) {
-    return repeatExtension(p, rng.pick([PROTO.HOPOPT, PROTO.DSTOPTS, PROTO.FRAGMENT, PROTO.ROUTING]), rng.range(1, 6), rng);
+    return repeatExtension(
+      p,
+      rng.pick([PROTO.HOPOPT, PROTO.DSTOPTS, PROTO.FRAGMENT, PROTO.ROUTING]),
+      rng.range(1, 6),
+      rng,
+    );
   },
 };
 
@@ -167,7 +174,12 @@ const OPERATORS: Record<string, (p: Uint8Array, rng: Prng, pool: readonly Uint8A
 export const OPERATOR_NAMES: readonly string[] = Object.keys(OPERATORS);
 
 /** A mutated copy of `seed` (1–4 operators), capped at `maxLen` bytes, and the operators applied. */
-export function mutate(seed: Uint8Array, rng: Prng, pool: readonly Uint8Array[], maxLen: number): { bytes: Uint8Array; ops: string[] } {
+export function mutate(
+  seed: Uint8Array,
+  rng: Prng,
+  pool: readonly Uint8Array[],
+  maxLen: number,
+): { bytes: Uint8Array; ops: string[] } {
   let p: Uint8Array = seed.slice();
   const ops: string[] = [];
   const rounds = rng.range(1, 4);

@@ -20,7 +20,7 @@ const unavailable = statefulUnavailable();
 if (unavailable) console.log(`stateful NAT64 fuzz targets skipped: ${unavailable}`);
 
 /** Seconds the stateful mutation run spends. */
-const BUDGET_SECONDS = 8;
+const BUDGET_SECONDS = 6;
 /** Small tables: scenarios use a handful of sessions, and every run makes a fresh engine. */
 const MODEL_GEOMETRY: EngineOptions = { slotCount: 8, slotSize: 4096, sessionCapacity: 1024 };
 
@@ -30,8 +30,17 @@ Deno.test({
   fn: () => {
     const seed = Number(Deno.env.get("FUZZ_SEED") ?? 20240601);
     // No twin: pool4 allocation starts at a keyed-random port, so two engines differ by design.
-    const stats = runMutation({ suite: "nat64", seed, deadline: performance.now() + BUDGET_SECONDS * 1000, twin: false });
-    console.log(`seed ${seed}: ${stats.batches} batches, ${stats.inputs} inputs (${Math.round(stats.inputs / stats.seconds)}/s), ${stats.traps} traps`);
+    const stats = runMutation({
+      suite: "nat64",
+      seed,
+      deadline: performance.now() + BUDGET_SECONDS * 1000,
+      twin: false,
+    });
+    console.log(
+      `seed ${seed}: ${stats.batches} batches, ${stats.inputs} inputs (${
+        Math.round(stats.inputs / stats.seconds)
+      }/s), ${stats.traps} traps`,
+    );
     const unknown = stats.findings.filter((f) => !KNOWN_FINDINGS.has(signature(f.problem)));
     for (const f of stats.findings) if (!unknown.includes(f)) console.log(`known: ${describeFinding(f)}`);
     if (unknown.length) throw new Error(unknown.map(describeFinding).join("\n"));
@@ -44,7 +53,10 @@ function junk(fe: FuzzEngine, seed: number, batches: number, nowMs: number): str
   const rng = new Prng(seed);
   const problems: string[] = [];
   for (let b = 0; b < batches; b++) {
-    const inputs = Array.from({ length: rng.range(1, fe.slotCount) }, () => ({ bytes: mutate(rng.pick(pool), rng, pool, fe.maxPacket).bytes }));
+    const inputs = Array.from(
+      { length: rng.range(1, fe.slotCount) },
+      () => ({ bytes: mutate(rng.pick(pool), rng, pool, fe.maxPacket).bytes }),
+    );
     problems.push(...fe.run(inputs, nowMs + b).problems.map((p) => `junk seed ${seed} batch ${b}: ${p.what}`));
   }
   return problems;

@@ -55,7 +55,9 @@ export function checkDescriptors(l: ArenaLayout, count: number, outputs: Output[
       problems.push({ slot: null, what: `output ${j} names slot ${o.slot} of a ${count}-slot batch` });
       continue;
     }
-    if (o.slot < lastSlot) problems.push({ slot: o.slot, what: `output ${j} (slot ${o.slot}) comes after an output of slot ${lastSlot}` });
+    if (o.slot < lastSlot) {
+      problems.push({ slot: o.slot, what: `output ${j} (slot ${o.slot}) comes after an output of slot ${lastSlot}` });
+    }
     lastSlot = Math.max(lastSlot, o.slot);
     if (o.kind !== OutputKind.TRANSLATED && o.kind !== OutputKind.ICMP_ERROR && o.kind !== OutputKind.FRAGMENT) {
       problems.push({ slot: o.slot, what: `output ${j} has kind ${o.kind}` });
@@ -63,12 +65,17 @@ export function checkDescriptors(l: ArenaLayout, count: number, outputs: Output[
     if (o.len === 0) problems.push({ slot: o.slot, what: `output ${j} is empty` });
     if (inSpill(l, o)) spillRanges.push([o.addr, o.addr + o.len]);
     else if (!inSlot(l, o)) {
-      problems.push({ slot: o.slot, what: `output ${j} at ${o.addr}+${o.len} lies outside slot ${o.slot} and the spill area` });
+      problems.push({
+        slot: o.slot,
+        what: `output ${j} at ${o.addr}+${o.len} lies outside slot ${o.slot} and the spill area`,
+      });
     }
   }
   spillRanges.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spillRanges.length; i++) {
-    if (spillRanges[i][0] < spillRanges[i - 1][1]) problems.push({ slot: null, what: `two spill outputs overlap at ${spillRanges[i][0]}` });
+    if (spillRanges[i][0] < spillRanges[i - 1][1]) {
+      problems.push({ slot: null, what: `two spill outputs overlap at ${spillRanges[i][0]}` });
+    }
   }
   return problems;
 }
@@ -99,7 +106,9 @@ export function checkSlotOutputs(slot: number, input: InputInfo, outs: Output[],
   const extProto = extensionHeaderProtocol(input.bytes);
   if (extProto !== null && outs.some((o) => o.kind !== OutputKind.ICMP_ERROR && o.bytes[0] >> 4 === 6)) {
     // Judged once here: everything else about such an output follows from this.
-    bad(`IPv4 protocol ${extProto} (an IPv6 extension header number) became the IPv6 Next Header, so the payload reads as that header`);
+    bad(
+      `IPv4 protocol ${extProto} (an IPv6 extension header number) became the IPv6 Next Header, so the payload reads as that header`,
+    );
     return problems;
   }
   const inView = input.declaredLen === input.bytes.length ? viewPacket(input.bytes) : "length lie";
@@ -115,7 +124,9 @@ export function checkSlotOutputs(slot: number, input: InputInfo, outs: Output[],
     // IPv4 routers fragment DF=0 packets on the way (RFC 791), so only DF=1 ones must fit.
     const mtu = v.version === 4 ? config.mtuV4 : config.mtuV6;
     const mayFragmentOnPath = v.version === 4 && (o.bytes[6] & 0x40) === 0;
-    if (o.len > mtu && !mayFragmentOnPath) bad(`a ${o.len}-byte IPv${v.version} output exceeds the ${mtu}-byte MTU of its side`);
+    if (o.len > mtu && !mayFragmentOnPath) {
+      bad(`a ${o.len}-byte IPv${v.version} output exceeds the ${mtu}-byte MTU of its side`);
+    }
     if (o.kind === OutputKind.ICMP_ERROR) {
       const limit = v.version === 6 ? MAX_ICMP6_ERROR : MAX_ICMP4_ERROR;
       const icmp = v.version === 6 ? PROTO.ICMPV6 : PROTO.ICMP;
@@ -132,7 +143,9 @@ export function checkSlotOutputs(slot: number, input: InputInfo, outs: Output[],
     if (o.kind === OutputKind.FRAGMENT && !v.fragment) bad("an output of kind FRAGMENT is not a fragment");
     if (inState === "valid") {
       const state = checksumState(v);
-      if (state === "invalid" || state === "absent") bad(`the input's transport checksum verified, the output's is ${state}`);
+      if (state === "invalid" || state === "absent") {
+        bad(`the input's transport checksum verified, the output's is ${state}`);
+      }
     }
     if (inWhole && v.fragment) bad("a whole input became a lone fragment");
   }
@@ -141,11 +154,19 @@ export function checkSlotOutputs(slot: number, input: InputInfo, outs: Output[],
     if (typeof whole === "string") bad(`the fragments of a whole input do not reassemble: ${whole}`);
     else if (inState === "valid") {
       const state = checksumState(fragments[0], whole);
-      if (state === "invalid" || state === "absent") bad(`the input's transport checksum verified, the reassembled output's is ${state}`);
+      if (state === "invalid" || state === "absent") {
+        bad(`the input's transport checksum verified, the reassembled output's is ${state}`);
+      }
     }
     // RFC 7915 §4: DF=0 IPv4 packets are fragmented to fit lowest-ipv6-mtu.
     const over = fragments.find((f) => f.version === 6 && f.headerLen + f.payload.length > config.lowestIpv6Mtu);
-    if (over && input.bytes[0] >> 4 === 4) bad(`an IPv6 fragment of ${over.headerLen + over.payload.length} bytes exceeds lowest-ipv6-mtu ${config.lowestIpv6Mtu}`);
+    if (over && input.bytes[0] >> 4 === 4) {
+      bad(
+        `an IPv6 fragment of ${
+          over.headerLen + over.payload.length
+        } bytes exceeds lowest-ipv6-mtu ${config.lowestIpv6Mtu}`,
+      );
+    }
   }
   return problems;
 }

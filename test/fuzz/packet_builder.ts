@@ -69,11 +69,15 @@ function put32(p: Uint8Array, at: number, v: number): void {
 
 function protoOf(l4: L4Spec, version: 4 | 6): number {
   switch (l4.kind) {
-    case "udp": return PROTO.UDP;
-    case "tcp": return PROTO.TCP;
+    case "udp":
+      return PROTO.UDP;
+    case "tcp":
+      return PROTO.TCP;
     case "echo":
-    case "error": return version === 4 ? PROTO.ICMP : PROTO.ICMPV6;
-    case "other": return l4.proto;
+    case "error":
+      return version === 4 ? PROTO.ICMP : PROTO.ICMPV6;
+    case "other":
+      return l4.proto;
   }
 }
 
@@ -131,7 +135,9 @@ function pseudo(version: 4 | 6, src: Uint8Array, dst: Uint8Array, proto: number,
 function checksum(l4: L4Spec, version: 4 | 6, spec: IpSpec, body: { bytes: Uint8Array; at: number }): void {
   if (body.at < 0 || (l4.kind === "udp" && l4.zeroChecksum)) return;
   const proto = protoOf(l4, version);
-  const sum = proto === PROTO.ICMP ? inetChecksum(body.bytes) : inetChecksum(pseudo(version, spec.src, spec.dst, proto, body.bytes.length), body.bytes);
+  const sum = proto === PROTO.ICMP
+    ? inetChecksum(body.bytes)
+    : inetChecksum(pseudo(version, spec.src, spec.dst, proto, body.bytes.length), body.bytes);
   put16(body.bytes, body.at, (sum === 0 && l4.kind === "udp" ? 0xffff : sum) ^ (spec.badChecksum ? 0x5555 : 0));
 }
 
@@ -185,7 +191,12 @@ function extBytes(e: ExtSpec, next: number): Uint8Array {
   return b;
 }
 
-const EXT_PROTO: Record<ExtSpec["kind"], number> = { hop: PROTO.HOPOPT, dst: PROTO.DSTOPTS, routing: PROTO.ROUTING, fragment: PROTO.FRAGMENT };
+const EXT_PROTO: Record<ExtSpec["kind"], number> = {
+  hop: PROTO.HOPOPT,
+  dst: PROTO.DSTOPTS,
+  routing: PROTO.ROUTING,
+  fragment: PROTO.FRAGMENT,
+};
 
 function buildIpv6(s: Ipv6Spec): Uint8Array {
   const body = l4Bytes(s.l4, 6);

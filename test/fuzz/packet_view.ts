@@ -8,7 +8,16 @@
 import { inetChecksum } from "../util/packets.ts";
 
 /** Protocol numbers (IANA). */
-export const PROTO = { ICMP: 1, TCP: 6, UDP: 17, ICMPV6: 58, HOPOPT: 0, ROUTING: 43, FRAGMENT: 44, DSTOPTS: 60 } as const;
+export const PROTO = {
+  ICMP: 1,
+  TCP: 6,
+  UDP: 17,
+  ICMPV6: 58,
+  HOPOPT: 0,
+  ROUTING: 43,
+  FRAGMENT: 44,
+  DSTOPTS: 60,
+} as const;
 
 /** Where a packet's fragment header says this piece belongs (RFC 791 §3.1, RFC 8200 §4.5). */
 export interface FragmentInfo {
@@ -73,7 +82,9 @@ function viewIpv4(p: Uint8Array): PacketView | string {
 function viewIpv6(p: Uint8Array): PacketView | string {
   if (p.length < 40) return `IPv6 packet of ${p.length} bytes is shorter than a header`;
   const payloadLen = (p[4] << 8) | p[5];
-  if (payloadLen + 40 !== p.length) return `IPv6 payload length ${payloadLen} but ${p.length - 40} bytes follow the header`;
+  if (payloadLen + 40 !== p.length) {
+    return `IPv6 payload length ${payloadLen} but ${p.length - 40} bytes follow the header`;
+  }
   let next = p[6];
   let pos = 40;
   let fragment: FragmentInfo | null = null;
@@ -85,7 +96,7 @@ function viewIpv6(p: Uint8Array): PacketView | string {
     if (next === PROTO.ROUTING) routed = true;
     if (next === PROTO.FRAGMENT) {
       const word = (p[pos + 2] << 8) | p[pos + 3];
-      const offset = (word & 0xfff8), more = (word & 1) === 1;
+      const offset = word & 0xfff8, more = (word & 1) === 1;
       const id = ((p[pos + 4] << 24) | (p[pos + 5] << 16) | (p[pos + 6] << 8) | p[pos + 7]) >>> 0;
       if (offset || more) fragment = { offset, more, id };
     }
@@ -122,7 +133,13 @@ export type ChecksumState = "valid" | "invalid" | "absent" | "not-applicable";
  */
 export function checksumState(v: PacketView, payload: Uint8Array = v.payload): ChecksumState {
   if (v.routed) return "not-applicable";
-  const at = v.proto === PROTO.TCP ? 16 : v.proto === PROTO.UDP ? 6 : v.proto === PROTO.ICMP || v.proto === PROTO.ICMPV6 ? 2 : -1;
+  const at = v.proto === PROTO.TCP
+    ? 16
+    : v.proto === PROTO.UDP
+    ? 6
+    : v.proto === PROTO.ICMP || v.proto === PROTO.ICMPV6
+    ? 2
+    : -1;
   if (at < 0 || payload.length < at + 2) return "not-applicable";
   if (v.proto === PROTO.ICMP && v.version === 6) return "not-applicable";
   if (v.proto === PROTO.ICMPV6 && v.version === 4) return "not-applicable";
@@ -146,7 +163,9 @@ export function reassemble(pieces: PacketView[]): Uint8Array | string {
     if (f.id !== id) return `fragments carry identifications ${id} and ${f.id}`;
     if (f.offset !== end) return `fragment at offset ${f.offset} where ${end} was expected`;
     if (f.more !== (i < sorted.length - 1)) return `fragment at offset ${f.offset} has M=${f.more ? 1 : 0}`;
-    if (f.more && v.payload.length % 8 !== 0) return `non-last fragment at offset ${f.offset} has ${v.payload.length} bytes`;
+    if (f.more && v.payload.length % 8 !== 0) {
+      return `non-last fragment at offset ${f.offset} has ${v.payload.length} bytes`;
+    }
     end += v.payload.length;
   }
   const whole = new Uint8Array(end);

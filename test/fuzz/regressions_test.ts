@@ -9,9 +9,26 @@ import { fromHex } from "./prng.ts";
 
 /** The corpus' first SIIT configuration (Jool graybox `siit/udp64`). */
 const SIIT_FLAGS = [
-  "--mode", "siit", "--pool6", "2001:db8:100::/40", "--eamt", "2001:db8:3::/120=1.0.0.0/24",
-  "--eamt", "2001:db8:2::/120=10.0.0.0/24", "--rfc6791v4", "203.0.113.8", "--lowest-ipv6-mtu", "1280",
-  "--mtu-v6", "1500", "--mtu-v4", "1500", "--ipv4", "198.51.100.1", "--ipv6", "2001:db8:1c0:2:1::",
+  "--mode",
+  "siit",
+  "--pool6",
+  "2001:db8:100::/40",
+  "--eamt",
+  "2001:db8:3::/120=1.0.0.0/24",
+  "--eamt",
+  "2001:db8:2::/120=10.0.0.0/24",
+  "--rfc6791v4",
+  "203.0.113.8",
+  "--lowest-ipv6-mtu",
+  "1280",
+  "--mtu-v6",
+  "1500",
+  "--mtu-v4",
+  "1500",
+  "--ipv4",
+  "198.51.100.1",
+  "--ipv6",
+  "2001:db8:1c0:2:1::",
 ];
 
 function problemsOf(flags: string[], hex: string): string[] {
