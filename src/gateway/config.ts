@@ -13,17 +13,25 @@ import { readConfigFile } from "../config/file.ts";
 import { formatPrefix } from "../net/ip.ts";
 import { defaultOperatorConfig, OPERATOR_KEYS, type OperatorConfig } from "../control/keys.ts";
 import { defaultRunConfig, RUN_KEYS, type RunConfig } from "./keys.ts";
+import { defaultDns64Options, DNS64_KEYS } from "../dns64/keys.ts";
+import type { Dns64Options } from "../dns64/options.ts";
 
 /** Everything `nat64 run` is told. */
 export interface GatewayConfig {
   translator: TranslatorConfig;
   run: RunConfig;
   operator: OperatorConfig;
+  /** The built-in DNS64 listener; it runs when `dns64-listen` is given. */
+  dns64: Dns64Options;
 }
 
-/** Lifts the keys of one section onto the whole config. */
-function section<S>(keys: readonly KeySpec<S>[], pick: (c: GatewayConfig) => S): KeySpec<GatewayConfig>[] {
-  return keys.map((k) => ({ ...k, apply: (c: GatewayConfig, v: string | boolean) => k.apply(pick(c), v) }));
+/** Lifts the keys of one section onto the whole config, their names behind `prefix`. */
+function section<S>(keys: readonly KeySpec<S>[], pick: (c: GatewayConfig) => S, prefix = ""): KeySpec<GatewayConfig>[] {
+  return keys.map((k) => ({
+    ...k,
+    name: prefix + k.name,
+    apply: (c: GatewayConfig, v: string | boolean) => k.apply(pick(c), v),
+  }));
 }
 
 /** Every key of the gateway, flags and file alike. */
@@ -31,11 +39,17 @@ export const GATEWAY_KEYS: readonly KeySpec<GatewayConfig>[] = [
   ...section(TRANSLATOR_KEYS, (c) => c.translator),
   ...section(RUN_KEYS, (c) => c.run),
   ...section(OPERATOR_KEYS, (c) => c.operator),
+  ...section(DNS64_KEYS, (c) => c.dns64, "dns64-"),
 ];
 
 /** The config before any key is applied. */
 export function defaultGatewayConfig(): GatewayConfig {
-  return { translator: defaultTranslatorConfig(), run: defaultRunConfig(), operator: defaultOperatorConfig() };
+  return {
+    translator: defaultTranslatorConfig(),
+    run: defaultRunConfig(),
+    operator: defaultOperatorConfig(),
+    dns64: defaultDns64Options(),
+  };
 }
 
 /** A loaded config, with the text of every key as given (what `config` on the control socket shows). */
@@ -51,6 +65,11 @@ export interface LoadedConfig {
 export function buildGatewayConfig(...layers: Layer[]): Omit<LoadedConfig, "file"> {
   const config = applyLayers(defaultGatewayConfig(), GATEWAY_KEYS, ...layers);
   checkTranslatorConfig(config.translator);
+  if (config.dns64.listen.length) {
+    if (!config.dns64.upstream.length) throw new Error("dns64-listen needs dns64-upstream: the resolver to ask");
+    // The listener synthesizes with the prefix the translator uses unless told otherwise.
+    if (!config.dns64.prefix?.length && config.translator.pool6) config.dns64.prefix = [formatPrefix(config.translator.pool6)];
+  }
   const given: LoadedConfig["given"] = {};
   for (const layer of layers) {
     for (const [name, kv] of layer) {

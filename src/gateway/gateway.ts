@@ -16,10 +16,12 @@ import { checkMtuFitsSlots, type DatapathExit, DatapathStats, runDatapath } from
 import { ControlServer } from "../control/server.ts";
 import { MetricsServer } from "../control/metrics.ts";
 import type { Logger } from "../control/logger.ts";
-import { type GatewayView, withCounters } from "../control/view.ts";
+import { type CounterSource, type GatewayView, withCounters } from "../control/view.ts";
 import { type LoadedConfig, tunRoutes } from "./config.ts";
 import { EngineView } from "./view.ts";
-import { formatIP } from "../net/ip.ts";
+import { formatIP, formatPrefix, parseIP, type Prefix } from "../net/ip.ts";
+import { Dns64Server } from "../dns64/server.ts";
+import type { Dns64Options } from "../dns64/options.ts";
 
 /** Packets per batch: enough to amortise the per-batch wait, small enough to keep latency low. */
 const SLOTS = 64;
@@ -47,6 +49,43 @@ function warnIfOwnAddressIsLocal(loaded: LoadedConfig, logger: Logger): void {
   }
 }
 
+/**
+ * RFC 6147 §5 is for the network the gateway serves, and the listener must not be an
+ * open resolver: unless `allow-client` is given, it answers loopback and the IPv6
+ * networks of this host's interfaces (the TUN's excepted).
+ */
+function withServedClients(options: Dns64Options, tun: string): Dns64Options {
+  if (options.allowClient?.length) return options;
+  const served = new Set<string>(["::1/128", "127.0.0.0/8"]);
+  try {
+    for (const i of Deno.networkInterfaces()) {
+      if (i.family !== "IPv6" || i.name === tun || i.address.startsWith("fe80") || i.address === "::1") continue;
+      served.add(formatPrefix(networkOf(i.address, i.cidr)));
+    }
+  } catch {
+    // without --allow-sys only loopback is served: the safe side
+  }
+  return { ...options, allowClient: [...served] };
+}
+
+/** The network an interface address sits in. */
+function networkOf(address: string, cidr: string): Prefix {
+  const length = Number(cidr.slice(cidr.indexOf("/") + 1));
+  const addr = Uint8Array.from(parseIP(address));
+  for (let bit = length; bit < 128; bit++) addr[bit >> 3] &= ~(0x80 >> (bit & 7));
+  return { family: 6, addr, length };
+}
+
+/** The listener's counters under the `dns64_` names the control socket and metrics expect. */
+function dns64Counters(server: Dns64Server): CounterSource {
+  return {
+    counters: () =>
+      Object.fromEntries(
+        Object.entries(server.counters()).map(([k, v]) => [`dns64_${k.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase())}`, v]),
+      ),
+  };
+}
+
 /** A started gateway. */
 export class Gateway {
   readonly #logger: Logger;
@@ -55,6 +94,7 @@ export class Gateway {
   readonly #poller: Poller;
   readonly #control: ControlServer;
   readonly #metrics?: MetricsServer;
+  readonly #dns64?: Dns64Server;
   readonly #stop = new AbortController();
   readonly #stats: DatapathStats;
   readonly #datapath: Promise<DatapathExit>;
@@ -69,6 +109,7 @@ export class Gateway {
       poller: Poller;
       control: ControlServer;
       metrics?: MetricsServer;
+      dns64?: Dns64Server;
       view: GatewayView;
       stats: DatapathStats;
       loaded: LoadedConfig;
@@ -80,6 +121,7 @@ export class Gateway {
     this.#poller = parts.poller;
     this.#control = parts.control;
     this.#metrics = parts.metrics;
+    this.#dns64 = parts.dns64;
     this.view = parts.view;
     this.#stats = parts.stats;
     this.#loaded = parts.loaded;
@@ -122,14 +164,26 @@ export class Gateway {
       const stats = new DatapathStats();
       const startedAt = new Date();
       const engineView = new EngineView(engine, stats, () => loaded, tun.name, startedAt);
-      const control = new ControlServer(engineView, {
+      const sources: CounterSource[] = [logger];
+      let dns64: Dns64Server | undefined;
+      if (config.dns64.listen.length) {
+        const server = new Dns64Server(withServedClients(config.dns64, tun.name));
+        await server.start();
+        undo.push(() => server.stop());
+        sources.push(dns64Counters(server));
+        dns64 = server;
+        logger.info("dns64 listening", { on: config.dns64.listen.join(", ") });
+      }
+      // The control server counts its own requests, and its view shows them too.
+      let control: ControlServer | undefined;
+      const view = withCounters(engineView, ...sources, { counters: () => control?.counters() ?? {} });
+      control = new ControlServer(view, {
         path: config.operator.controlSocket,
         mode: config.operator.controlSocketMode,
         logger,
       });
       await control.start();
-      undo.push(() => control.close());
-      const view = withCounters(engineView, control, logger);
+      undo.push(() => control!.close());
 
       let metrics: MetricsServer | undefined;
       if (config.operator.metricsListen) {
@@ -137,7 +191,7 @@ export class Gateway {
         metrics.start();
         undo.push(() => metrics!.close());
       }
-      const gw = new Gateway({ logger, engine, tun, poller, control, metrics, view, stats, loaded });
+      const gw = new Gateway({ logger, engine, tun, poller, control: control!, metrics, dns64, view, stats, loaded });
       logger.info("gateway running", {
         tun: tun.name,
         mode: config.translator.mode,
@@ -183,6 +237,7 @@ export class Gateway {
     this.#stop.abort();
     const exit = await this.#datapath;
     await this.#metrics?.close();
+    await this.#dns64?.stop();
     await this.#control.close();
     this.#poller.close();
     this.#tun.close();

@@ -55,14 +55,14 @@ Deno.test("each bad flag is named in a one-line error", () => {
     [["--prefix", "2001:db8::/33"], /^prefix: .*RFC 6052/],
     [["--prefix", "2001:db8:0:0:100::/96"], /^prefix: .*u-octet/],
     [["--prefix", "2001:db8::/96=198.51.100.0/33"], /^prefix: /],
-    [["--timeout-ms", "soon"], /^timeout-ms: /],
+    [["--timeout-ms", "soon"], /^--timeout-ms: /],
     [["--retries", "11"], /^retries: /],
     [["--exclude-aaaa", "192.0.2.0/24"], /^exclude-aaaa: /],
     [["--exclude-a", "::/0"], /^exclude-a: /],
     [["--allow-client", "everyone"], /^allow-client: /],
     [["--rate-limit", "-1"], /'--rate-limit/],
-    [["--rate-limit", "1.5"], /^rate-limit: /],
-    [["--cache-size", "1e3"], /^cache-size: /],
+    [["--rate-limit", "1.5"], /^--rate-limit: /],
+    [["--cache-size", "1e3"], /^--cache-size: /],
     [["--edns-udp-size", "100"], /^edns-udp-size: /],
   ];
   for (const [flags, pattern] of cases) {

@@ -57,3 +57,29 @@ Deno.test({
       }
     }),
 });
+
+Deno.test({
+  name: "DNS64 inside nat64 run: the gateway's own listener answers the served network and synthesizes with pool6",
+  ignore: reason !== null,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "nat64-nsd-" });
+    try {
+      await withGateway("dns64in", SIIT, async (lab, gw) => {
+        const nsd = await startNsd(lab, dir);
+        try {
+          const dig = (type: string) =>
+            lab.must("client", ["dig", "+short", "+tries=1", "+timeout=3", `@${GW6}`, WWW, type], 15_000);
+          // No --dns64-prefix and no --dns64-allow-client: pool6 and the served network are the defaults.
+          eq((await dig("AAAA")).trim(), SERVER6);
+          await clientFetchesPage(lab, SIIT, SERVER6);
+          const { counters } = await gw.stats();
+          eq(Number(counters.dns64_synthesized) >= 1, true, JSON.stringify(counters));
+        } finally {
+          await nsd.stop();
+        }
+      }, () => ["--dns64-listen", `[${GW6}]:53`, "--dns64-upstream", SERVER4]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
