@@ -39,8 +39,7 @@ function print(text: string): void {
 }
 
 async function readStats(client: ControlClient): Promise<{ status: GatewayStatus; snap: StatsSnapshot }> {
-  const status = await client.status();
-  const counters = await client.counters();
+  const { status, counters } = await client.stats();
   return { status, snap: { counters, atMs: performance.now() } };
 }
 

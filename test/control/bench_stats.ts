@@ -69,8 +69,7 @@ async function askStats(socket: string): Promise<number> {
   const t0 = performance.now();
   const client = await ControlClient.connect(socket);
   try {
-    await client.status();
-    await client.counters();
+    await client.stats();
   } finally {
     client.close();
   }

@@ -79,14 +79,33 @@ Deno.test("status, config and counters answer with the view's values; BigInt cou
   await withServer(view, async (path) => {
     const client = await ControlClient.connect(path);
     try {
-      const status = await client.status();
+      const { status, counters } = await client.stats();
       assertEquals(status.pid, 4242);
       assertEquals(status.mode, "nat64");
       assertEquals(await client.request({ op: "config" }), view.config());
-      const counters = await client.counters();
       assertEquals(counters.drop_ttl_expired, 3);
       assertEquals(counters.out6_tcp_bytes, 2n ** 60n);
-      assertEquals(counters.control_requests, 3, "the server adds its own counters");
+      assertEquals(counters.control_requests, 2, "the server adds its own counters (status and this one)");
+    } finally {
+      client.close();
+    }
+  });
+});
+
+Deno.test("requestAll pipelines requests in one write; an error names the op it answers", async () => {
+  await withServer(new FakeView(), async (path) => {
+    const client = await ControlClient.connect(path);
+    try {
+      const [status, config] = await client.requestAll([{ op: "status" }, { op: "config" }]) as [
+        { pid: number },
+        { pool6: string },
+      ];
+      assertEquals([status.pid, config.pool6], [4242, "64:ff9b::/96"]);
+      await rejects(
+        () => client.requestAll([{ op: "bib", limit: 0 }, { op: "status" }]),
+        /the gateway refused "bib": field "limit" must be a whole number/,
+      );
+      assertEquals(await client.request({ op: "config" }), new FakeView().config(), "no stale answer is left behind");
     } finally {
       client.close();
     }
@@ -183,7 +202,7 @@ Deno.test("an oversized request is refused and its connection closed; the server
     assertEquals(await raw.line(), null);
     raw.close();
     const client = await ControlClient.connect(path);
-    assertEquals((await client.status()).pid, 4242);
+    assertEquals((await client.stats()).status.pid, 4242);
     client.close();
   });
 });
@@ -193,9 +212,12 @@ Deno.test("a view that throws becomes an error answer naming the op", async () =
   await withServer(view, async (path) => {
     view.failWith = "engine unavailable";
     const client = await ControlClient.connect(path);
-    await rejects(() => client.counters(), /the gateway could not answer counters: engine unavailable/);
+    await rejects(
+      () => client.request({ op: "counters" }),
+      /the gateway could not answer counters: engine unavailable/,
+    );
     view.failWith = undefined;
-    assertEquals((await client.status()).pid, 4242);
+    assertEquals((await client.stats()).status.pid, 4242);
     client.close();
   });
 });
@@ -206,7 +228,7 @@ Deno.test("a client hanging up mid-request does not disturb the server", async (
     await raw.send(`{"op":"sessions","limit":`);
     raw.close();
     const client = await ControlClient.connect(path);
-    assertEquals((await client.status()).pid, 4242);
+    assertEquals((await client.stats()).status.pid, 4242);
     client.close();
   });
 });
