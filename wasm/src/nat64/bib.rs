@@ -78,6 +78,7 @@ pub struct BibTable<'a> {
     by4: ChainIndex<'a>,
     free: FreeList,
     live: u32,
+    live_by_proto: [u32; 3],
     key6: SipKey,
     key4: SipKey,
 }
@@ -91,6 +92,7 @@ impl<'a> BibTable<'a> {
             by4: ChainIndex::carve(c, capacity)?,
             free: FreeList::EMPTY,
             live: 0,
+            live_by_proto: [0; 3],
             key6: key.derive(domain::BIB6),
             key4: key.derive(domain::BIB4),
         };
@@ -108,6 +110,7 @@ impl<'a> BibTable<'a> {
         let n = self.entries.len();
         self.free = FreeList::full(self.by6.links(), n);
         self.live = 0;
+        self.live_by_proto = [0; 3];
     }
 
     #[inline]
@@ -153,6 +156,7 @@ impl<'a> BibTable<'a> {
         self.by6.insert(h6, i);
         self.by4.insert(h4, i);
         self.live += 1;
+        self.live_by_proto[proto.index()] += 1;
         Some(i)
     }
 
@@ -167,6 +171,7 @@ impl<'a> BibTable<'a> {
             self.entries[i as usize].proto = FREE;
             self.free.push(self.by6.links(), i);
             self.live -= 1;
+            self.live_by_proto[proto.index()] -= 1;
         }
     }
 
@@ -185,6 +190,11 @@ impl<'a> BibTable<'a> {
     /// Live entries.
     pub fn live(&self) -> u32 {
         self.live
+    }
+
+    /// Live entries of `proto`.
+    pub fn live_of(&self, proto: Proto) -> u32 {
+        self.live_by_proto[proto.index()]
     }
 
     /// Slots, live or free: valid entry numbers are `0..capacity()`.

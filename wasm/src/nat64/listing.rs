@@ -44,6 +44,37 @@ impl ListFilter {
 }
 
 impl<'a> Nat64<'a> {
+    /// Sessions matching `filter`: O(1) without an address, a scan of the table with one.
+    pub fn count_sessions(&self, filter: &ListFilter) -> u32 {
+        if filter.addr6.is_none() && filter.addr4.is_none() {
+            let g = self.gauges();
+            return filter.proto.map_or(g.sessions.iter().sum(), |p| g.sessions[p.index()]);
+        }
+        (0..self.sessions.capacity())
+            .filter(|&s| {
+                let e = self.sessions.get(s);
+                e.is_live() && {
+                    let b = self.bib.get(e.bib);
+                    filter.matches(b.proto, &b.addr6, b.addr4, Some(e.remote4))
+                }
+            })
+            .count() as u32
+    }
+
+    /// BIB entries matching `filter`: O(1) without an address, a scan with one.
+    pub fn count_bib(&self, filter: &ListFilter) -> u32 {
+        if filter.addr6.is_none() && filter.addr4.is_none() {
+            let g = self.gauges();
+            return filter.proto.map_or(g.bib.iter().sum(), |p| g.bib[p.index()]);
+        }
+        (0..self.bib.capacity())
+            .filter(|&i| {
+                let b = self.bib.get(i);
+                b.protocol().is_some() && filter.matches(b.proto, &b.addr6, b.addr4, None)
+            })
+            .count() as u32
+    }
+
     /// Writes the sessions matching `filter` from slot `cursor` on, as many as fit in
     /// `out`, with their remaining lifetime at `now_ms`.
     pub fn list_sessions(&self, filter: &ListFilter, cursor: u32, out: &mut [u8], now_ms: u64) -> Page {

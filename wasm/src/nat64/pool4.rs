@@ -123,6 +123,8 @@ pub struct Pool4<'a> {
     count: usize,
     first: [u32; 3],
     len: [u32; 3],
+    ports: [u32; 3],
+    free: [u32; 3],
     key: SipKey,
 }
 
@@ -137,6 +139,8 @@ impl<'a> Pool4<'a> {
             count: 0,
             first: [0; 3],
             len: [0; 3],
+            ports: [0; 3],
+            free: [0; 3],
             key,
         })
     }
@@ -206,9 +210,13 @@ impl<'a> Pool4<'a> {
             }
             self.len[proto.index()] = self.count as u32 - self.first[proto.index()];
         }
+        self.ports = [0; 3];
         for set in 0..self.count {
             self.recount(set);
+            let p = self.sets[set].proto as usize;
+            self.ports[p] += self.sets[set].free.iter().sum::<u32>();
         }
+        self.free = self.ports;
     }
 
     fn hash(&self, proto: Proto, addr: u32) -> u64 {
@@ -276,6 +284,13 @@ impl<'a> Pool4<'a> {
         self.sets[set as usize].free.iter().sum()
     }
 
+    /// Ports (ICMP: identifiers) of `proto` in use and in the pool, over every address:
+    /// the `pool4_used_*` and `pool4_size_*` gauges.
+    pub fn usage(&self, proto: Proto) -> (u32, u32) {
+        let i = proto.index();
+        (self.ports[i] - self.free[i], self.ports[i])
+    }
+
     /// Port sets configured for `proto`.
     pub fn sets_for(&self, proto: Proto) -> u32 {
         self.len[proto.index()]
@@ -341,6 +356,7 @@ impl<'a> Pool4<'a> {
         self.words[w] |= 1 << (b % 64);
         self.summary[s * SUMMARY + b / 4096] |= 1 << ((b / 64) % 64);
         self.sets[s].free[segment_of(port)] += 1;
+        self.free[self.sets[s].proto as usize] += 1;
     }
 
     fn take_bit(&mut self, s: usize, b: usize) {
@@ -350,6 +366,7 @@ impl<'a> Pool4<'a> {
             self.summary[s * SUMMARY + b / 4096] &= !(1 << ((b / 64) % 64));
         }
         self.sets[s].free[segment_of(port_of(b))] -= 1;
+        self.free[self.sets[s].proto as usize] -= 1;
     }
 
     /// The first free bit of set `s` in `a..b`.
@@ -516,10 +533,13 @@ mod tests {
             }
             assert_eq!(taken.len(), 64512);
             assert_eq!(pool.free_ports(set), 0);
+            assert_eq!(pool.usage(Proto::Udp), (64512, 64512));
             for &p in taken.iter().step_by(1000) {
                 pool.release(set, p);
             }
             assert_eq!(pool.free_ports(set), 65);
+            assert_eq!(pool.usage(Proto::Udp), (64512 - 65, 64512));
+            assert_eq!(pool.usage(Proto::Tcp), (0, 0));
             let mut again: Vec<u16> = (0..65).map(|i| pool.allocate(set, Proto::Udp, 5000, i * 31).unwrap()).collect();
             let mut expected: Vec<u16> = taken.iter().step_by(1000).copied().collect();
             again.sort();

@@ -102,7 +102,6 @@ impl<'a, const N: usize> Queues<'a, N> {
     }
 
     /// Entries in queue `q`.
-    #[cfg(test)]
     pub fn len(&self, q: usize) -> u32 {
         self.len[q]
     }

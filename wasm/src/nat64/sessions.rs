@@ -221,7 +221,6 @@ impl<'a> SessionTable<'a> {
     }
 
     /// Sessions in `class`'s queue.
-    #[cfg(test)]
     pub fn queued(&self, class: TimeoutClass) -> u32 {
         self.queues.len(class as usize)
     }

@@ -26,6 +26,11 @@
 //! whole import fail and leaves the engine as it was. Records the current configuration
 //! no longer allows (address left pool4, static entry gone or changed, limits lower) are
 //! skipped and counted. Stored SYNs and fragments are transient and not saved.
+//!
+//! Snapshots of a million sessions are tens of megabytes, more than the host's exchange
+//! buffer, so both directions go in pieces: [`Exporter`] writes the header and then the
+//! records chunk by chunk; [`Importer`] reads the header, checks every record chunk by
+//! chunk (nothing changes), then applies them chunk by chunk.
 
 use super::bib::{BibEntry, POOLED};
 use super::records::{SessionRecord, FLAG_STATIC, SESSION_RECORD};
@@ -87,8 +92,8 @@ pub struct ImportSummary {
     pub skipped: u32,
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+/// FNV-1a 64 over `bytes`, continuing from `h` (start with [`FNV_START`]).
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
         h ^= b as u64;
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
@@ -96,78 +101,253 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-impl<'a> Nat64<'a> {
-    /// Bytes [`Nat64::export`] writes now.
-    pub fn export_len(&self) -> usize {
-        HEADER + self.sessions.live() as usize * SESSION_RECORD
+/// The FNV-1a 64 offset basis.
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// The sessions in snapshot order: per timeout class, oldest first, each with its
+/// remaining lifetime at `now_ms`.
+struct Walk {
+    now_ms: u64,
+    class: usize,
+    cursor: Option<u32>,
+    newest: u32,
+}
+
+impl Walk {
+    fn new(nat: &Nat64, now_ms: u64) -> Self {
+        Walk {
+            now_ms,
+            class: 0,
+            cursor: nat.sessions.oldest(TimeoutClass::ALL[0]),
+            newest: 0,
+        }
     }
 
-    /// Writes every session into `out`; returns the bytes written.
-    pub fn export(&self, now_ms: u64, out: &mut [u8]) -> Result<usize, SnapshotError> {
-        let needed = self.export_len();
-        if out.len() < needed {
-            return Err(SnapshotError::BufferTooSmall { needed });
+    fn next(&mut self, nat: &Nat64) -> Option<SessionRecord> {
+        loop {
+            let s = match self.cursor {
+                Some(s) => s,
+                None => {
+                    if self.class + 1 >= TimeoutClass::ALL.len() {
+                        return None;
+                    }
+                    self.class += 1;
+                    self.cursor = nat.sessions.oldest(TimeoutClass::ALL[self.class]);
+                    self.newest = 0;
+                    continue;
+                }
+            };
+            let e = nat.sessions.get(s);
+            let lifetime = nat.settings.timeouts.of(TimeoutClass::ALL[self.class]);
+            // The queue order is authoritative; should the host's clock ever have gone
+            // backwards, a later session is written as living at least as long as the
+            // one before it, so the file stays in the order import checks.
+            let remaining = lifetime.saturating_sub(age(self.now_ms, e.last)).max(self.newest);
+            self.newest = remaining;
+            self.cursor = nat.sessions.newer(s);
+            return Some(SessionRecord::of(nat.bib.get(e.bib), e, remaining));
         }
-        let mut at = HEADER;
-        for class in TimeoutClass::ALL {
-            let lifetime = self.settings.timeouts.of(class);
-            let mut newest = 0;
-            let mut cur = self.sessions.oldest(class);
-            while let Some(s) = cur {
-                let e = self.sessions.get(s);
-                // The queue order is authoritative; should the host's clock ever have
-                // gone backwards, a later session is written as living at least as long
-                // as the one before it, so the file stays in the order import checks.
-                let remaining = lifetime.saturating_sub(age(now_ms, e.last)).max(newest);
-                newest = remaining;
-                SessionRecord::of(self.bib.get(e.bib), e, remaining).write(&mut out[at..at + SESSION_RECORD]);
-                at += SESSION_RECORD;
-                cur = self.sessions.newer(s);
-            }
+    }
+}
+
+/// Writes a snapshot in pieces, for a host buffer smaller than the tables: the header
+/// ([`Exporter::header`], 32 bytes) and then the records ([`Exporter::records`]) until
+/// it writes nothing. The tables must not change in between: the header's checksum
+/// covers the records as they are when the exporter is made.
+pub struct Exporter {
+    walk: Walk,
+    count: u32,
+    sum: u64,
+}
+
+impl Exporter {
+    /// Starts a snapshot of `nat` at `now_ms`; walks the sessions once for the checksum.
+    pub fn new(nat: &Nat64, now_ms: u64) -> Self {
+        let mut walk = Walk::new(nat, now_ms);
+        let (mut count, mut sum) = (0u32, FNV_START);
+        let mut rec = [0u8; SESSION_RECORD];
+        while let Some(r) = walk.next(nat) {
+            r.write(&mut rec);
+            sum = fnv1a(sum, &rec);
+            count += 1;
         }
-        let count = (at - HEADER) / SESSION_RECORD;
+        Exporter { walk: Walk::new(nat, now_ms), count, sum }
+    }
+
+    /// Bytes of the whole snapshot.
+    pub fn len(&self) -> usize {
+        HEADER + self.count as usize * SESSION_RECORD
+    }
+
+    /// Writes the header into `out[..HEADER]`.
+    pub fn header(&self, out: &mut [u8]) {
         out[0..8].copy_from_slice(&MAGIC);
         out[8..12].copy_from_slice(&VERSION.to_le_bytes());
         out[12..16].copy_from_slice(&(SESSION_RECORD as u32).to_le_bytes());
-        out[16..20].copy_from_slice(&(count as u32).to_le_bytes());
+        out[16..20].copy_from_slice(&self.count.to_le_bytes());
         out[20..24].fill(0);
-        let sum = fnv1a(&out[HEADER..at]);
-        out[24..32].copy_from_slice(&sum.to_le_bytes());
-        Ok(at)
+        out[24..32].copy_from_slice(&self.sum.to_le_bytes());
     }
 
-    /// Restores the sessions of a snapshot (rules in the module documentation).
-    pub fn import(&mut self, data: &[u8], now_ms: u64) -> Result<ImportSummary, SnapshotError> {
-        let records = check_header(data)?;
-        if self.sessions.live() != 0 {
-            return Err(SnapshotError::NotEmpty);
-        }
-        let mut newest = [0u32; 4];
-        for (i, chunk) in records.chunks_exact(SESSION_RECORD).enumerate() {
-            let r = SessionRecord::read(chunk);
-            let (_, _, class) = check_record(&r).map_err(|field| SnapshotError::Corrupt { record: i as u32, field })?;
-            if r.remaining_ms < newest[class as usize] {
-                return Err(SnapshotError::Corrupt {
-                    record: i as u32,
-                    field: "order",
-                });
+    /// Writes the next records, as many as fit in `out`; returns the bytes written, 0
+    /// once every record is out.
+    pub fn records(&mut self, nat: &Nat64, out: &mut [u8]) -> usize {
+        let mut at = 0;
+        while at + SESSION_RECORD <= out.len() {
+            match self.walk.next(nat) {
+                Some(r) => r.write(&mut out[at..at + SESSION_RECORD]),
+                None => break,
             }
-            newest[class as usize] = r.remaining_ms;
+            at += SESSION_RECORD;
         }
-        let mut summary = ImportSummary::default();
-        for (i, chunk) in records.chunks_exact(SESSION_RECORD).enumerate() {
+        at
+    }
+}
+
+/// Reads a snapshot in pieces: [`Importer::begin`] with the header, [`Importer::check`]
+/// with every record (nothing changes yet), then [`Importer::apply`] with the same
+/// records again, then [`Importer::finish`]. Every record is validated before anything
+/// changes, and the checksum before the records' fields: a damaged file is reported as
+/// such rather than as the first impossible value the damage made.
+pub struct Importer {
+    count: u32,
+    expected_sum: u64,
+    sum: u64,
+    checked: u32,
+    applied: u32,
+    applied_sum: u64,
+    newest: [u32; 4],
+    first_problem: Option<SnapshotError>,
+    verified: bool,
+    summary: ImportSummary,
+}
+
+impl Importer {
+    /// Reads the header (`header` holds at least its 32 bytes) of a snapshot of
+    /// `total_len` bytes.
+    pub fn begin(header: &[u8], total_len: usize) -> Result<Self, SnapshotError> {
+        let (count, expected_sum) = check_header(header, total_len)?;
+        Ok(Importer {
+            count,
+            expected_sum,
+            sum: FNV_START,
+            checked: 0,
+            applied: 0,
+            applied_sum: FNV_START,
+            newest: [0; 4],
+            first_problem: None,
+            verified: false,
+            summary: ImportSummary::default(),
+        })
+    }
+
+    /// Validates the next records (whole records only).
+    pub fn check(&mut self, records: &[u8]) -> Result<(), SnapshotError> {
+        if records.len() % SESSION_RECORD != 0 || self.checked as usize + records.len() / SESSION_RECORD > self.count as usize {
+            return Err(SnapshotError::LengthMismatch);
+        }
+        self.sum = fnv1a(self.sum, records);
+        for chunk in records.chunks_exact(SESSION_RECORD) {
+            let i = self.checked;
+            self.checked += 1;
+            if self.first_problem.is_some() {
+                continue;
+            }
             let r = SessionRecord::read(chunk);
-            let kind = check_record(&r).map_err(|field| SnapshotError::Corrupt { record: i as u32, field })?;
-            match self.restore(&r, kind, now_ms) {
-                Ok(true) => summary.sessions += 1,
-                Ok(false) => summary.skipped += 1,
-                Err(Contradiction) => {
-                    self.drop_all_sessions();
-                    return Err(SnapshotError::Inconsistent { record: i as u32 });
+            let problem = match check_record(&r) {
+                Err(field) => Some(field),
+                Ok((_, _, class)) if r.remaining_ms < self.newest[class as usize] => Some("order"),
+                Ok((_, _, class)) => {
+                    self.newest[class as usize] = r.remaining_ms;
+                    None
                 }
+            };
+            self.first_problem = problem.map(|field| SnapshotError::Corrupt { record: i, field });
+        }
+        Ok(())
+    }
+
+    /// Restores the next records into `nat` (empty at the first call), after the check
+    /// pass saw them all. On error every session restored so far is removed again.
+    pub fn apply(&mut self, nat: &mut Nat64, records: &[u8], now_ms: u64) -> Result<(), SnapshotError> {
+        if !self.verified {
+            if self.checked != self.count {
+                return Err(SnapshotError::LengthMismatch);
+            }
+            if self.sum != self.expected_sum {
+                return Err(SnapshotError::Checksum);
+            }
+            if let Some(e) = self.first_problem {
+                return Err(e);
+            }
+            if nat.sessions.live() != 0 {
+                return Err(SnapshotError::NotEmpty);
+            }
+            self.verified = true;
+        }
+        let result = self.restore_records(nat, records, now_ms);
+        if result.is_err() {
+            nat.drop_all_sessions();
+        }
+        result
+    }
+
+    fn restore_records(&mut self, nat: &mut Nat64, records: &[u8], now_ms: u64) -> Result<(), SnapshotError> {
+        if records.len() % SESSION_RECORD != 0 || self.applied as usize + records.len() / SESSION_RECORD > self.count as usize {
+            return Err(SnapshotError::LengthMismatch);
+        }
+        self.applied_sum = fnv1a(self.applied_sum, records);
+        for chunk in records.chunks_exact(SESSION_RECORD) {
+            let i = self.applied;
+            self.applied += 1;
+            let r = SessionRecord::read(chunk);
+            let kind = check_record(&r).map_err(|field| SnapshotError::Corrupt { record: i, field })?;
+            match nat.restore(&r, kind, now_ms) {
+                Ok(true) => self.summary.sessions += 1,
+                Ok(false) => self.summary.skipped += 1,
+                Err(Contradiction) => return Err(SnapshotError::Inconsistent { record: i }),
             }
         }
-        Ok(summary)
+        Ok(())
+    }
+
+    /// What the import restored, once every record was applied. Records applied that
+    /// differ from the ones checked undo the import.
+    pub fn finish(&self, nat: &mut Nat64) -> Result<ImportSummary, SnapshotError> {
+        if self.applied != self.count || (self.count > 0 && !self.verified) {
+            nat.drop_all_sessions();
+            return Err(SnapshotError::LengthMismatch);
+        }
+        if self.applied_sum != self.expected_sum {
+            nat.drop_all_sessions();
+            return Err(SnapshotError::Checksum);
+        }
+        Ok(self.summary)
+    }
+}
+
+impl<'a> Nat64<'a> {
+    /// Writes every session into `out` in one piece; returns the bytes written.
+    #[cfg(test)]
+    pub fn export(&self, now_ms: u64, out: &mut [u8]) -> Result<usize, SnapshotError> {
+        let mut ex = Exporter::new(self, now_ms);
+        let needed = ex.len();
+        if out.len() < needed {
+            return Err(SnapshotError::BufferTooSmall { needed });
+        }
+        ex.header(&mut out[..HEADER]);
+        let written = ex.records(self, &mut out[HEADER..needed]);
+        Ok(HEADER + written)
+    }
+
+    /// Restores the sessions of a snapshot held in one piece (rules in the module
+    /// documentation).
+    #[cfg(test)]
+    pub fn import(&mut self, data: &[u8], now_ms: u64) -> Result<ImportSummary, SnapshotError> {
+        let mut im = Importer::begin(data, data.len())?;
+        im.check(&data[HEADER..])?;
+        im.apply(self, &data[HEADER..], now_ms)?;
+        im.finish(self)
     }
 
     /// Restores one validated record: `Ok(false)` when the configuration does not allow
@@ -241,7 +421,7 @@ impl<'a> Nat64<'a> {
     }
 
     /// Removes every session (and with them every dynamic BIB entry and host).
-    fn drop_all_sessions(&mut self) {
+    pub(super) fn drop_all_sessions(&mut self) {
         for s in 0..self.sessions.capacity() {
             if self.sessions.get(s).is_live() {
                 self.remove_session(s);
@@ -250,9 +430,10 @@ impl<'a> Nat64<'a> {
     }
 }
 
-/// The records of a snapshot whose header, length and checksum are right.
-fn check_header(data: &[u8]) -> Result<&[u8], SnapshotError> {
-    if data.len() < HEADER {
+/// The record count and checksum of a snapshot of `total_len` bytes whose header
+/// (the first bytes of `data`) is right.
+fn check_header(data: &[u8], total_len: usize) -> Result<(u32, u64), SnapshotError> {
+    if data.len() < HEADER || total_len < HEADER {
         return Err(SnapshotError::Truncated);
     }
     if data[0..8] != MAGIC {
@@ -265,17 +446,13 @@ fn check_header(data: &[u8]) -> Result<&[u8], SnapshotError> {
     if word(12) != SESSION_RECORD as u32 || word(20) != 0 {
         return Err(SnapshotError::BadHeader);
     }
-    let count = word(16) as u64;
-    if (data.len() - HEADER) as u64 != count * SESSION_RECORD as u64 {
+    let count = word(16);
+    if (total_len - HEADER) as u64 != count as u64 * SESSION_RECORD as u64 {
         return Err(SnapshotError::LengthMismatch);
     }
     let mut sum = [0u8; 8];
     sum.copy_from_slice(&data[24..32]);
-    let records = &data[HEADER..];
-    if fnv1a(records) != u64::from_le_bytes(sum) {
-        return Err(SnapshotError::Checksum);
-    }
-    Ok(records)
+    Ok((count, u64::from_le_bytes(sum)))
 }
 
 /// A record that contradicts an earlier one.

@@ -67,6 +67,20 @@ pub struct Occupancy {
     pub fragment_datagrams: u32,
 }
 
+/// Per-protocol figures, indexed by [`Proto::index`]: what the engine exports as the
+/// `sessions_*`, `bib_*`, `pool4_used_*` and `pool4_size_*` gauges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Gauges {
+    /// Live sessions.
+    pub sessions: [u32; 3],
+    /// BIB entries, static ones included.
+    pub bib: [u32; 3],
+    /// pool4 ports (ICMP: identifiers) bound, over every address.
+    pub pool4_used: [u32; 3],
+    /// pool4 ports (ICMP: identifiers), over every address.
+    pub pool4_size: [u32; 3],
+}
+
 /// Something [`Nat64::expire`] did that the packet path may have to act on.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Expired<'p> {
@@ -488,6 +502,23 @@ impl<'a> Nat64<'a> {
             stored_syns: self.syns.live(),
             fragment_datagrams: self.frags.live(),
         }
+    }
+
+    /// The per-protocol gauges, in O(1): the sessions of a protocol are the sessions of
+    /// its timeout classes.
+    pub fn gauges(&self) -> Gauges {
+        let q = |c| self.sessions.queued(c);
+        let mut g = Gauges {
+            sessions: [q(TimeoutClass::TcpEst) + q(TimeoutClass::TcpTrans), q(TimeoutClass::Udp), q(TimeoutClass::Icmp)],
+            ..Gauges::default()
+        };
+        for p in Proto::ALL {
+            let (used, size) = self.pool.usage(p);
+            g.bib[p.index()] = self.bib.live_of(p);
+            g.pool4_used[p.index()] = used;
+            g.pool4_size[p.index()] = size;
+        }
+        g
     }
 
     /// The configured lifetimes.

@@ -637,12 +637,107 @@ fn listing(n: &Nat64, now: u64) -> Vec<SessionRecord> {
 }
 
 fn exported(n: &Nat64, now: u64) -> Vec<u8> {
-    let needed = n.export_len();
+    let needed = HEADER + n.occupancy().sessions as usize * SESSION_RECORD;
     let mut buf = vec![0u8; needed];
     assert_eq!(n.export(now, &mut buf[..needed - 1]), Err(SnapshotError::BufferTooSmall { needed }));
     let len = n.export(now, &mut buf).unwrap();
     assert_eq!(len, buf.len());
     buf
+}
+
+#[test]
+fn gauges_follow_sessions_bindings_and_pool4_use() {
+    let pool4 = full_pool();
+    let st = statics();
+    engine(small(), &config(&pool4, &st), |n| {
+        let idle = n.gauges();
+        // Four addresses with ports 1-65535 (0-65535 for ICMP); the static entry holds one.
+        assert_eq!(idle.pool4_size, [4 * 65535, 4 * 65535, 4 * 65536]);
+        assert_eq!((idle.pool4_used, idle.bib, idle.sessions), ([1, 0, 0], [1, 0, 0], [0; 3]));
+        populate(n, T0);
+        let g = n.gauges();
+        assert_eq!(g.sessions, [4, 20, 1]);
+        assert_eq!(g.bib, [4, 20, 1]);
+        assert_eq!(g.pool4_used, g.bib, "each binding holds one pool4 port");
+        drain(n, T0 + 10 * TCP_EST_MS as u64);
+        drain(n, T0 + 20 * TCP_EST_MS as u64);
+        assert_eq!(n.gauges(), Gauges { bib: [1, 0, 0], pool4_used: [1, 0, 0], ..idle });
+    });
+}
+
+/// A snapshot written and read in pieces of `piece` records is the one-piece snapshot.
+fn round_trip_in_pieces(from: &Nat64, to: &mut Nat64, now: u64, piece: usize) -> (Vec<u8>, ImportSummary) {
+    let mut ex = Exporter::new(from, now);
+    let mut file = vec![0u8; HEADER];
+    ex.header(&mut file);
+    let mut buf = vec![0u8; piece * SESSION_RECORD + 7];
+    loop {
+        let n = ex.records(from, &mut buf);
+        if n == 0 {
+            break;
+        }
+        assert_eq!(n % SESSION_RECORD, 0);
+        file.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(file.len(), ex.len());
+    let mut im = Importer::begin(&file[..HEADER], file.len()).unwrap();
+    for chunk in file[HEADER..].chunks(piece * SESSION_RECORD) {
+        im.check(chunk).unwrap();
+    }
+    for chunk in file[HEADER..].chunks(piece * SESSION_RECORD) {
+        im.apply(to, chunk, now).unwrap();
+    }
+    let summary = im.finish(to).unwrap();
+    (file, summary)
+}
+
+#[test]
+fn snapshots_go_in_pieces_and_refuse_pieces_that_were_not_checked() {
+    let pool4 = full_pool();
+    let st = statics();
+    let cfg = config(&pool4, &st);
+    let mut region = Region::with_bytes(Nat64::bytes_needed(&small()).unwrap());
+    let mut from = Nat64::new(region.bytes(), &small(), &SEED).unwrap();
+    from.configure(&cfg).unwrap();
+    populate(&mut from, T0);
+    let whole = exported(&from, T0 + 9);
+    engine(small(), &cfg, |to| {
+        for piece in [1, 4, 25, 100] {
+            let (file, summary) = round_trip_in_pieces(&from, to, T0 + 9, piece);
+            assert_eq!(file, whole, "pieces of {}", piece);
+            assert_eq!(summary, ImportSummary { sessions: 25, skipped: 0 });
+            assert_eq!(listing(to, T0 + 9), listing(&from, T0 + 9));
+            drain(to, T0 + 10 * TCP_EST_MS as u64);
+            drain(to, T0 + 20 * TCP_EST_MS as u64);
+            assert_eq!(to.occupancy().sessions, 0);
+        }
+        // Applying before every record was checked, or other bytes than were checked.
+        let mut im = Importer::begin(&whole, whole.len()).unwrap();
+        im.check(&whole[HEADER..HEADER + SESSION_RECORD]).unwrap();
+        assert_eq!(im.apply(to, &whole[HEADER..], T0), Err(SnapshotError::LengthMismatch));
+        let mut im = Importer::begin(&whole, whole.len()).unwrap();
+        im.check(&whole[HEADER..]).unwrap();
+        assert_eq!(im.check(&whole[HEADER..HEADER + SESSION_RECORD]), Err(SnapshotError::LengthMismatch));
+        let mut other = whole.clone();
+        other.truncate(whole.len() - SESSION_RECORD);
+        other.extend_from_slice(&whole[HEADER..HEADER + SESSION_RECORD]);
+        im.apply(to, &whole[HEADER..HEADER + 3 * SESSION_RECORD], T0).unwrap();
+        assert!(to.occupancy().sessions > 0);
+        im.apply(to, &other[HEADER + 3 * SESSION_RECORD..HEADER + 24 * SESSION_RECORD], T0).unwrap();
+        assert!(matches!(
+            im.apply(to, &other[HEADER + 24 * SESSION_RECORD..], T0),
+            Err(SnapshotError::Inconsistent { .. })
+        ));
+        assert_eq!(to.occupancy().sessions, 0, "a failed piece undoes the import");
+        let mut im = Importer::begin(&whole, whole.len()).unwrap();
+        im.check(&whole[HEADER..]).unwrap();
+        im.apply(to, &whole[HEADER..HEADER + 24 * SESSION_RECORD], T0).unwrap();
+        let mut last = whole[HEADER + 24 * SESSION_RECORD..].to_vec();
+        last[36] ^= 1;
+        im.apply(to, &last, T0).unwrap();
+        assert_eq!(im.finish(to), Err(SnapshotError::Checksum));
+        assert_eq!(to.occupancy().sessions, 0);
+    });
 }
 
 #[test]
@@ -818,6 +913,13 @@ fn listing_filters_and_pages() {
             ..ListFilter::default()
         };
         assert_eq!(n.list_sessions(&other, 0, &mut big, T0).records, 2);
+        assert_eq!(
+            [&ListFilter::default(), &only_tcp, &host3, &other].map(|f| n.count_sessions(f)),
+            [25, 4, 6, 2],
+            "the totals agree with the pages"
+        );
+        assert_eq!(n.count_bib(&ListFilter::default()), 25);
+        assert_eq!(n.count_bib(&host3), 6);
         let mut bibs = vec![0u8; 64 * BIB_RECORD];
         let p = n.list_bib(&ListFilter::default(), 0, &mut bibs);
         assert_eq!(p, Page { records: 25, next: None });

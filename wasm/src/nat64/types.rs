@@ -160,22 +160,23 @@ impl Refusal {
         Refusal::FragmentTooBig,
     ];
 
-    /// A stable snake_case name, for counters.
+    /// A stable snake_case name: the engine counts each refused packet in the counter
+    /// `drop_<name>`.
     pub fn name(self) -> &'static str {
         match self {
-            Refusal::NoBinding => "nat64_no_binding",
-            Refusal::Filtered => "nat64_filtered",
-            Refusal::ExternalTcpDenied => "nat64_external_tcp_denied",
-            Refusal::NotSyn => "nat64_tcp_not_syn",
-            Refusal::SessionLimit => "nat64_session_limit",
-            Refusal::HostSessionLimit => "nat64_host_session_limit",
-            Refusal::PoolExhausted => "nat64_pool4_exhausted",
-            Refusal::NoPool4 => "nat64_no_pool4",
-            Refusal::StoredSynFull => "nat64_stored_syn_full",
-            Refusal::StoredSynDuplicate => "nat64_stored_syn_duplicate",
-            Refusal::FragmentTableFull => "nat64_fragment_table_full",
-            Refusal::FragmentHoldFull => "nat64_fragment_hold_full",
-            Refusal::FragmentTooBig => "nat64_fragment_too_big",
+            Refusal::NoBinding => "no_binding",
+            Refusal::Filtered => "filtered",
+            Refusal::ExternalTcpDenied => "external_tcp_denied",
+            Refusal::NotSyn => "tcp_not_syn",
+            Refusal::SessionLimit => "session_limit",
+            Refusal::HostSessionLimit => "host_session_limit",
+            Refusal::PoolExhausted => "pool4_exhausted",
+            Refusal::NoPool4 => "no_pool4",
+            Refusal::StoredSynFull => "stored_syn_full",
+            Refusal::StoredSynDuplicate => "stored_syn_duplicate",
+            Refusal::FragmentTableFull => "fragment_table_full",
+            Refusal::FragmentHoldFull => "fragment_hold_full",
+            Refusal::FragmentTooBig => "fragment_too_big",
         }
     }
 }
