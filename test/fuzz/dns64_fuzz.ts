@@ -26,6 +26,8 @@ export interface DnsFinding {
   queryHex: string;
   problem: string;
   hits: number;
+  /** Hex of the upstream's latest answers for the query's name (the likely cause when the query was fine). */
+  upstreamHex: string[];
 }
 
 /** How long and how wide a run is. */
@@ -145,6 +147,10 @@ export async function runDns64Fuzz(run: DnsRun): Promise<DnsStats> {
     firstErrorLine: null,
   };
   const byKind = new Map<string, DnsFinding>();
+  const upstreamAnswers = (q: FuzzQuery | null) => {
+    const name = q && questionName(q.bytes);
+    return name ? upstream.sentFor(name).map(toHex) : [];
+  };
   const report = (round: number, transport: DnsFinding["transport"], q: FuzzQuery | null, problem: string) => {
     const key = `${transport}|${q?.how.replace(/\S+\.fuzz\.example|\S+\.ip6\.arpa/, "NAME") ?? ""}|${
       problem.replace(/\d+/g, "#")
@@ -159,6 +165,7 @@ export async function runDns64Fuzz(run: DnsRun): Promise<DnsStats> {
       queryHex: q ? toHex(q.bytes) : "",
       problem,
       hits: 1,
+      upstreamHex: upstreamAnswers(q),
     };
     byKind.set(key, f);
     stats.findings.push(f);
@@ -249,8 +256,19 @@ export function slope(samples: number[]): number {
   return num / den;
 }
 
-/** One line per finding. */
+/** The question name of a query dns-packet can read, or null. */
+function questionName(bytes: Uint8Array): string | null {
+  try {
+    return dnsPacket.decode(Buffer.from(bytes)).questions[0]?.name ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** One line per finding (the upstream's answers for the name follow on their own lines). */
 export function describeDnsFinding(f: DnsFinding): string {
   const query = f.queryHex ? `, query ${f.how} ${f.queryHex.slice(0, 200)}${f.queryHex.length > 200 ? "…" : ""}` : "";
-  return `${f.transport}: ${f.problem} (seen ${f.hits}×) — seed ${f.seed} round ${f.round}${query}`;
+  const upstream = f.upstreamHex.map((h) => `\n    upstream answered ${h.slice(0, 400)}${h.length > 400 ? "…" : ""}`)
+    .join("");
+  return `${f.transport}: ${f.problem} (seen ${f.hits}×) — seed ${f.seed} round ${f.round}${query}${upstream}`;
 }

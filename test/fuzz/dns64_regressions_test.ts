@@ -35,15 +35,19 @@ async function problemsWith(script: Script, queryHex: string): Promise<string[]>
   }
 }
 
-/** The upstream's answer: the query's header and question with QR, RD, RA and `rcode`, then `records` (ANCOUNT 1 when given). */
-function answerWith(rcode: number, records: number[]): Script {
+/**
+ * The upstream's answer: the query's header and question with QR, RD, RA and `rcode`,
+ * then the `answers` and `additionals` records (each a whole record's bytes).
+ */
+function answerWith(rcode: number, answers: number[][], additionals: number[][] = []): Script {
   return (q) => {
     const end = q.indexOf(0, 12) + 5;
-    const out = Uint8Array.from([...q.subarray(0, end), ...records]);
+    const out = Uint8Array.from([...q.subarray(0, end), ...answers.flat(), ...additionals.flat()]);
     out[2] = 0x81;
     out[3] = 0x80 | rcode;
     out.fill(0, 6, 12);
-    if (records.length) out[7] = 1;
+    out[7] = answers.length;
+    out[11] = additionals.length;
     return out;
   };
 }
@@ -61,8 +65,31 @@ Deno.test("an upstream YXDOMAIN to a plain A query does not reach the client as 
 Deno.test("an upstream CNAME whose RDATA name runs past RDLENGTH is not relayed as it is (fuzzer finding, fixed)", async () => {
   // Owner: pointer to the question; CNAME IN TTL 60 RDLENGTH 4: a 5-octet label with 3 octets.
   const cname = [0xc0, 0x0c, 0, 5, 0, 1, 0, 0, 0, 60, 0, 4, 5, 0x61, 0x62, 0x63];
-  const problems = await problemsWith(answerWith(0, cname), TXT_QUERY);
+  const problems = await problemsWith(answerWith(0, [cname]), TXT_QUERY);
   if (problems.length) throw new Error(problems.join("\n"));
+});
+
+/** Answers every query with `hex` (a captured upstream answer), the query's ID put in. */
+function replay(hex: string): Script {
+  return (q) => {
+    const out = fromHex(hex);
+    out.set(q.subarray(0, 2));
+    return out;
+  };
+}
+
+Deno.test({
+  name: "an upstream record of type A, class 1232, RDLENGTH 0 (a damaged OPT) is not relayed as it is",
+  // Bug: the relay's RDATA checks let an A record whose RDATA is not 4 octets through; clients cannot parse the answer.
+  ignore: true,
+  fn: async () => {
+    // Seed 777 round 338: `dual.fuzz.example AAAA` with EDNS 4096; the upstream's AAAA answer with its OPT's type turned to A.
+    const query = "002c01100001000000000001046475616c0466757a7a076578616d706c6500001c00010000291000000000000000";
+    const answer = "a45881800001000100000001046475616c0466757a7a076578616d706c6500001c0001046475616c0466757a7a07" +
+      "6578616d706c6500001c00010000003c001020010db800000000000000000000000100000104d0000000000000";
+    const problems = await problemsWith(replay(answer), query);
+    if (problems.length) throw new Error(problems.join("\n"));
+  },
 });
 
 Deno.test("an upstream NXDOMAIN reaches the client as NXDOMAIN with the query's ID and question", async () => {

@@ -139,6 +139,10 @@ function answer(query: Packet, mode: Mode, rng: Prng, tcp: boolean): Uint8Array 
   }
 }
 
+/** Names whose recent answers are kept, and answers kept per name (bounded, so the heap stays flat). */
+const SENT_NAMES = 256;
+const SENT_PER_NAME = 4;
+
 /** A fixed way to answer, for regression tests: the query's bytes in, the answer out (null: silence). */
 export type Script = (query: Uint8Array, tcp: boolean) => Uint8Array | null;
 
@@ -146,6 +150,8 @@ export type Script = (query: Uint8Array, tcp: boolean) => Uint8Array | null;
 export class HostileUpstream {
   /** How many answers of each mode were sent (or withheld). */
   readonly modes = new Map<string, number>();
+  /** The last answers sent per lower-cased name, for findings; the oldest name goes first when full. */
+  readonly #sent = new Map<string, Uint8Array[]>();
   readonly port: number;
   readonly #udp: dgram.Socket;
   readonly #tcp: Deno.TcpListener;
@@ -195,6 +201,19 @@ export class HostileUpstream {
     await this.#loop;
   }
 
+  /** The answers sent lately for `name` (any case), oldest first. */
+  sentFor(name: string): Uint8Array[] {
+    return this.#sent.get(name.toLowerCase()) ?? [];
+  }
+
+  #remember(name: string, reply: Uint8Array): void {
+    const key = name.toLowerCase();
+    const list = this.#sent.get(key) ?? [];
+    this.#sent.delete(key);
+    this.#sent.set(key, [...list.slice(-(SENT_PER_NAME - 1)), reply]);
+    if (this.#sent.size > SENT_NAMES) this.#sent.delete(this.#sent.keys().next().value!);
+  }
+
   #count(mode: string): void {
     this.modes.set(mode, (this.modes.get(mode) ?? 0) + 1);
   }
@@ -211,7 +230,9 @@ export class HostileUpstream {
     const alive = String(query.questions[0].name).toLowerCase().startsWith("alive-");
     const mode: Mode = !this.hostile || alive ? "honest" : this.#rng.pick(MODES);
     this.#count(mode);
-    return answer(query, mode, this.#rng, tcp);
+    const reply = answer(query, mode, this.#rng, tcp);
+    if (reply) this.#remember(String(query.questions[0].name), reply);
+    return reply;
   }
 
   async #accept(): Promise<void> {

@@ -19,10 +19,16 @@ export const KNOWN_FINDINGS: ReadonlyMap<string, string> = new Map([
 ]);
 
 /**
- * DNS64 listener problems: a pattern of the problem text → note. Empty: the two found
- * so far (upstream RCODEs relayed, RDATA names relayed unchecked) are fixed.
+ * DNS64 listener problems: a pattern of the problem text → note. Two earlier ones
+ * (upstream RCODEs relayed, RDATA names relayed unchecked) are fixed.
  */
-export const KNOWN_DNS_FINDINGS: readonly { pattern: RegExp; note: string }[] = [];
+export const KNOWN_DNS_FINDINGS: readonly { pattern: RegExp; note: string }[] = [
+  {
+    pattern: /^the answer does not decode: /,
+    note:
+      "the relay lets records whose RDATA does not fit their type through (A of RDLENGTH 0, class 1232: a damaged OPT), so clients cannot parse the answer",
+  },
+];
 
 /** The note of the known DNS64 finding `problem` matches, or null. */
 export function knownDnsNote(problem: string): string | null {
