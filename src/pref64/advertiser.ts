@@ -75,6 +75,7 @@ export class Pref64Advertiser {
   #unsolicitedSent = 0;
   #sourceWarned = false;
   #raSent = 0n;
+  #raAnswers = 0n;
   #rsReceived = 0n;
   #rsInvalid = 0n;
   #sendErrors = 0n;
@@ -132,10 +133,11 @@ export class Pref64Advertiser {
     this.#socket = undefined;
   }
 
-  /** Advertisements sent, solicitations received and refused, send failures. */
+  /** Advertisements sent (and how many answered solicitations), solicitations received and refused, send failures. */
   counters(): Record<string, bigint> {
     return {
       pref64_ra_sent: this.#raSent,
+      pref64_ra_answers: this.#raAnswers,
       pref64_rs_received: this.#rsReceived,
       pref64_rs_invalid: this.#rsInvalid,
       pref64_ra_send_errors: this.#sendErrors,
@@ -198,19 +200,24 @@ export class Pref64Advertiser {
     return true;
   }
 
-  /** Sends one multicast advertisement now and resets the unsolicited timer (RFC 4861 §6.2.4). */
-  #sendMulticast(): Promise<void> {
-    this.#sending = this.#multicastOnce();
+  /**
+   * Sends one multicast advertisement now and resets the unsolicited timer, which RFC
+   * 4861 §6.2.4 asks after every multicast RA, solicited or not. Only unsolicited ones
+   * count towards the first three that come at most 16 s apart.
+   */
+  #sendMulticast(answer = false): Promise<void> {
+    this.#sending = this.#multicastOnce(answer);
     return this.#sending;
   }
 
-  async #multicastOnce(): Promise<void> {
+  async #multicastOnce(answer: boolean): Promise<void> {
     clearTimeout(this.#unsolicitedTimer);
     let delayMs = SOURCE_RETRY_MS;
     if (this.#running && await this.#haveSource() && this.#running) {
-      this.#send(this.#advertisement(false));
+      if (this.#send(this.#advertisement(false)) && answer) this.#raAnswers++;
       this.#lastMulticastMs = performance.now();
-      delayMs = nextUnsolicitedDelayMs(this.#intervalS, this.#unsolicitedSent++, this.#random);
+      if (!answer) this.#unsolicitedSent++;
+      delayMs = nextUnsolicitedDelayMs(this.#intervalS, this.#unsolicitedSent, this.#random);
     }
     if (!this.#running) return;
     this.#unsolicitedAtMs = performance.now() + delayMs;
@@ -227,7 +234,7 @@ export class Pref64Advertiser {
     if (now + delayMs >= this.#unsolicitedAtMs) return; // The next unsolicited RA comes first and answers it.
     this.#solicitedTimer = setTimeout(() => {
       this.#solicitedTimer = undefined;
-      this.#sendMulticast();
+      this.#sendMulticast(true);
     }, delayMs);
   }
 

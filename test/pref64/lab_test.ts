@@ -60,14 +60,14 @@ function decodeRa(hex: string) {
   };
 }
 
-/** Waits (5 s at most) until `ifname` in `ns` has a link-local address that is no longer tentative. */
+/** Waits (10 s at most) until `ifname` in `ns` has a link-local address that is no longer tentative. */
 async function usableLinkLocal(ns: Netns, ifname: string): Promise<void> {
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 100; i++) {
     const info = JSON.parse(await ns.ip(["-j", "-6", "addr", "show", "dev", ifname]))[0]?.addr_info ?? [];
     if (info.some((a: { scope: string; tentative?: boolean }) => a.scope === "link" && !a.tentative)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${ifname} has no usable link-local address after 5 s`);
+  throw new Error(`${ifname} has no usable link-local address after 10 s`);
 }
 
 Deno.test({
@@ -154,7 +154,8 @@ Deno.test({
       );
       ok((counters.pref64_rs_received as number) >= 2, JSON.stringify(counters));
       eq(counters.pref64_rs_invalid, 1);
-      eq(counters.pref64_ra_sent, 3, "start, the answer, the withdrawal");
+      eq(counters.pref64_ra_answers, 1, JSON.stringify(counters));
+      ok((counters.pref64_ra_sent as number) >= 3, "start, the answer, the withdrawal");
       eq(counters.pref64_ra_send_errors, 0);
     } finally {
       for (const child of children) await child.kill();
