@@ -4,8 +4,9 @@
  * number of seconds. Prints progress, the throughput (inputs/s or queries/s), every new
  * finding as it comes with what reproduces it, and for DNS64 the heap after GC per round.
  * Exits 1 when a finding is not in `test/fuzz/known_findings.ts`, 2 on bad flags.
+ * The target is `engine` unless named; the seed is the clock unless given.
  *
- *   scripts/fuzz --target engine --seconds 300 [--seed S]
+ *   scripts/fuzz --seconds 300 [--seed S]
  *   scripts/fuzz --target engine --seed S --batch B      (replays one batch, prints it)
  *   scripts/fuzz --target nat64 --seconds 300
  *   scripts/fuzz --target dns64 --seconds 120
@@ -17,7 +18,7 @@ import { describeDnsFinding, runDns64Fuzz, slope } from "../test/fuzz/dns64_fuzz
 import { KNOWN_FINDINGS, knownDnsNote } from "../test/fuzz/known_findings.ts";
 import { statefulUnavailable } from "../test/fuzz/nat64_gate.ts";
 
-const USAGE = "usage: scripts/fuzz --target engine|nat64|dns64 [--seconds N] [--seed S] [--batch B]";
+const USAGE = "usage: scripts/fuzz [--target engine|nat64|dns64] [--seconds N] [--seed S] [--batch B]";
 
 interface Options {
   target: "engine" | "nat64" | "dns64";
@@ -43,7 +44,7 @@ function options(args: string[]): Options {
   } catch (e) {
     throw new Error(`${(e as Error).message.split("\n")[0]}; ${USAGE}`);
   }
-  const target = parsed.target;
+  const target = parsed.target ?? "engine";
   if (target !== "engine" && target !== "nat64" && target !== "dns64") {
     throw new Error(`--target must be engine, nat64 or dns64; ${USAGE}`);
   }
