@@ -15,6 +15,7 @@ import { defaultOperatorConfig, OPERATOR_KEYS, type OperatorConfig } from "../co
 import { defaultRunConfig, RUN_KEYS, type RunConfig } from "./keys.ts";
 import { defaultDns64Options, DNS64_KEYS } from "../dns64/keys.ts";
 import type { Dns64Options } from "../dns64/options.ts";
+import { defaultPref64Config, PREF64_KEYS, type Pref64Config, pref64Options } from "../pref64/keys.ts";
 
 /** Everything `nat64 run` is told. */
 export interface GatewayConfig {
@@ -23,6 +24,8 @@ export interface GatewayConfig {
   operator: OperatorConfig;
   /** The built-in DNS64 listener; it runs when `dns64-listen` is given. */
   dns64: Dns64Options;
+  /** Router advertisements with the PREF64 option; sent when `pref64-interface` is given. */
+  pref64: Pref64Config;
 }
 
 /** Lifts the keys of one section onto the whole config, their names behind `prefix`. */
@@ -40,6 +43,7 @@ export const GATEWAY_KEYS: readonly KeySpec<GatewayConfig>[] = [
   ...section(RUN_KEYS, (c) => c.run),
   ...section(OPERATOR_KEYS, (c) => c.operator),
   ...section(DNS64_KEYS, (c) => c.dns64, "dns64-"),
+  ...section(PREF64_KEYS, (c) => c.pref64),
 ];
 
 /** The config before any key is applied. */
@@ -49,6 +53,7 @@ export function defaultGatewayConfig(): GatewayConfig {
     run: defaultRunConfig(),
     operator: defaultOperatorConfig(),
     dns64: defaultDns64Options(),
+    pref64: defaultPref64Config(),
   };
 }
 
@@ -65,6 +70,7 @@ export interface LoadedConfig {
 export function buildGatewayConfig(...layers: Layer[]): Omit<LoadedConfig, "file"> {
   const config = applyLayers(defaultGatewayConfig(), GATEWAY_KEYS, ...layers);
   checkTranslatorConfig(config.translator);
+  pref64Options(config.pref64, config.translator.pool6);
   if (config.dns64.listen.length) {
     if (!config.dns64.upstream.length) throw new Error("dns64-listen needs dns64-upstream: the resolver to ask");
     // The listener synthesizes with the prefix the translator uses unless told otherwise.

@@ -22,6 +22,8 @@ import { EngineView } from "./view.ts";
 import { formatIP, formatPrefix, parseIP, type Prefix } from "../net/ip.ts";
 import { Dns64Server } from "../dns64/server.ts";
 import type { Dns64Options } from "../dns64/options.ts";
+import { Pref64Advertiser } from "../pref64/advertiser.ts";
+import { pref64Options } from "../pref64/keys.ts";
 
 /** Packets per batch: enough to amortise the per-batch wait, small enough to keep latency low. */
 const SLOTS = 64;
@@ -95,6 +97,7 @@ export class Gateway {
   readonly #control: ControlServer;
   readonly #metrics?: MetricsServer;
   readonly #dns64?: Dns64Server;
+  readonly #pref64?: Pref64Advertiser;
   readonly #stop = new AbortController();
   readonly #stats: DatapathStats;
   readonly #datapath: Promise<DatapathExit>;
@@ -110,6 +113,7 @@ export class Gateway {
       control: ControlServer;
       metrics?: MetricsServer;
       dns64?: Dns64Server;
+      pref64?: Pref64Advertiser;
       view: GatewayView;
       stats: DatapathStats;
       loaded: LoadedConfig;
@@ -122,6 +126,7 @@ export class Gateway {
     this.#control = parts.control;
     this.#metrics = parts.metrics;
     this.#dns64 = parts.dns64;
+    this.#pref64 = parts.pref64;
     this.view = parts.view;
     this.#stats = parts.stats;
     this.#loaded = parts.loaded;
@@ -174,6 +179,15 @@ export class Gateway {
         dns64 = server;
         logger.info("dns64 listening", { on: config.dns64.listen.join(", ") });
       }
+      let pref64: Pref64Advertiser | undefined;
+      const advertise = pref64Options(config.pref64, config.translator.pool6);
+      if (advertise) {
+        const advertiser = new Pref64Advertiser({ ...advertise, logger, libcPath: config.run.libc });
+        await advertiser.start();
+        undo.push(() => advertiser.stop());
+        sources.push(advertiser);
+        pref64 = advertiser;
+      }
       // The control server counts its own requests, and its view shows them too.
       let control: ControlServer | undefined;
       const view = withCounters(engineView, ...sources, { counters: () => control?.counters() ?? {} });
@@ -191,7 +205,7 @@ export class Gateway {
         metrics.start();
         undo.push(() => metrics!.close());
       }
-      const gw = new Gateway({ logger, engine, tun, poller, control: control!, metrics, dns64, view, stats, loaded });
+      const gw = new Gateway({ logger, engine, tun, poller, control: control!, metrics, dns64, pref64, view, stats, loaded });
       logger.info("gateway running", {
         tun: tun.name,
         mode: config.translator.mode,
@@ -238,6 +252,8 @@ export class Gateway {
     const exit = await this.#datapath;
     await this.#metrics?.close();
     await this.#dns64?.stop();
+    // The last advertisement carries lifetime 0, so hosts stop using a prefix nobody translates.
+    await this.#pref64?.stop();
     await this.#control.close();
     this.#poller.close();
     this.#tun.close();

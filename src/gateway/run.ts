@@ -21,11 +21,11 @@ ${keysHelp(GATEWAY_KEYS)}`;
 
 /** Runs `nat64 run ARGS`; returns the exit code. */
 export async function runGatewayCommand(args: string[]): Promise<number> {
-  const loaded = await loadGatewayConfig(args, { help: { type: "boolean" } });
-  if (loaded.extra.help) {
+  if (args.includes("--help")) {
     console.log(RUN_HELP);
     return 0;
   }
+  const loaded = await loadGatewayConfig(args);
   if (loaded.positionals.length) throw new Error(`unexpected argument "${loaded.positionals[0]}" (see --help)`);
   const logger = new Logger(loggerOptions(loaded.config.operator));
   const gateway = await Gateway.start(loaded, logger);
@@ -36,7 +36,7 @@ export async function runGatewayCommand(args: string[]): Promise<number> {
   const onHup = async () => {
     try {
       // The same file and flags as at start, read again: flags still override the file.
-      gateway.reload(await loadGatewayConfig(args, { help: { type: "boolean" } }));
+      gateway.reload(await loadGatewayConfig(args));
     } catch (err) {
       logger.error("reload refused, the running config stays", { reason: (err as Error).message });
     }
