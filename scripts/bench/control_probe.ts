@@ -1,11 +1,12 @@
 /**
  * Does `nat64 stats` stay responsive while the datapath is busy? While a load runs, the
- * bench asks the gateway's control socket what `nat64 stats` asks (status and counters,
- * one connection per query as the CLI does) every QUERY_INTERVAL_MS and times each
- * answer; then it runs the real CLI once, still under load, and times that too (which
+ * bench asks the gateway's control socket what `nat64 stats` asks (status and counters
+ * in one exchange, one connection per query, as the CLI does) every QUERY_INTERVAL_MS
+ * and times each answer; then it runs the real CLI once, still under load, and times that too (which
  * includes Deno's own start-up, so only the socket figures are held to the budget).
  * The bench itself competes for the same two busy CPUs, so it also reports how late its
- * own timers fired meanwhile: the share of a query's time that is the bench's, not the gateway's.
+ * own timers fired meanwhile: the share of a query's time that is the bench's, not the
+ * gateway's.
  *
  * @module
  */
@@ -33,8 +34,7 @@ async function query(socket: string): Promise<number> {
   const t0 = performance.now();
   const client = await ControlClient.connect(socket, QUERY_TIMEOUT_MS);
   try {
-    await client.status();
-    await client.counters();
+    await client.stats();
   } finally {
     client.close();
   }

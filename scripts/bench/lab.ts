@@ -86,6 +86,16 @@ export class Lab {
     await this.ip("client", ["-6", "route", "replace", KERNEL_V6.network, "via", LAB_ADDRESSES.gwV6]);
   }
 
+  /**
+   * Sets RPS on the gateway's two veths to `mask` (rps_cpus, see pinning.ts). sysfs shows
+   * a namespace's own devices only when mounted inside it, which `ip netns exec` does.
+   */
+  async steerGatewayReceive(mask: string): Promise<void> {
+    for (const dev of ["to-client", "to-server"]) {
+      await must(this.exec("gw", ["sh", "-c", `echo ${mask} > /sys/class/net/${dev}/queues/rx-0/rps_cpus`]));
+    }
+  }
+
   /** True when `dev` exists in the namespace of `role`. */
   async hasLink(role: Role, dev: string): Promise<boolean> {
     try {

@@ -1,15 +1,17 @@
 /**
- * Which CPU runs what. The translator gets a core of its own, so its figures are not
- * shared with iperf3; the iperf3 client and server share what is left, and are placed
- * the same way in every column, so each column's endpoints have the same CPUs. The
- * kernel column has no translator process: its forwarding runs in softirq on the CPU
- * that sends (veth delivers on the sender's CPU), so the translator's core stays idle.
+ * Which CPU runs what: the gateway namespace's work on one core, the iperf3 endpoints on
+ * the other(s), the same in every column. The gateway's work is the translator process
+ * and the kernel's receive processing of the gateway's veths, which RPS (receive packet
+ * steering) moves there: without it, veth receives on the sending CPU, and the kernel
+ * column's forwarding would run on the endpoints' core while the gateway's core idled.
  *
  * @module
  */
 
 /** CPU numbers for one column; null means "not pinned". */
 export interface Pinning {
+  /** Where the gateway namespace's veths do their receive processing (RPS). */
+  gatewayRx: number | null;
   translator: number | null;
   client: number | null;
   server: number | null;
@@ -17,9 +19,14 @@ export interface Pinning {
 
 /** The placement for a column with (`translator`) or without a translator process, on `cpus` CPUs. */
 export function pinningFor(cpus: number, translator: boolean): Pinning {
-  if (cpus < 2) return { translator: null, client: null, server: null };
+  if (cpus < 2) return { gatewayRx: null, translator: null, client: null, server: null };
   const endpoints = cpus === 2 ? { client: 1, server: 1 } : { client: 1, server: 2 };
-  return { translator: translator ? 0 : null, ...endpoints };
+  return { gatewayRx: 0, translator: translator ? 0 : null, ...endpoints };
+}
+
+/** The rps_cpus mask (hexadecimal CPU bitmap) steering receive work to `cpu`; "0" turns RPS off. */
+export function rpsMask(cpu: number | null): string {
+  return cpu === null ? "0" : (1n << BigInt(cpu)).toString(16);
 }
 
 /** The `taskset` prefix for `cpu`, empty when unpinned. */
@@ -27,9 +34,16 @@ export function taskset(cpu: number | null): string[] {
   return cpu === null ? [] : ["taskset", "-c", String(cpu)];
 }
 
-/** One line saying where each part ran, e.g. "translator CPU 0, iperf3 client CPU 1, iperf3 server CPU 1". */
+/**
+ * One line saying where each part ran, e.g. "gateway receive (RPS) CPU 0, translator
+ * CPU 0, iperf3 client CPU 1, iperf3 server CPU 1".
+ */
 export function describePinning(p: Pinning): string {
   const where = (cpu: number | null) => (cpu === null ? "unpinned" : `CPU ${cpu}`);
-  const parts = [`iperf3 client ${where(p.client)}`, `iperf3 server ${where(p.server)}`];
-  return p.translator === null ? parts.join(", ") : [`translator ${where(p.translator)}`, ...parts].join(", ");
+  return [
+    `gateway receive (RPS) ${where(p.gatewayRx)}`,
+    ...(p.translator === null ? [] : [`translator ${where(p.translator)}`]),
+    `iperf3 client ${where(p.client)}`,
+    `iperf3 server ${where(p.server)}`,
+  ].join(", ");
 }

@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { clockTicksPerSecond, machineBusyPercent } from "./cpu.ts";
 import { gatewayCommand, type GatewayMode, NotAvailable, startGateway } from "./gateway.ts";
 import { KERNEL_V6, Lab, LAB_ADDRESSES, TRANSLATED_SERVER } from "./lab.ts";
-import { describePinning, pinningFor, taskset } from "./pinning.ts";
+import { describePinning, pinningFor, rpsMask, taskset } from "./pinning.ts";
 import { type Background, capture, stopAll } from "./proc.ts";
 import {
   type BenchResult,
@@ -133,6 +133,7 @@ async function measureColumn(
   const notes: string[] = [];
   try {
     await lab.up();
+    await lab.steerGatewayReceive(rpsMask(pin.gatewayRx));
     let at: Endpoint = { target: TRANSLATED_SERVER, serverBind: LAB_ADDRESSES.serverV4 };
     const translator: Translator = { pid: null, controlSocket: null };
     if (column === "kernel") {
