@@ -227,12 +227,18 @@ const RDATA_NAMES: Record<number, readonly [number, number, number | null]> = {
   47: [0, 1, null], // NSEC: next name, then the type bitmap
 };
 
+/** RDATA lengths fixed by the type: A and AAAA. */
+const FIXED_RDATA: Record<number, number> = { [RRType.A]: 4, [RRType.AAAA]: 16 };
+
 /**
  * Checks that the names inside a record's RDATA end inside it and, where the layout is
  * fixed, that nothing is missing or left over: a message relayed as bytes must be one a
  * client can read.
  */
 function checkRdataNames(buf: Uint8Array, rec: RecordLayout): void {
+  // RFC 1035 §3.4.1, RFC 3596 §2.2: an address record is exactly one address long.
+  const fixed = FIXED_RDATA[rec.type];
+  if (fixed !== undefined && rec.rdlength !== fixed) throw new WireError("an address record has the wrong length");
   const layout = RDATA_NAMES[rec.type];
   if (!layout) return;
   const [before, names, after] = layout;

@@ -122,7 +122,11 @@ Deno.test("replaceOpt swaps a trailing OPT and refuses one in the middle", () =>
     0,
     1,
     0,
+    4,
+    192,
     0,
+    2,
+    1,
   ]);
   eq(replaceOpt(middle, scanMessage(middle), null), null);
 });
