@@ -86,7 +86,39 @@ export function eamtClient4(address6: string): string {
   return `192.0.2.${parseInt(address6.split("::")[1], 16)}`;
 }
 
-/** Puts `addresses` on the client's link (no duplicate address detection), so answers to them arrive. */
+/**
+ * Puts `addresses` on the client's link, so answers to them arrive. They are deprecated
+ * (preferred lifetime 0): source address selection avoids them (RFC 6724 §5 rule 3), so
+ * the client's own tools keep speaking from CLIENT6 and only the floods use them.
+ */
 export async function addClientAddresses(lab: Lab, addresses: readonly string[]): Promise<void> {
-  for (const a of addresses) await lab.ip("client", ["address", "add", `${a}/64`, "dev", "to-gw", "nodad"]);
+  for (const a of addresses) {
+    await lab.ip("client", ["address", "add", `${a}/64`, "dev", "to-gw", "nodad", "preferred_lft", "0"]);
+  }
+}
+
+const DNS_SCRIPT = new URL("./fixtures/dns_flood.py", import.meta.url).pathname;
+
+/** What a DNS flood did. */
+export interface DnsFloodReport {
+  sent: number;
+  sendErrors: number;
+  answered: number;
+  seconds: number;
+}
+
+/**
+ * Floods `server` with AAAA queries for `name` from `src` (an address of the client) at
+ * `rate` per second for `seconds`, never waiting for answers; counts the answers that
+ * arrive up to a second after.
+ */
+export async function dnsFlood(
+  lab: Lab,
+  opts: { src: string; server: string; name: string; rate: number; seconds: number },
+): Promise<DnsFloodReport> {
+  const argv = [PYTHON, DNS_SCRIPT, "--src", opts.src, "--server", opts.server, "--name", opts.name];
+  argv.push("--rate", String(opts.rate), "--seconds", String(opts.seconds), "--linger", "1");
+  const out = await lab.must("client", argv, (opts.seconds + 20) * 1000);
+  const r = JSON.parse(out.trim().split("\n").pop()!);
+  return { sent: r.sent, sendErrors: r.send_errors, answered: r.answered, seconds: r.seconds };
 }

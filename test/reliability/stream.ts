@@ -143,6 +143,9 @@ export class TcpStream {
   /** Waits for the client to end (it must succeed) and returns every interval; stops the server. */
   async finish(): Promise<Interval[]> {
     await this.#client.waitFor(/iperf Done\./, (this.#seconds + 15) * 1000);
+    // The last line comes just before the exit; a SIGTERM in between would turn a clean run into an error.
+    const deadline = Date.now() + 5_000;
+    while (!this.#client.exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const code = await this.#client.stop();
     await this.#server.stop();
     if (code !== 0) throw new Error(`iperf3 exited ${code}:\n${this.output}`);
