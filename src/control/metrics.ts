@@ -12,7 +12,7 @@
  * @module
  */
 
-import { formatIP, parseIP } from "../net/ip.ts";
+import { parseHostPort } from "../net/endpoint.ts";
 import { classifyCounter } from "./counters.ts";
 import type { Logger } from "./logger.ts";
 import type { GatewayStatus, GatewayView } from "./view.ts";
@@ -34,30 +34,13 @@ export interface ListenAddress {
  * is named.
  */
 export function parseListenAddress(text: string): ListenAddress {
-  const bad = (why: string) => new Error(`"${text}" ${why} (expected PORT, ADDR:PORT or [IPV6]:PORT)`);
-  let host = "127.0.0.1";
-  let portText = String(DEFAULT_METRICS_PORT);
-  const bracketed = /^\[([^\]]+)\](?::(\d*))?$/.exec(text);
-  if (bracketed) {
-    host = bracketed[1];
-    if (bracketed[2] !== undefined) portText = bracketed[2];
-  } else if (/^\d+$/.test(text)) {
-    portText = text;
-  } else if (text.split(":").length === 2) {
-    [host, portText] = text.split(":");
-  } else if (text.includes(":")) {
-    throw bad("is ambiguous: write an IPv6 address in brackets");
-  } else {
-    host = text;
+  if (/^\d+$/.test(text)) text = `127.0.0.1:${text}`;
+  // "::1:9464" is a valid address as well as an address and a port: refuse to guess.
+  if (!text.startsWith("[") && (text.match(/:/g) ?? []).length > 1) {
+    throw new Error(`"${text}" is ambiguous: write an IPv6 address in brackets ([IPV6]:PORT)`);
   }
-  let addr: Uint8Array;
-  try {
-    addr = parseIP(host);
-  } catch {
-    throw bad(`has "${host}", which is not an IP address`);
-  }
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw bad(`has "${portText}", which is not a port`);
-  return { hostname: formatIP(addr), port: Number(portText) };
+  const e = parseHostPort(text);
+  return { hostname: e.host, port: e.port ?? DEFAULT_METRICS_PORT };
 }
 
 /** A metric family: its samples share a name, a type and a help line. */

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { formatIP, formatPrefix, parseIP, parsePrefix, type Prefix, RFC6052_LENGTHS } from "../net/ip.ts";
+import { formatPrefix, parsePrefix, type Prefix, RFC6052_LENGTHS } from "../net/ip.ts";
+import { type HostPort, parseHostPort } from "../net/endpoint.ts";
 
 /** Options as written in flags or a config file. Keys match the flag names in camelCase. */
 export interface Dns64Options {
@@ -184,39 +185,15 @@ function parsePrefixRule(text: string): PrefixRule {
  * host is returned in canonical text so it compares equal to socket addresses.
  */
 export function parseEndpoint(key: string, text: string, defaultPort: number | null): Endpoint {
-  let host: string;
-  let portText: string | null = null;
-  if (text.startsWith("[")) {
-    const close = text.indexOf("]");
-    if (close < 0) throw new Dns64ConfigError(key, `"${text}" has "[" without "]"`);
-    host = text.slice(1, close);
-    const rest = text.slice(close + 1);
-    if (rest !== "") {
-      if (!rest.startsWith(":")) throw new Dns64ConfigError(key, `"${text}" has text after "]" that is not ":PORT"`);
-      portText = rest.slice(1);
-    }
-  } else if ((text.match(/:/g) ?? []).length === 1) {
-    [host, portText] = text.split(":");
-  } else {
-    host = text;
-  }
-  let addr: Uint8Array;
+  let e: HostPort;
   try {
-    addr = parseIP(host);
-  } catch {
-    throw new Dns64ConfigError(key, `"${text}" is not ADDR, ADDR:PORT or [ADDR]:PORT with an IP address`);
+    e = parseHostPort(text);
+  } catch (err) {
+    throw new Dns64ConfigError(key, (err as Error).message);
   }
-  let port: number;
-  if (portText === null) {
-    if (defaultPort === null) throw new Dns64ConfigError(key, `"${text}" needs a port (ADDR:PORT or [ADDR]:PORT)`);
-    port = defaultPort;
-  } else {
-    if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
-      throw new Dns64ConfigError(key, `"${text}" has a port outside 0-65535`);
-    }
-    port = Number(portText);
-  }
-  return { host: formatIP(addr), port, family: addr.length === 4 ? 4 : 6 };
+  const port = e.port ?? defaultPort;
+  if (port === null) throw new Dns64ConfigError(key, `"${text}" needs a port (ADDR:PORT or [ADDR]:PORT)`);
+  return { host: e.host, port, family: e.family };
 }
 
 /** "ADDR:PORT" or "[ADDR]:PORT" for messages. */

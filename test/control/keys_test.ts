@@ -74,7 +74,7 @@ Deno.test("bad values name the flag or the file line and key", () => {
   throws(() => fromFlags(["--log-format", "xml"]), /--log-format: "xml" is not one of text, json/);
   throws(() => fromFlags(["--control-socket", "ctl.sock"]), /--control-socket: "ctl.sock" is not an absolute path/);
   throws(() => fromFlags(["--control-socket-mode", "0999"]), /--control-socket-mode: "0999" is not an octal mode/);
-  throws(() => fromFlags(["--metrics-listen", "localhost:9100"]), /--metrics-listen: "localhost:9100" has "localhost"/);
+  throws(() => fromFlags(["--metrics-listen", "localhost:9100"]), /--metrics-listen: "localhost:9100" is not ADDR, ADDR:PORT or \[IPV6\]:PORT with a literal IP address/);
   throws(
     () => fromFlags(["--log-sessions-rate", "0"]),
     /--log-sessions-rate: "0" is not a whole number from 1 to 1000000/,
