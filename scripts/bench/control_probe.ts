@@ -83,7 +83,7 @@ export async function probeStatsDuring<T>(socket: string, load: Promise<T>): Pro
   const stats: ControlStatsResult = {
     status: failure ? "failed" : times.length ? "ok" : "failed",
     note: failure || (times.length ? "" : "the load ended before any query"),
-    queries: times.length,
+    timesMs: times,
     medianMs: times.length ? median(times) : null,
     maxMs: times.length ? Math.max(...times) : null,
     budgetMs: STATS_BUDGET_MS,

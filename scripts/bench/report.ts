@@ -79,28 +79,37 @@ export const METRICS: readonly MetricSpec[] = [
 /** What happened to a column (or to the DNS64 or stats check). */
 export type Status = "ok" | "unavailable" | "failed" | "skipped";
 
-/** One column's outcome. */
-export interface ColumnResult {
+/** One round of one column. */
+export interface RoundResult {
   status: Status;
   /** Why it is not "ok", or what to know about it; "" when there is nothing to say. */
   note: string;
+  /** Share of all CPUs other work kept busy in the second before the round and the second after, percent. */
+  busyPct: { before: number; after: number };
+  /** The figures measured; a round that failed half-way keeps the ones it got. */
+  metrics: Partial<Record<MetricKey, number>>;
+}
+
+/** One column's outcome over its rounds (see rounds.ts). */
+export interface ColumnResult {
+  /** "ok" if any round was. */
+  status: Status;
+  /** The distinct notes of its rounds. */
+  note: string;
   /** Where its processes ran (see pinning.ts). */
   pinning: string;
-  /**
-   * Share of all CPUs other work kept busy in the second before it ran and the second
-   * after it ended, percent; null if it did not run.
-   */
-  busyPct: { before: number; after: number } | null;
-  /** The figures measured; a run that failed half-way keeps the ones it got. */
+  /** The best figures over the rounds, group by group. */
   metrics: Partial<Record<MetricKey, number>>;
+  /** Every round as measured. */
+  rounds: RoundResult[];
 }
 
 /** The `nat64 stats` check: control-socket queries timed while iperf3 loads the gateway. */
 export interface ControlStatsResult {
   status: Status;
   note: string;
-  /** Queries answered. */
-  queries: number;
+  /** Each answered query's time. */
+  timesMs: number[];
   medianMs: number | null;
   maxMs: number | null;
   /** The longest a query may take to pass. */
@@ -130,6 +139,8 @@ export interface BenchResult {
   settings: {
     seconds: number;
     omitSeconds: number;
+    /** Rounds of each column; the figures are the best round's (see rounds.ts). */
+    rounds: number;
     rttCount: number;
     gatewayMode: string;
     gatewayCommand: string[];
@@ -204,22 +215,30 @@ function dns64Line(d: Dns64Result): string {
   return `${head}: ${phases.length ? phases.join("; ") : "no phase with both sides"}`;
 }
 
-/** Above this share of all CPUs busy before or after a column, its figures are flagged as unreliable. */
+/** Above this share of all CPUs busy before or after a round, the round is not quiet. */
 export const BUSY_WARNING_PCT = 10;
+
+/** True when other work stayed at or below BUSY_WARNING_PCT before and after the round. */
+export function quiet(round: RoundResult): boolean {
+  return Math.max(round.busyPct.before, round.busyPct.after) <= BUSY_WARNING_PCT;
+}
 
 /** The lines under the table: each column's status and pinning, the stats check, DNS64, machine load. */
 export function notes(result: BenchResult): string[] {
   const lines = COLUMNS.map((c) => {
     const col = result.columns[c];
     const state = col.status === "ok" ? "" : ` [${col.status}]`;
-    return `${COLUMN_LABELS[c]}${state}: ${[col.note, col.pinning].filter((t) => t !== "").join("; ")}`;
+    const rounds = col.rounds.length === 0
+      ? ""
+      : `${col.rounds.length} round${col.rounds.length === 1 ? "" : "s"}, ${col.rounds.filter(quiet).length} quiet`;
+    return `${COLUMN_LABELS[c]}${state}: ${[col.note, rounds, col.pinning].filter((t) => t !== "").join("; ")}`;
   });
   const cs = result.controlStats;
   if (cs.status === "ok") {
     const verdict = cs.maxMs !== null && cs.maxMs <= cs.budgetMs ? "within" : "NOT within";
     const ms = (v: number | null, digits = 1) => `${formatValue(v, digits)} ms`;
     lines.push(
-      `nat64 stats under iperf3 load: ${cs.queries} control-socket queries, median ${ms(cs.medianMs)}, ` +
+      `nat64 stats under iperf3 load: ${cs.timesMs.length} control-socket queries, median ${ms(cs.medianMs)}, ` +
         `max ${ms(cs.maxMs)} (${verdict} ${cs.budgetMs} ms; the bench's own timers ran ${
           ms(cs.benchTimerLateMs)
         } late); the CLI took ${ms(cs.cliMs, 0)} with Deno's start-up`,
@@ -228,13 +247,13 @@ export function notes(result: BenchResult): string[] {
     lines.push(`nat64 stats under iperf3 load: ${cs.status}${cs.note ? ` (${cs.note})` : ""}`);
   }
   lines.push(dns64Line(result.dns64));
-  const busy = COLUMNS.flatMap((c) => {
-    const b = result.columns[c].busyPct;
-    if (b === null || Math.max(b.before, b.after) <= BUSY_WARNING_PCT) return [];
-    return [`${COLUMN_LABELS[c]} (${b.before.toFixed(0)} % before, ${b.after.toFixed(0)} % after)`];
-  });
-  if (busy.length > 0) {
-    lines.push(`warning: other work kept the CPUs busy around ${busy.join(", ")}; those figures are unreliable`);
+  const noisy = COLUMNS.filter((c) => result.columns[c].rounds.length > 0 && !result.columns[c].rounds.some(quiet))
+    .map((c) => COLUMN_LABELS[c]);
+  if (noisy.length > 0) {
+    lines.push(
+      `warning: no round of ${noisy.join(", ")} had the machine to itself (other work above ${BUSY_WARNING_PCT} % ` +
+        `of the CPUs before or after); those figures are unreliable`,
+    );
   }
   return lines;
 }

@@ -1,13 +1,16 @@
 /**
  * `deno task bench`: this gateway beside TAYGA and the kernel's own IPv6 forwarding, in
  * namespaces of its own (scripts/lab under the prefix n64bench<pid>), one fresh lab per
- * column. Prints a table of figures and ratios, writes results/bench-<date>.json and
+ * column and round; each column's figures are its best round's (rounds.ts). Prints a table of figures and ratios, writes results/bench-<date>.json and
  * results/bench-latest.svg, and always tears down what it built (also on Ctrl-C).
  * Needs root.
  *
- *   deno task bench [--quick] [--only kernel,tayga,gateway,dns64] [--gateway-mode nat64|siit] [--wait-quiet S]
+ *   deno task bench [--quick] [--only kernel,tayga,gateway,dns64] [--gateway-mode nat64|siit]
+ *                   [--rounds N] [--wait-quiet S]
  *
- * --quick        2-second runs and 200 pings instead of 8 (+1 omitted) and 2000: a smoke check
+ * --quick        one round of 2-second runs and 200 pings instead of 3 rounds of 8 (+1 omitted)
+ *                and 2000: a smoke check
+ * --rounds       rounds of each column (interleaved), default 3 (1 with --quick)
  * --only         the columns (and DNS64) to run; the others are shown as skipped
  * --gateway-mode stateful NAT64 (the mode judged) or SIIT (the mode comparable to TAYGA)
  * --wait-quiet   before each column, wait up to S seconds for other work to leave the CPUs
@@ -34,15 +37,17 @@ import {
   figuresTable,
   notes,
   ratios,
+  type RoundResult,
 } from "./report.ts";
 import { renderChart } from "./svg.ts";
 import { runDns64Bench } from "./fold_dns64.ts";
+import { columnOf, mergeStats } from "./rounds.ts";
 import { type Endpoint, runSuite, type SuiteOptions, type Translator } from "./suite.ts";
 import { startTayga } from "./tayga.ts";
 import { STATS_BUDGET_MS } from "./control_probe.ts";
 
 const USAGE = "usage: deno task bench [--quick] [--only kernel,tayga,gateway,dns64] [--gateway-mode nat64|siit] " +
-  "[--wait-quiet SECONDS]";
+  "[--rounds N] [--wait-quiet SECONDS]";
 const PARTS = [...COLUMNS, "dns64"] as const;
 type Part = typeof PARTS[number];
 const RESULTS = new URL("../../results/", import.meta.url).pathname;
@@ -56,6 +61,7 @@ function settings(args: string[]) {
       only: { type: "string" },
       "gateway-mode": { type: "string", default: "nat64" },
       "wait-quiet": { type: "string", default: "0" },
+      rounds: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -69,6 +75,10 @@ function settings(args: string[]) {
   if (!Number.isInteger(waitQuiet) || waitQuiet < 0) {
     throw new Error(`--wait-quiet takes whole seconds, not "${values["wait-quiet"]}"`);
   }
+  const rounds = Number(values.rounds ?? (values.quick ? 1 : 3));
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    throw new Error(`--rounds takes a whole number from 1, not "${values.rounds}"`);
+  }
   const mode = values["gateway-mode"];
   if (mode !== "nat64" && mode !== "siit") throw new Error(`--gateway-mode must be nat64 or siit, not "${mode}"`);
   return {
@@ -77,6 +87,7 @@ function settings(args: string[]) {
     only: new Set(only as Part[]),
     mode: mode as GatewayMode,
     waitQuiet,
+    rounds,
     seconds: values.quick ? 2 : 8,
     omit: values.quick ? 0 : 1,
     rttCount: values.quick ? 200 : 2000,
@@ -94,7 +105,7 @@ function stamp(d: Date): string {
 const unavailableStats = (note: string): ControlStatsResult => ({
   status: "unavailable",
   note,
-  queries: 0,
+  timesMs: [],
   medianMs: null,
   maxMs: null,
   budgetMs: STATS_BUDGET_MS,
@@ -116,17 +127,17 @@ async function waitQuiet(seconds: number, log: (line: string) => void): Promise<
   return busy;
 }
 
-/** Sets up `column` in a fresh lab, measures it, tears it all down again. */
-async function measureColumn(
+/** Sets up `column` in a fresh lab, measures one round of it, tears it all down again. */
+async function measureRound(
   column: ColumnName,
   lab: Lab,
   dir: string,
   mode: GatewayMode,
   opts: SuiteOptions,
   busyBefore: number,
-): Promise<{ result: ColumnResult; stats: ControlStatsResult | null }> {
+): Promise<{ round: RoundResult; stats: ControlStatsResult | null }> {
   const pin = pinningFor(navigator.hardwareConcurrency, column !== "kernel");
-  const result: ColumnResult = { status: "ok", note: "", pinning: describePinning(pin), busyPct: null, metrics: {} };
+  const round: RoundResult = { status: "ok", note: "", busyPct: { before: busyBefore, after: 0 }, metrics: {} };
   const log = (line: string) => console.log(`  ${COLUMN_LABELS[column]}: ${line}`);
   let process: Background | null = null;
   let stats: ControlStatsResult | null = null;
@@ -149,18 +160,18 @@ async function measureColumn(
       translator.controlSocket = socket;
       notes.push(`--mode ${mode}`);
     }
-    stats = await runSuite(lab, at, pin, translator, opts, result.metrics, notes, log);
+    stats = await runSuite(lab, at, pin, translator, opts, round.metrics, notes, log);
   } catch (err) {
-    result.status = err instanceof NotAvailable ? "unavailable" : "failed";
+    round.status = err instanceof NotAvailable ? "unavailable" : "failed";
     notes.push((err as Error).message);
     log((err as Error).message);
   } finally {
     await process?.stop();
     await lab.down();
   }
-  result.note = notes.join("; ");
-  result.busyPct = { before: busyBefore, after: await machineBusyPercent(1000) };
-  return { result, stats };
+  round.note = notes.join("; ");
+  round.busyPct.after = await machineBusyPercent(1000);
+  return { round, stats };
 }
 
 async function main(args: string[]): Promise<number> {
@@ -170,8 +181,10 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (Deno.uid() !== 0) throw new Error("must run as root (network namespaces, TUN devices)");
-  if ((await capture(["which", "iperf3"])).code !== 0) {
-    throw new Error("iperf3 is not installed (apt-get install iperf3)");
+  for (const [tool, pkg] of [["iperf3", "iperf3"], ["ping", "iputils-ping"]]) {
+    if ((await capture(["which", tool])).code !== 0) {
+      throw new Error(`${tool} is not installed (apt-get install ${pkg})`);
+    }
   }
 
   const date = new Date();
@@ -201,25 +214,21 @@ async function main(args: string[]): Promise<number> {
     `bench: ${s.seconds} s per iperf3 run${s.omit ? ` (+${s.omit} s omitted)` : ""}, ${s.rttCount} pings, ` +
       `${navigator.hardwareConcurrency} CPUs, load average ${loadavgBefore}`,
   );
-  const columns = {} as Record<ColumnName, ColumnResult>;
-  let controlStats = unavailableStats("the gateway column did not run");
+  const rounds: Record<ColumnName, RoundResult[]> = { kernel: [], tayga: [], gateway: [] };
+  const statsRounds: ControlStatsResult[] = [];
   let dns64: Dns64Result = { status: "skipped", note: "not selected (--only)", qps: {}, report: null };
   try {
-    for (const c of COLUMNS) {
-      if (!s.only.has(c)) {
-        columns[c] = {
-          status: "skipped",
-          note: "not selected (--only)",
-          pinning: "",
-          busyPct: null,
-          metrics: {},
-        };
-        continue;
+    // Rounds interleave the columns, so a burst of other work spreads over all of them.
+    for (let r = 1; r <= s.rounds; r++) {
+      if (s.rounds > 1) console.log(`round ${r} of ${s.rounds}`);
+      for (const c of COLUMNS) {
+        // A column that cannot run (no `nat64 run`, an engine without the mode) is not retried.
+        if (!s.only.has(c) || rounds[c][0]?.status === "unavailable") continue;
+        const busy = await waitQuiet(s.waitQuiet, (line) => console.log(`  ${COLUMN_LABELS[c]}: ${line}`));
+        const { round, stats } = await measureRound(c, lab, dir, s.mode, opts, busy);
+        rounds[c].push(round);
+        if (stats) statsRounds.push(stats);
       }
-      const busy = await waitQuiet(s.waitQuiet, (line) => console.log(`  ${COLUMN_LABELS[c]}: ${line}`));
-      const { result, stats } = await measureColumn(c, lab, dir, s.mode, opts, busy);
-      columns[c] = result;
-      if (c === "gateway") controlStats = stats ?? unavailableStats(result.note);
     }
     if (s.only.has("dns64")) {
       console.log(`  DNS64: scripts/bench-dns64 --seconds ${s.seconds}`);
@@ -231,6 +240,14 @@ async function main(args: string[]): Promise<number> {
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
 
+  const columns = {} as Record<ColumnName, ColumnResult>;
+  for (const c of COLUMNS) {
+    columns[c] = s.only.has(c)
+      ? columnOf(rounds[c], describePinning(pinningFor(navigator.hardwareConcurrency, c !== "kernel")))
+      : { status: "skipped", note: "not selected (--only)", pinning: "", metrics: {}, rounds: [] };
+  }
+  const controlStats = mergeStats(statsRounds) ??
+    unavailableStats(s.only.has("gateway") ? columns.gateway.note : "the gateway column did not run");
   const result: BenchResult = {
     format: "nat64-bench/1",
     date: date.toISOString(),
@@ -244,6 +261,7 @@ async function main(args: string[]): Promise<number> {
     settings: {
       seconds: s.seconds,
       omitSeconds: s.omit,
+      rounds: s.rounds,
       rttCount: s.rttCount,
       gatewayMode: s.mode,
       gatewayCommand: gatewayCommand(s.mode, "<dir>/control.sock"),

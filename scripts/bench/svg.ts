@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type BenchResult, COLUMN_LABELS, type ColumnName, COLUMNS, formatValue, METRICS } from "./report.ts";
+import { type BenchResult, COLUMN_LABELS, type ColumnName, COLUMNS, formatValue, METRICS, quiet } from "./report.ts";
 
 const WIDTH = 760;
 const LABEL_WIDTH = 120;
@@ -29,12 +29,13 @@ function text(x: number, y: number, content: string, attrs = ""): string {
   return `<text x="${x}" y="${y}"${attrs ? ` ${attrs}` : ""}>${escapeXml(content)}</text>`;
 }
 
-/** "kernel IPv6 3/5 %, TAYGA 90/12 %" (before/after) for the columns that ran. */
-function busyLine(result: BenchResult): string {
-  return COLUMNS.flatMap((c) => {
-    const b = result.columns[c].busyPct;
-    return b === null ? [] : [`${COLUMN_LABELS[c]} ${b.before.toFixed(0)}/${b.after.toFixed(0)} %`];
-  }).join(", ") || "none ran";
+/** "kernel IPv6 2 of 3, TAYGA 3 of 3" for the columns that ran. */
+function quietLine(result: BenchResult): string {
+  return COLUMNS.filter((c) => result.columns[c].rounds.length > 0)
+    .map((c) =>
+      `${COLUMN_LABELS[c]} ${result.columns[c].rounds.filter(quiet).length} of ${result.columns[c].rounds.length}`
+    )
+    .join(", ") || "none ran";
 }
 
 /** The chart of `result` as an SVG document. */
@@ -50,7 +51,7 @@ export function renderChart(result: BenchResult): string {
     text(
       10,
       40,
-      `${result.host.cpus} CPUs; CPUs busy with other work before/after each column: ${busyLine(result)}`,
+      `${result.host.cpus} CPUs; best of each column's rounds; quiet rounds: ${quietLine(result)}`,
       'fill="#555555"',
     ),
   ];

@@ -15,9 +15,12 @@ import {
 const column = (metrics: ColumnResult["metrics"], status: ColumnResult["status"] = "ok"): ColumnResult => ({
   status,
   note: "",
-  pinning: "iperf3 client CPU 0, iperf3 server CPU 1",
-  busyPct: { before: 2, after: 3 },
+  pinning: "iperf3 client CPU 1, iperf3 server CPU 1",
   metrics,
+  rounds: [
+    { status, note: "", busyPct: { before: 2, after: 3 }, metrics },
+    { status, note: "", busyPct: { before: 50, after: 3 }, metrics: {} },
+  ],
 });
 
 /** A result shaped like a real run; the figures are made up for the test. */
@@ -33,6 +36,7 @@ export function sampleResult(): BenchResult {
     settings: {
       seconds: 8,
       omitSeconds: 1,
+      rounds: 2,
       rttCount: 2000,
       gatewayMode: "nat64",
       gatewayCommand: ["deno", "task", "nat64", "run"],
@@ -44,7 +48,7 @@ export function sampleResult(): BenchResult {
     controlStats: {
       status: "ok",
       note: "",
-      queries: 70,
+      timesMs: [1, 1.25, 1.5, 61],
       medianMs: 1.25,
       maxMs: 61,
       budgetMs: 50,
@@ -113,31 +117,41 @@ Deno.test("the table: a header, one row per metric, the gateway's ratios to TAYG
   ]);
 });
 
-Deno.test("notes: pinning per column, the stats check against its budget, DNS64 qps", () => {
+Deno.test("notes: rounds and pinning per column, the stats check against its budget, DNS64 qps", () => {
   const r = sampleResult();
-  r.columns.gateway = { ...r.columns.gateway, status: "unavailable", note: "not available yet: no run" };
+  r.columns.gateway = {
+    ...r.columns.gateway,
+    status: "unavailable",
+    note: "not available yet: no run",
+    rounds: [{
+      status: "unavailable",
+      note: "not available yet: no run",
+      busyPct: { before: 1, after: 1 },
+      metrics: {},
+    }],
+  };
   eq(notes(r), [
-    "kernel IPv6: iperf3 client CPU 0, iperf3 server CPU 1",
-    "TAYGA: iperf3 client CPU 0, iperf3 server CPU 1",
-    "this gateway [unavailable]: not available yet: no run; iperf3 client CPU 0, iperf3 server CPU 1",
-    "nat64 stats under iperf3 load: 70 control-socket queries, median 1.3 ms, max 61.0 ms (NOT within 50 ms; " +
+    "kernel IPv6: 2 rounds, 1 quiet; iperf3 client CPU 1, iperf3 server CPU 1",
+    "TAYGA: 2 rounds, 1 quiet; iperf3 client CPU 1, iperf3 server CPU 1",
+    "this gateway [unavailable]: not available yet: no run; 1 round, 1 quiet; iperf3 client CPU 1, iperf3 server CPU 1",
+    "nat64 stats under iperf3 load: 4 control-socket queries, median 1.3 ms, max 61.0 ms (NOT within 50 ms; " +
     "the bench's own timers ran 0.3 ms late); the CLI took 412 ms with Deno's start-up",
     "DNS64 qps, this listener vs Unbound (scripts/bench-dns64): cache-hot 20123 vs 150000 (0.13×); cache-cold 135 vs 0",
   ]);
 });
 
-Deno.test("notes: a missing stats check or DNS64 bench says so; a busy machine is flagged", () => {
+Deno.test("notes: a missing stats check or DNS64 bench says so; a column without a quiet round is flagged", () => {
   const r = sampleResult();
   r.controlStats = { ...r.controlStats, status: "unavailable", note: "the gateway column did not run" };
   r.dns64 = { status: "unavailable", note: "scripts/bench-dns64 does not exist yet", qps: {}, report: null };
-  r.columns.kernel.busyPct = { before: 37, after: 2 };
-  r.columns.gateway.busyPct = { before: 10, after: 10 };
-  r.columns.tayga.busyPct = { before: 1, after: 91.6 };
+  r.columns.kernel.rounds[0].busyPct = { before: 3, after: 37 };
+  r.columns.tayga.rounds[0].busyPct = { before: 10, after: 10 };
+  r.columns.gateway.rounds[0].busyPct = { before: 91.6, after: 1 };
   eq(notes(r).slice(3), [
     "nat64 stats under iperf3 load: unavailable (the gateway column did not run)",
     "DNS64 qps, this listener vs Unbound (scripts/bench-dns64): not available (scripts/bench-dns64 does not exist yet)",
-    "warning: other work kept the CPUs busy around kernel IPv6 (37 % before, 2 % after), TAYGA (1 % before, 92 % after); " +
-    "those figures are unreliable",
+    "warning: no round of kernel IPv6, this gateway had the machine to itself (other work above 10 % of the CPUs " +
+    "before or after); those figures are unreliable",
   ]);
   r.controlStats = { ...sampleResult().controlStats, maxMs: 12 };
   match(notes(r)[3], /max 12\.0 ms \(within 50 ms;/);

@@ -17,7 +17,7 @@ Deno.test("a document with a title, a panel per charted metric and its better di
   ok(svg.includes(">NAT64 bench 2026-01-02T03:04:05.000Z</text>"));
   ok(
     svg.includes(
-      ">2 CPUs; CPUs busy with other work before/after each column: kernel IPv6 2/3 %, TAYGA 2/3 %, this gateway 2/3 %<",
+      ">2 CPUs; best of each column's rounds; quiet rounds: kernel IPv6 1 of 2, TAYGA 1 of 2, this gateway 1 of 2<",
     ),
   );
   for (const m of METRICS.filter((m) => m.chart)) {
