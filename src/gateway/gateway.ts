@@ -168,7 +168,9 @@ export class Gateway {
 
       const stats = new DatapathStats();
       const startedAt = new Date();
-      const engineView = new EngineView(engine, stats, () => loaded, tun.name, startedAt);
+      // The view reads the config in force through the gateway, so a reload shows at once.
+      let gw: Gateway | undefined;
+      const engineView = new EngineView(engine, stats, () => gw?.loaded ?? loaded, tun.name, startedAt);
       const sources: CounterSource[] = [logger];
       let dns64: Dns64Server | undefined;
       if (config.dns64.listen.length) {
@@ -205,7 +207,7 @@ export class Gateway {
         metrics.start();
         undo.push(() => metrics!.close());
       }
-      const gw = new Gateway({ logger, engine, tun, poller, control: control!, metrics, dns64, pref64, view, stats, loaded });
+      gw = new Gateway({ logger, engine, tun, poller, control: control!, metrics, dns64, pref64, view, stats, loaded });
       logger.info("gateway running", {
         tun: tun.name,
         mode: config.translator.mode,
