@@ -95,6 +95,12 @@ export interface Nat64Settings {
   maxSessionsPerHost: number;
   /** Sessions the tables are sized for at start-up. */
   sessionCapacity: number;
+  /**
+   * Source of the ICMPv6 errors translated from ICMPv4 errors: the IPv4 node that sent
+   * the error, inside pool6 (RFC 7915 §4.2; traceroute shows every hop), or the
+   * destination of the packet the error quotes (RFC 6146 §3.6's outgoing tuple).
+   */
+  icmpv6ErrorSource: "sender" | "destination";
 }
 
 /** How a key's value is written on the command line and in the file. */
@@ -234,7 +240,8 @@ export const TRANSLATOR_KEYS: readonly KeySpec[] = [
     apply: (c, v) => (c.mtuV4 = intIn(v as string, 68, 65535)),
   },
   {
-    name: "udp-zero-csum", kind: "string", help: "IPv4 UDP with checksum 0: drop or calc (default drop)",
+    name: "udp-zero-csum", kind: "string",
+    help: "IPv4 UDP with checksum 0: drop or calc (default drop; stateful NAT64 always calculates, RFC 6146 §3.4)",
     apply: (c, v) => {
       if (v !== "drop" && v !== "calc") throw new Error(`"${v}" is neither drop nor calc`);
       c.udpZeroCsum = v;
@@ -320,6 +327,14 @@ export const TRANSLATOR_KEYS: readonly KeySpec[] = [
     apply: (c, v) => (c.nat64.maxSessionsPerHost = intIn(v as string, 1, 2 ** 31)),
   },
   {
+    name: "icmpv6-error-source", kind: "string",
+    help: "source of translated ICMPv6 errors: sender (the IPv4 router, default) or destination (RFC 6146 §3.6)",
+    apply: (c, v) => {
+      if (v !== "sender" && v !== "destination") throw new Error(`"${v}" is neither sender nor destination`);
+      c.nat64.icmpv6ErrorSource = v;
+    },
+  },
+  {
     name: "session-capacity", kind: "string", help: "sessions the tables are sized for at start-up (default 65536)",
     apply: (c, v) => (c.nat64.sessionCapacity = intIn(v as string, 16, 1 << 24)),
   },
@@ -351,6 +366,7 @@ export function defaultTranslatorConfig(): TranslatorConfig {
       maxSessions: 0,
       maxSessionsPerHost: 0,
       sessionCapacity: 65536,
+      icmpv6ErrorSource: "sender",
     },
   };
 }
@@ -362,6 +378,7 @@ export function defaultTranslatorConfig(): TranslatorConfig {
 export function checkTranslatorConfig(c: TranslatorConfig): void {
   if (!c.pool6 && c.eamt.length === 0) throw new Error("neither pool6 nor eamt is set: nothing could be translated");
   if (c.mode === "nat64" && !c.pool6) throw new Error("mode nat64 needs pool6");
+  if (c.mode === "nat64" && c.eamt.length) throw new Error("eamt applies to mode siit only; stateful NAT64 maps through pool4");
   if (c.mode === "nat64" && c.nat64.pool4.length === 0 && c.nat64.staticBib.length === 0) {
     throw new Error("mode nat64 needs pool4 (or static-bib entries)");
   }

@@ -32,6 +32,7 @@ export const TAG = {
   DROP_EXTERNAL_TCP: 0x14,
   MAX_SESSIONS: 0x15,
   MAX_SESSIONS_PER_HOST: 0x16,
+  ICMP_ERROR_SOURCE: 0x17,
 } as const;
 
 /** Protocol numbers of the NAT64 records: 0 TCP, 1 UDP, 2 ICMP. */
@@ -106,4 +107,5 @@ function encodeNat64(w: TlvWriter, n: Nat64Settings): void {
   w.record(TAG.DROP_EXTERNAL_TCP, [n.dropExternalTcp ? 1 : 0]);
   w.record(TAG.MAX_SESSIONS, u32(n.maxSessions));
   w.record(TAG.MAX_SESSIONS_PER_HOST, u32(n.maxSessionsPerHost));
+  w.record(TAG.ICMP_ERROR_SOURCE, [n.icmpv6ErrorSource === "destination" ? 1 : 0]);
 }

@@ -13,12 +13,46 @@
 import { engineModule } from "./module.ts";
 import type { TranslatorConfig } from "../config/schema.ts";
 import { encodeTranslatorConfig, type TlvWriter } from "./config_tlv.ts";
+import {
+  BIB_RECORD,
+  type BibRecord,
+  decodeBib,
+  decodeSession,
+  encodeListFilter,
+  type ListFilter,
+  type ListPage,
+  readPageHeader,
+  SESSION_RECORD,
+  type SessionRecord,
+} from "./nat64_records.ts";
 
 /** The ABI version this host speaks (`ABI_VERSION` in `wasm/src/lib.rs`). */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Output kinds (`OUT_*` in `wasm/src/lib.rs`). */
-export const OutputKind = { TRANSLATED: 0, ICMP_ERROR: 1, FRAGMENT: 2 } as const;
+export const OutputKind = { TRANSLATED: 0, ICMP_ERROR: 1, FRAGMENT: 2, PROBE: 3 } as const;
+
+/** Bit of `nat64_expire`'s result: more may be due now (`MORE_DUE` in `wasm/src/engine/expire.rs`). */
+const MORE_DUE = 2 ** 31;
+
+/** Bytes of a snapshot header (`HEADER` in `wasm/src/nat64/snapshot.rs`). */
+const SNAPSHOT_HEADER = 32;
+
+/** What one `expire` call did. */
+export interface ExpireResult {
+  /** Output descriptors written (ICMP answers to stored SYNs, TCP probes), read like a batch's. */
+  outputs: number;
+  /** The budget or the slots ran out: call again soon, more may be due. */
+  more: boolean;
+}
+
+/** What restoring a snapshot did. */
+export interface ImportResult {
+  /** Sessions restored. */
+  sessions: number;
+  /** Records the configuration in force no longer allows (address out of pool4, limits). */
+  skipped: number;
+}
 
 /** Sizes fixed at start-up; memory never grows afterwards. */
 export interface EngineOptions {
@@ -33,7 +67,15 @@ export interface EngineOptions {
 interface Exports {
   memory: WebAssembly.Memory;
   nat64_abi_version(): number;
-  nat64_init(slotCount: number, slotSize: number, sessionCapacity: number): number;
+  nat64_init(
+    slotCount: number,
+    slotSize: number,
+    sessionCapacity: number,
+    seed0: number,
+    seed1: number,
+    seed2: number,
+    seed3: number,
+  ): number;
   nat64_slot_base(): number;
   nat64_slot_size(): number;
   nat64_slot_count(): number;
@@ -49,12 +91,25 @@ interface Exports {
   nat64_counters_base(): number;
   nat64_counter_count(): number;
   nat64_counter_names(): number;
+  nat64_expire(nowMs: number, budget: number): number;
+  nat64_state_base(): number;
+  nat64_state_capacity(): number;
+  nat64_export_begin(nowMs: number): number;
+  nat64_export_next(): number;
+  nat64_import_begin(len: number): number;
+  nat64_import_check(len: number): number;
+  nat64_import_apply(len: number, nowMs: number): number;
+  nat64_import_end(): number;
+  nat64_list_sessions(cursor: number, nowMs: number): number;
+  nat64_list_bib(cursor: number): number;
+  nat64_fill(count: number, hosts: number, nowMs: number): number;
 }
 
 const INIT_ERRORS: Record<number, string> = {
   [-1]: "the engine was already initialised",
   [-2]: "slot count or slot size is out of range",
   [-3]: "linear memory could not grow to the requested size",
+  [-4]: "the session capacity is too large for the NAT64 tables",
 };
 
 /** One WebAssembly instance of the translator with its packet arena. */
@@ -77,6 +132,7 @@ export class Engine {
   readonly #out: Uint32Array;
   readonly #counterNames: string[];
   readonly #counters: BigUint64Array;
+  readonly #state: Uint8Array;
 
   private constructor(x: Exports) {
     this.#x = x;
@@ -91,6 +147,7 @@ export class Engine {
     this.#out = new Uint32Array(x.memory.buffer, x.nat64_out_base(), 4 * x.nat64_out_capacity());
     this.#counterNames = this.#readNames(x.nat64_counter_names());
     this.#counters = new BigUint64Array(x.memory.buffer, x.nat64_counters_base(), x.nat64_counter_count());
+    this.#state = new Uint8Array(x.memory.buffer, x.nat64_state_base(), x.nat64_state_capacity());
   }
 
   /** Instantiates the module and lays out its arena. Throws one sentence on failure. */
@@ -101,7 +158,10 @@ export class Engine {
     if (version !== ABI_VERSION) {
       throw new Error(`the engine module speaks ABI ${version}, this host speaks ${ABI_VERSION}: rebuild with scripts/build-wasm`);
     }
-    const rc = x.nat64_init(opts.slotCount ?? 64, opts.slotSize ?? 2048, opts.sessionCapacity ?? 65536);
+    // The stateful tables' hashes and port choice are keyed with a secret, so that
+    // remote hosts can neither aim collisions nor predict ports.
+    const [s0, s1, s2, s3] = crypto.getRandomValues(new Uint32Array(4));
+    const rc = x.nat64_init(opts.slotCount ?? 64, opts.slotSize ?? 2048, opts.sessionCapacity ?? 65536, s0, s1, s2, s3);
     if (rc !== 0) throw new Error(`engine start-up failed: ${INIT_ERRORS[rc] ?? `error ${rc}`}`);
     return new Engine(x);
   }
@@ -141,6 +201,77 @@ export class Engine {
     this.#inLen[slot] = packet.length;
   }
 
+  /**
+   * Runs the stateful NAT64 timers at `nowMs`, handling at most `budget` due entries:
+   * sessions past their lifetime go, stored SYNs are answered and idle connections
+   * probed. The outputs are read like a batch's (`output(j)`, until the next call).
+   */
+  expire(nowMs: number, budget: number): ExpireResult {
+    const r = this.#x.nat64_expire(nowMs, budget) >>> 0;
+    return { outputs: r % MORE_DUE, more: r >= MORE_DUE };
+  }
+
+  /** The stateful tables as a snapshot (format in `wasm/src/nat64/snapshot.rs`), remaining lifetimes at `nowMs`. */
+  exportState(nowMs: number): Uint8Array {
+    const total = this.#x.nat64_export_begin(nowMs);
+    if (total < 0) throw new Error(this.#lastError());
+    const out = new Uint8Array(total);
+    out.set(this.#state.subarray(0, SNAPSHOT_HEADER));
+    let at = SNAPSHOT_HEADER;
+    for (let n = this.#x.nat64_export_next(); n !== 0; n = this.#x.nat64_export_next()) {
+      if (n < 0) throw new Error(this.#lastError());
+      out.set(this.#state.subarray(0, n), at);
+      at += n;
+    }
+    if (at !== total) throw new Error(`the snapshot came out ${at} bytes long where ${total} were announced`);
+    return out;
+  }
+
+  /**
+   * Restores a snapshot into empty tables, after `configure`; lifetimes restart at
+   * `nowMs`. Throws one sentence (and keeps nothing of it) when the snapshot is refused.
+   */
+  importState(snapshot: Uint8Array, nowMs: number): ImportResult {
+    const x = this.#x;
+    const check = (rc: number) => {
+      if (rc < 0) throw new Error(this.#lastError());
+    };
+    this.#state.set(snapshot.subarray(0, SNAPSHOT_HEADER));
+    check(x.nat64_import_begin(snapshot.length));
+    const chunk = Math.floor(this.#state.length / SESSION_RECORD) * SESSION_RECORD;
+    for (const pass of ["check", "apply"] as const) {
+      for (let at = SNAPSHOT_HEADER; at < snapshot.length; at += chunk) {
+        const piece = snapshot.subarray(at, at + chunk);
+        this.#state.set(piece);
+        check(pass === "check" ? x.nat64_import_check(piece.length) : x.nat64_import_apply(piece.length, nowMs));
+      }
+    }
+    check(x.nat64_import_end());
+    const words = new DataView(this.#state.buffer, this.#state.byteOffset, 8);
+    return { sessions: words.getUint32(0, true), skipped: words.getUint32(4, true) };
+  }
+
+  /** One page of sessions matching `filter`, from `cursor` (0 first), remaining lifetimes at `nowMs`. */
+  listSessions(filter: ListFilter, cursor: number, nowMs: number): ListPage<SessionRecord> {
+    encodeListFilter(filter, this.#state);
+    const n = this.#x.nat64_list_sessions(cursor, nowMs);
+    if (n < 0) throw new Error(this.#lastError());
+    return readPageHeader(this.#state, n, SESSION_RECORD, decodeSession);
+  }
+
+  /** One page of BIB entries matching `filter`, from `cursor` (0 first). */
+  listBib(filter: ListFilter, cursor: number): ListPage<BibRecord> {
+    encodeListFilter(filter, this.#state);
+    const n = this.#x.nat64_list_bib(cursor);
+    if (n < 0) throw new Error(this.#lastError());
+    return readPageHeader(this.#state, n, BIB_RECORD, decodeBib);
+  }
+
+  /** Benchmark support: creates `count` synthetic UDP sessions over `hosts` IPv6 hosts; returns how many it made. */
+  fill(count: number, hosts: number, nowMs: number): number {
+    return this.#x.nat64_fill(count, hosts, nowMs);
+  }
+
   /** Translates slots `0..count-1` in one call; returns the number of outputs. */
   translate(count: number, nowMs: number): number {
     return this.#x.nat64_translate(count, nowMs);
@@ -174,6 +305,10 @@ export class Engine {
   /** The counters by name. */
   counters(): Record<string, bigint> {
     return Object.fromEntries(this.#counterNames.map((n, i) => [n, this.#counters[i]]));
+  }
+
+  #lastError(): string {
+    return this.#cString(this.#x.nat64_error());
   }
 
   #cString(addr: number): string {

@@ -19,6 +19,9 @@ pub const MAX_SLOT_SIZE: u32 = HEADROOM as u32 + 65536;
 pub const CONFIG_CAPACITY: usize = 32768;
 /// Bytes per output descriptor (`addr, len, slot, kind` as `u32`).
 pub const DESCRIPTOR_LEN: usize = 16;
+/// Bytes of the state buffer, where the host and the engine exchange snapshot pieces
+/// and listing pages of the stateful NAT64 tables: 1638 session records of 40 bytes.
+pub const STATE_CAPACITY: usize = 65536;
 
 /// `nat64_init` failures, returned to the host as negative numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +34,8 @@ pub enum InitError {
     BadGeometry = -2,
     /// Linear memory could not grow.
     OutOfMemory = -3,
+    /// The session capacity is too large to lay the NAT64 tables out.
+    BadCapacity = -4,
 }
 
 /// Offsets (from the arena base) and sizes of every region.
@@ -56,6 +61,14 @@ pub struct Layout {
     pub config: usize,
     /// Offset of the counters.
     pub counters: usize,
+    /// End of the regions a batch touches (slots to counters).
+    pub packet_end: usize,
+    /// Offset of the stateful NAT64 tables (8-aligned).
+    pub nat64: usize,
+    /// Bytes of the NAT64 tables (0: SIIT only).
+    pub nat64_len: usize,
+    /// Offset of the state buffer ([`STATE_CAPACITY`] bytes).
+    pub state: usize,
     /// Total bytes.
     pub total: usize,
 }
@@ -65,9 +78,10 @@ fn align8(x: usize) -> usize {
 }
 
 impl Layout {
-    /// Lays out `slot_count` slots of `slot_size` bytes. Output descriptors: one per
-    /// slot, plus one per 64 bytes of spill, enough for the smallest fragments.
-    pub fn new(slot_count: u32, slot_size: u32) -> Result<Layout, InitError> {
+    /// Lays out `slot_count` slots of `slot_size` bytes and `nat64_len` bytes of NAT64
+    /// tables. Output descriptors: one per slot, plus one per 64 bytes of spill, enough
+    /// for the smallest fragments.
+    pub fn new(slot_count: u32, slot_size: u32, nat64_len: usize) -> Result<Layout, InitError> {
         if slot_count == 0 || slot_count > MAX_SLOTS || !(MIN_SLOT_SIZE..=MAX_SLOT_SIZE).contains(&slot_size) {
             return Err(InitError::BadGeometry);
         }
@@ -81,8 +95,27 @@ impl Layout {
         let out_capacity = slot_count + spill_len / 64;
         let config = align8(out + out_capacity * DESCRIPTOR_LEN);
         let counters = align8(config + CONFIG_CAPACITY);
-        let total = counters + counters::COUNT * 8;
-        Ok(Layout { slot_count, slot_size, slots, spill, spill_len, in_len, out, out_capacity, config, counters, total })
+        let packet_end = counters + counters::COUNT * 8;
+        let nat64 = align8(packet_end);
+        let state = align8(nat64.checked_add(nat64_len).ok_or(InitError::BadCapacity)?);
+        let total = state.checked_add(STATE_CAPACITY).ok_or(InitError::BadCapacity)?;
+        Ok(Layout {
+            slot_count,
+            slot_size,
+            slots,
+            spill,
+            spill_len,
+            in_len,
+            out,
+            out_capacity,
+            config,
+            counters,
+            packet_end,
+            nat64,
+            nat64_len,
+            state,
+            total,
+        })
     }
 }
 
@@ -91,7 +124,7 @@ impl Layout {
 #[cfg(target_arch = "wasm32")]
 pub fn reserve(bytes: usize) -> Option<(*mut u8, u32)> {
     const PAGE: usize = 65536;
-    let pages = (bytes + PAGE - 1) / PAGE;
+    let pages = bytes.checked_add(PAGE - 1)? / PAGE;
     let previous = core::arch::wasm32::memory_grow(0, pages);
     if previous == usize::MAX {
         return None;
@@ -115,7 +148,7 @@ mod tests {
 
     #[test]
     fn regions_do_not_overlap_and_are_aligned() {
-        let l = Layout::new(64, 2048).unwrap();
+        let l = Layout::new(64, 2048, 1000).unwrap();
         assert_eq!(l.spill, 64 * 2048);
         assert_eq!(l.spill_len, 64 * 2048);
         assert!(l.in_len >= l.spill + l.spill_len);
@@ -123,20 +156,23 @@ mod tests {
         assert_eq!(l.out_capacity, 64 + 2048);
         assert!(l.config >= l.out + l.out_capacity * DESCRIPTOR_LEN);
         assert!(l.counters >= l.config + CONFIG_CAPACITY);
-        for off in [l.spill, l.in_len, l.out, l.config, l.counters] {
+        assert_eq!(l.packet_end, l.counters + counters::COUNT * 8);
+        assert!(l.nat64 >= l.packet_end && l.state >= l.nat64 + 1000);
+        for off in [l.spill, l.in_len, l.out, l.config, l.counters, l.nat64, l.state] {
             assert_eq!(off % 8, 0);
         }
-        assert_eq!(l.total, l.counters + counters::COUNT * 8);
+        assert_eq!(l.total, l.state + STATE_CAPACITY);
+        assert_eq!(Layout::new(64, 2048, usize::MAX).err(), Some(InitError::BadCapacity));
     }
 
     #[test]
     fn refuses_bad_geometry() {
-        assert_eq!(Layout::new(0, 2048), Err(InitError::BadGeometry));
-        assert_eq!(Layout::new(MAX_SLOTS + 1, 2048), Err(InitError::BadGeometry));
-        assert_eq!(Layout::new(64, MIN_SLOT_SIZE - 1), Err(InitError::BadGeometry));
-        assert_eq!(Layout::new(64, MAX_SLOT_SIZE + 1), Err(InitError::BadGeometry));
-        assert!(Layout::new(4, MAX_SLOT_SIZE).is_ok());
-        assert!(Layout::new(1, 2049).is_ok());
+        assert_eq!(Layout::new(0, 2048, 0), Err(InitError::BadGeometry));
+        assert_eq!(Layout::new(MAX_SLOTS + 1, 2048, 0), Err(InitError::BadGeometry));
+        assert_eq!(Layout::new(64, MIN_SLOT_SIZE - 1, 0), Err(InitError::BadGeometry));
+        assert_eq!(Layout::new(64, MAX_SLOT_SIZE + 1, 0), Err(InitError::BadGeometry));
+        assert!(Layout::new(4, MAX_SLOT_SIZE, 0).is_ok());
+        assert!(Layout::new(1, 2049, 0).is_ok());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use core::fmt;
 
 use crate::eamt::{EamError, Eamt};
+use crate::nat64::{Filtering, Pool4Entry, Proto, StaticBib, Timeouts};
 use crate::prefix::{Prefix4, Prefix6};
 use crate::rfc6052;
 
@@ -41,7 +42,37 @@ pub mod tag {
     /// `u32`: ICMP errors the translator may originate per second, both families
     /// together (RFC 4443 §2.4(f)); 0 = never send any; default 1000.
     pub const ICMP_ERRORS_PER_SECOND: u16 = 0x0F;
+    /// `u8 proto (0 TCP, 1 UDP, 2 ICMP), [4] prefix, u8 prefix_len, u16 first, u16 last`:
+    /// one pool4 range of stateful NAT64 (RFC 6146 §3.5.1.1); repeatable.
+    pub const POOL4: u16 = 0x10;
+    /// `u8 proto, [16] addr6, u16 port6, [4] addr4, u16 port4`: one static BIB entry
+    /// (RFC 6146 §3.1); repeatable.
+    pub const STATIC_BIB: u16 = 0x11;
+    /// Six `u32` lifetimes in ms: UDP, TCP_EST, TCP_TRANS, ICMP, TCP_INCOMING_SYN,
+    /// FRAGMENT (RFC 6146 §4); default the RFC's.
+    pub const TIMEOUTS: u16 = 0x12;
+    /// `u8`: 0 = endpoint-independent filtering (default), 1 = address-dependent
+    /// (RFC 6146 §3.5.1, RFC 4787 §5).
+    pub const FILTERING: u16 = 0x13;
+    /// `u8`: 1 = refuse TCP connections opened from the IPv4 side (RFC 6146 §3.5.2.2).
+    pub const DROP_EXTERNAL_TCP: u16 = 0x14;
+    /// `u32`: most sessions overall; 0 (default) = the session capacity.
+    pub const MAX_SESSIONS: u16 = 0x15;
+    /// `u32`: most sessions per IPv6 host; 0 (default) = no limit.
+    pub const MAX_SESSIONS_PER_HOST: u16 = 0x16;
+    /// `u8`: source of the ICMPv6 errors stateful NAT64 translates from ICMPv4 errors:
+    /// 0 (default) = the IPv4 node that sent the error, inside pool6, as RFC 7915 §4.2
+    /// translates every address (traceroute shows each hop; Jool's
+    /// `source-icmpv6-errors-better`); 1 = the destination of the packet the error
+    /// quotes, inside pool6: the outgoing tuple RFC 6146 §3.6 computes from it.
+    pub const ICMP_ERROR_SOURCE: u16 = 0x17;
 }
+
+/// Most POOL4 records.
+pub const MAX_POOL4: usize = 64;
+/// Most STATIC_BIB records: the static share of the BIB
+/// (`crate::nat64::Capacity::static_bibs`).
+pub const MAX_STATIC_BIB: usize = 256;
 
 /// Name of a tag, for error messages.
 pub fn tag_name(t: u16) -> &'static str {
@@ -61,6 +92,14 @@ pub fn tag_name(t: u16) -> &'static str {
         tag::WKP_ALLOW_NONGLOBAL => "WKP_ALLOW_NONGLOBAL",
         tag::TOS_V4 => "TOS_V4",
         tag::ICMP_ERRORS_PER_SECOND => "ICMP_ERRORS_PER_SECOND",
+        tag::POOL4 => "POOL4",
+        tag::STATIC_BIB => "STATIC_BIB",
+        tag::TIMEOUTS => "TIMEOUTS",
+        tag::FILTERING => "FILTERING",
+        tag::DROP_EXTERNAL_TCP => "DROP_EXTERNAL_TCP",
+        tag::MAX_SESSIONS => "MAX_SESSIONS",
+        tag::MAX_SESSIONS_PER_HOST => "MAX_SESSIONS_PER_HOST",
+        tag::ICMP_ERROR_SOURCE => "ICMP_ERROR_SOURCE",
         _ => "unknown",
     }
 }
@@ -77,6 +116,19 @@ pub const DEFAULT_ICMP_ERRORS_PER_SECOND: u32 = 1000;
 pub enum Mode {
     /// Stateless IP/ICMP translation (RFC 7915).
     Siit,
+    /// Stateful NAT64 (RFC 6146): the IPv6 side shares pool4 through bindings and
+    /// sessions; RFC 7915 translates the headers.
+    Nat64,
+}
+
+/// Source of the ICMPv6 errors stateful NAT64 translates from ICMPv4 errors (see
+/// [`tag::ICMP_ERROR_SOURCE`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorSource {
+    /// The IPv4 node that sent the ICMPv4 error.
+    Sender,
+    /// The destination of the packet the error quotes (RFC 6146 §3.6).
+    QuotedDestination,
 }
 
 /// What to do with an unfragmented IPv4 UDP datagram whose checksum is zero
@@ -122,7 +174,31 @@ pub struct Config {
     pub wkp_allow_nonglobal: bool,
     /// Originated ICMP errors per second (RFC 4443 §2.4(f)).
     pub icmp_errors_per_second: u32,
+    /// NAT64: the pool4 ranges, `pool4[..pool4_len]`.
+    pub pool4: [Pool4Entry; MAX_POOL4],
+    /// NAT64: how many pool4 ranges there are.
+    pub pool4_len: usize,
+    /// NAT64: the static BIB entries, `static_bib[..static_bib_len]`.
+    pub static_bib: [StaticBib; MAX_STATIC_BIB],
+    /// NAT64: how many static BIB entries there are.
+    pub static_bib_len: usize,
+    /// NAT64: session, stored SYN and fragment lifetimes.
+    pub timeouts: Timeouts,
+    /// NAT64: filtering of IPv4 packets with a binding but no session.
+    pub filtering: Filtering,
+    /// NAT64: refuse TCP connections opened from the IPv4 side.
+    pub drop_external_tcp: bool,
+    /// NAT64: most sessions; 0 = the capacity.
+    pub max_sessions: u32,
+    /// NAT64: most sessions per IPv6 host; 0 = no limit.
+    pub max_sessions_per_host: u32,
+    /// NAT64: source of translated ICMPv6 errors.
+    pub icmp_error_source: ErrorSource,
 }
+
+const NO_POOL4: Pool4Entry = Pool4Entry { proto: Proto::Tcp, prefix: [0; 4], prefix_len: 0, first_port: 0, last_port: 0 };
+const NO_STATIC_BIB: StaticBib = StaticBib { proto: Proto::Tcp, addr6: [0; 16], port6: 0, addr4: [0; 4], port4: 0 };
+const NO_TIMEOUTS: Timeouts = Timeouts { udp_ms: 0, tcp_est_ms: 0, tcp_trans_ms: 0, icmp_ms: 0, tcp_incoming_syn_ms: 0, fragment_ms: 0 };
 
 impl Config {
     /// Every field zero: the state of an engine that was never configured, which the
@@ -144,6 +220,16 @@ impl Config {
         tos_v4: None,
         wkp_allow_nonglobal: false,
         icmp_errors_per_second: 0,
+        pool4: [NO_POOL4; MAX_POOL4],
+        pool4_len: 0,
+        static_bib: [NO_STATIC_BIB; MAX_STATIC_BIB],
+        static_bib_len: 0,
+        timeouts: NO_TIMEOUTS,
+        filtering: Filtering::EndpointIndependent,
+        drop_external_tcp: false,
+        max_sessions: 0,
+        max_sessions_per_host: 0,
+        icmp_error_source: ErrorSource::Sender,
     };
 
     /// A boxed configuration holding the defaults (for tests and tools; the engine
@@ -172,7 +258,7 @@ impl Config {
                 return Err(ConfigError::Truncated { at });
             }
             let v = &bytes[value_at..value_at + len];
-            if t != tag::EAMT && t < 32 {
+            if !matches!(t, tag::EAMT | tag::POOL4 | tag::STATIC_BIB) && t < 32 {
                 if seen & (1 << t) != 0 {
                     return Err(ConfigError::Repeated { tag: t });
                 }
@@ -184,13 +270,39 @@ impl Config {
         if self.pool6.is_none() && self.eamt.is_empty() {
             return Err(ConfigError::NothingToTranslate);
         }
+        if self.mode == Mode::Nat64 {
+            if self.pool6.is_none() {
+                return Err(ConfigError::Value { tag: tag::MODE, why: "stateful NAT64 (1) needs a POOL6 record" });
+            }
+            if !self.eamt.is_empty() {
+                return Err(ConfigError::Value { tag: tag::MODE, why: "EAMT records apply to SIIT (0) only" });
+            }
+            // A stateful NAT64 computes the checksum an unfragmented IPv4 UDP datagram
+            // lacks (RFC 6146 §3.4); fragmented ones are still answered and dropped.
+            self.udp_zero_checksum = UdpZeroChecksum::Compute;
+        }
         Ok(())
+    }
+
+    /// The NAT64 part of the configuration, for [`crate::nat64::Nat64::configure`].
+    pub fn nat64(&self) -> crate::nat64::Nat64Config<'_> {
+        crate::nat64::Nat64Config {
+            pool4: &self.pool4[..self.pool4_len],
+            static_bib: &self.static_bib[..self.static_bib_len],
+            timeouts: self.timeouts,
+            filtering: self.filtering,
+            drop_external_tcp: self.drop_external_tcp,
+            max_sessions: self.max_sessions,
+            max_sessions_per_host: self.max_sessions_per_host,
+        }
     }
 
     /// Sets the defaults, in place (no copy of the EAMT array): SIIT, no prefixes and
     /// no EAMT entry, lowest-ipv6-mtu 1280, next-hop MTUs 1500, zero UDP checksums
     /// dropped, no own addresses, Traffic Class copied, RFC 6052 §3.1 enforced, at
-    /// most 1000 ICMP errors originated per second.
+    /// most 1000 ICMP errors originated per second; for NAT64 no pool4 and no static
+    /// entries, RFC 6146 §4 lifetimes, endpoint-independent filtering, no limit below
+    /// the capacity, ICMPv6 errors sourced from the IPv4 node that sent them.
     pub fn set_defaults(&mut self) {
         self.mode = Mode::Siit;
         self.pool6 = None;
@@ -207,14 +319,19 @@ impl Config {
         self.tos_v4 = None;
         self.wkp_allow_nonglobal = false;
         self.icmp_errors_per_second = DEFAULT_ICMP_ERRORS_PER_SECOND;
+        self.pool4_len = 0;
+        self.static_bib_len = 0;
+        self.timeouts = Timeouts::default();
+        self.filtering = Filtering::EndpointIndependent;
+        self.drop_external_tcp = false;
+        self.max_sessions = 0;
+        self.max_sessions_per_host = 0;
+        self.icmp_error_source = ErrorSource::Sender;
     }
 
     fn apply(&mut self, t: u16, v: &[u8], at: usize) -> Result<(), ConfigError> {
         match t {
-            tag::MODE => match flag(t, v)? {
-                0 => self.mode = Mode::Siit,
-                _ => return Err(ConfigError::Value { tag: t, why: "1 (stateful NAT64) is not available in this engine yet" }),
-            },
+            tag::MODE => self.mode = if flag(t, v)? == 1 { Mode::Nat64 } else { Mode::Siit },
             tag::POOL6 => {
                 let p = prefix6(t, v)?;
                 if !rfc6052::valid_length(p.len) {
@@ -265,9 +382,57 @@ impl Config {
                 expect_len(t, v, 1)?;
                 self.tos_v4 = Some(v[0]);
             }
-            tag::ICMP_ERRORS_PER_SECOND => {
-                expect_len(t, v, 4)?;
-                self.icmp_errors_per_second = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
+            tag::ICMP_ERRORS_PER_SECOND => self.icmp_errors_per_second = word(t, v)?,
+            tag::POOL4 => {
+                expect_len(t, v, 10)?;
+                if self.pool4_len == MAX_POOL4 {
+                    return Err(ConfigError::Value { tag: t, why: "more than 64 records" });
+                }
+                self.pool4[self.pool4_len] = Pool4Entry {
+                    proto: proto(t, v[0])?,
+                    prefix: [v[1], v[2], v[3], v[4]],
+                    prefix_len: v[5],
+                    first_port: u16::from_le_bytes([v[6], v[7]]),
+                    last_port: u16::from_le_bytes([v[8], v[9]]),
+                };
+                self.pool4_len += 1;
+            }
+            tag::STATIC_BIB => {
+                expect_len(t, v, 25)?;
+                if self.static_bib_len == MAX_STATIC_BIB {
+                    return Err(ConfigError::Value { tag: t, why: "more than 256 records" });
+                }
+                let mut addr6 = [0u8; 16];
+                addr6.copy_from_slice(&v[1..17]);
+                self.static_bib[self.static_bib_len] = StaticBib {
+                    proto: proto(t, v[0])?,
+                    addr6,
+                    port6: u16::from_le_bytes([v[17], v[18]]),
+                    addr4: [v[19], v[20], v[21], v[22]],
+                    port4: u16::from_le_bytes([v[23], v[24]]),
+                };
+                self.static_bib_len += 1;
+            }
+            tag::TIMEOUTS => {
+                expect_len(t, v, 24)?;
+                let ms = |i: usize| u32::from_le_bytes([v[4 * i], v[4 * i + 1], v[4 * i + 2], v[4 * i + 3]]);
+                self.timeouts = Timeouts {
+                    udp_ms: ms(0),
+                    tcp_est_ms: ms(1),
+                    tcp_trans_ms: ms(2),
+                    icmp_ms: ms(3),
+                    tcp_incoming_syn_ms: ms(4),
+                    fragment_ms: ms(5),
+                };
+            }
+            tag::FILTERING => {
+                self.filtering = if flag(t, v)? == 1 { Filtering::AddressDependent } else { Filtering::EndpointIndependent }
+            }
+            tag::DROP_EXTERNAL_TCP => self.drop_external_tcp = flag(t, v)? == 1,
+            tag::MAX_SESSIONS => self.max_sessions = word(t, v)?,
+            tag::MAX_SESSIONS_PER_HOST => self.max_sessions_per_host = word(t, v)?,
+            tag::ICMP_ERROR_SOURCE => {
+                self.icmp_error_source = if flag(t, v)? == 1 { ErrorSource::QuotedDestination } else { ErrorSource::Sender }
             }
             _ => return Err(ConfigError::UnknownTag { tag: t, at }),
         }
@@ -281,6 +446,15 @@ fn expect_len(t: u16, v: &[u8], want: usize) -> Result<(), ConfigError> {
     } else {
         Err(ConfigError::Length { tag: t, len: v.len(), want })
     }
+}
+
+fn word(t: u16, v: &[u8]) -> Result<u32, ConfigError> {
+    expect_len(t, v, 4)?;
+    Ok(u32::from_le_bytes([v[0], v[1], v[2], v[3]]))
+}
+
+fn proto(t: u16, v: u8) -> Result<Proto, ConfigError> {
+    Proto::from_u8(v).ok_or(ConfigError::Value { tag: t, why: "the protocol must be 0 (TCP), 1 (UDP) or 2 (ICMP)" })
 }
 
 fn flag(t: u16, v: &[u8]) -> Result<u8, ConfigError> {
@@ -503,9 +677,63 @@ mod tests {
         assert_eq!(parse(&[]).err().unwrap(), ConfigError::NothingToTranslate);
         assert_eq!(parse(&[2, 0, 17]).err().unwrap(), ConfigError::Truncated { at: 0 });
 
+        let mut eam = [0u8; 22];
+        eam[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        eam[16] = 128;
+        eam[17..21].copy_from_slice(&[192, 0, 2, 1]);
+        eam[21] = 32;
         let mut b = Vec::new();
         rec(&mut b, tag::MODE, &[1]);
-        assert!(parse(&b).err().unwrap().to_string().contains("NAT64"));
+        rec(&mut b, tag::EAMT, &eam);
+        assert!(parse(&b).err().unwrap().to_string().contains("stateful NAT64 (1) needs a POOL6 record"));
+        rec(&mut b, tag::POOL6, &pool6_40());
+        assert!(parse(&b).err().unwrap().to_string().contains("EAMT records apply to SIIT (0) only"));
+    }
+
+    #[test]
+    fn nat64_records() {
+        let mut b = Vec::new();
+        rec(&mut b, tag::MODE, &[1]);
+        rec(&mut b, tag::POOL6, &pool6_40());
+        rec(&mut b, tag::POOL4, &[1, 192, 0, 2, 0, 31, 0x00, 0x04, 0xff, 0xff]);
+        rec(&mut b, tag::POOL4, &[2, 192, 0, 2, 0, 31, 0, 0, 0xff, 0xff]);
+        let mut st = [0u8; 25];
+        st[0] = 0;
+        st[1..17].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5]);
+        st[17..19].copy_from_slice(&80u16.to_le_bytes());
+        st[19..23].copy_from_slice(&[192, 0, 2, 1]);
+        st[23..25].copy_from_slice(&8080u16.to_le_bytes());
+        rec(&mut b, tag::STATIC_BIB, &st);
+        let ms: Vec<u8> = [120_000u32, 7_440_000, 240_000, 60_000, 6_000, 2_000].iter().flat_map(|m| m.to_le_bytes()).collect();
+        rec(&mut b, tag::TIMEOUTS, &ms);
+        rec(&mut b, tag::FILTERING, &[1]);
+        rec(&mut b, tag::DROP_EXTERNAL_TCP, &[1]);
+        rec(&mut b, tag::MAX_SESSIONS, &1000u32.to_le_bytes());
+        rec(&mut b, tag::MAX_SESSIONS_PER_HOST, &10u32.to_le_bytes());
+        rec(&mut b, tag::ICMP_ERROR_SOURCE, &[1]);
+        let c = parse(&b).unwrap();
+        assert_eq!(c.mode, Mode::Nat64);
+        let n = c.nat64();
+        assert_eq!(n.pool4.len(), 2);
+        assert_eq!((n.pool4[0].proto, n.pool4[0].prefix_len, n.pool4[0].first_port, n.pool4[0].last_port), (Proto::Udp, 31, 1024, 65535));
+        assert_eq!((n.static_bib[0].port6, n.static_bib[0].addr4, n.static_bib[0].port4), (80, [192, 0, 2, 1], 8080));
+        assert_eq!(n.timeouts.udp_ms, 120_000);
+        assert_eq!((n.filtering, n.drop_external_tcp, n.max_sessions, n.max_sessions_per_host), (Filtering::AddressDependent, true, 1000, 10));
+        assert_eq!(c.icmp_error_source, ErrorSource::QuotedDestination);
+        assert_eq!(c.udp_zero_checksum, UdpZeroChecksum::Compute, "RFC 6146 §3.4");
+
+        let mut bad = b.clone();
+        rec(&mut bad, tag::POOL4, &[3, 192, 0, 2, 0, 31, 0, 0, 0xff, 0xff]);
+        assert!(parse(&bad).err().unwrap().to_string().contains("POOL4 (0x10): the protocol must be 0 (TCP), 1 (UDP) or 2 (ICMP)"));
+        let mut bad = b.clone();
+        rec(&mut bad, tag::TIMEOUTS, &ms);
+        assert_eq!(parse(&bad).err().unwrap(), ConfigError::Repeated { tag: tag::TIMEOUTS });
+        let mut many = Vec::new();
+        rec(&mut many, tag::POOL6, &pool6_40());
+        for _ in 0..=MAX_POOL4 {
+            rec(&mut many, tag::POOL4, &[1, 192, 0, 2, 0, 31, 0, 0, 0xff, 0xff]);
+        }
+        assert!(parse(&many).err().unwrap().to_string().contains("more than 64 records"));
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! Everything a translator needs besides the packet: configuration, the address
-//! mapper, the IPv4 ID source and a scratch buffer for messages that are rebuilt.
+//! mapper, the IPv4 ID source, a scratch buffer for messages that are rebuilt, and in
+//! stateful NAT64 mode the tables and what they said about the packet in hand.
 
 use crate::config::Config;
 use crate::ipid::IdGen;
 use crate::mapping::Mapper;
+use crate::nat64::{FragmentKey, Nat64};
 use crate::ratelimit::TokenBucket;
+use crate::stateful::Binding;
 
 /// Bytes of scratch space: the largest message rebuilt through it is an ICMPv6
 /// error of 1280 bytes (RFC 4443 §2.4(c)).
@@ -26,12 +29,25 @@ pub struct Tx<'a> {
     pub now_ms: f64,
     /// Errors the rate limit held back in this batch.
     pub errors_held_back: u64,
+    /// Stateful NAT64 (RFC 6146): the tables, in that mode only.
+    pub state: Option<&'a mut Nat64<'static>>,
+    /// Stateful NAT64: the binding the packet in hand is translated with, once the
+    /// tables gave it (see [`crate::stateful`]).
+    pub binding: Option<Binding>,
+    /// Stateful NAT64: a datagram whose held fragments the packet in hand made
+    /// translatable; the engine translates them right after it.
+    pub release: Option<FragmentKey>,
 }
 
 impl<'a> Tx<'a> {
     /// A context over `cfg` at time `now_ms`.
     pub fn new(cfg: &'a Config, ids: &'a mut IdGen, scratch: &'a mut [u8; SCRATCH_LEN], errors: &'a mut TokenBucket, now_ms: f64) -> Self {
-        Tx { cfg, map: Mapper::new(cfg), ids, scratch, errors, now_ms, errors_held_back: 0 }
+        Tx { cfg, map: Mapper::new(cfg), ids, scratch, errors, now_ms, errors_held_back: 0, state: None, binding: None, release: None }
+    }
+
+    /// The host's clock as the stateful tables count it.
+    pub fn now(&self) -> u64 {
+        self.now_ms as u64
     }
 
     /// True when the rate limit lets one more ICMP error out (and counts one that it holds back).

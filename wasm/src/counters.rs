@@ -1,7 +1,15 @@
 //! Engine counters: one `u64` each, exported with their names (see the ABI in `lib.rs`).
 //!
 //! Every input packet is counted once on entry, and every packet that produces no
-//! output is counted under exactly one `drop_*` reason.
+//! output is counted under exactly one `drop_*` reason, or, in stateful NAT64 mode,
+//! under `nat64_syns_stored` or `nat64_fragments_held` while the engine keeps it (a
+//! held fragment comes out later or counts in `drop_fragment_timeout`).
+//!
+//! The names follow the grammar of `src/control/counters.ts`, from which the control
+//! socket, `nat64 stats` and the Prometheus endpoint derive everything: traffic
+//! `{in,out}{4,6}_{proto}_{packets,bytes}`, drops `drop_{reason}`, and the gauges
+//! `sessions_{proto}`, `bib_{proto}`, `pool4_used_{proto}`, `pool4_size_{proto}`,
+//! which the engine sets (not adds) after every call that can change them.
 
 macro_rules! counters {
     ($($(#[doc = $doc:expr])* $name:ident,)*) => {
@@ -79,6 +87,135 @@ counters! {
     drop_no_room,
     /// No valid configuration yet.
     drop_not_configured,
+    /// IPv4 TCP packets received.
+    in4_tcp_packets,
+    /// Their bytes.
+    in4_tcp_bytes,
+    /// IPv4 UDP packets received.
+    in4_udp_packets,
+    /// Their bytes.
+    in4_udp_bytes,
+    /// IPv4 ICMP packets received.
+    in4_icmp_packets,
+    /// Their bytes.
+    in4_icmp_bytes,
+    /// IPv4 packets of other protocols received.
+    in4_other_packets,
+    /// Their bytes.
+    in4_other_bytes,
+    /// IPv6 TCP packets received.
+    in6_tcp_packets,
+    /// Their bytes.
+    in6_tcp_bytes,
+    /// IPv6 UDP packets received.
+    in6_udp_packets,
+    /// Their bytes.
+    in6_udp_bytes,
+    /// IPv6 ICMPv6 packets received.
+    in6_icmp_packets,
+    /// Their bytes.
+    in6_icmp_bytes,
+    /// IPv6 packets of other protocols received.
+    in6_other_packets,
+    /// Their bytes.
+    in6_other_bytes,
+    /// IPv4 TCP packets sent.
+    out4_tcp_packets,
+    /// Their bytes.
+    out4_tcp_bytes,
+    /// IPv4 UDP packets sent.
+    out4_udp_packets,
+    /// Their bytes.
+    out4_udp_bytes,
+    /// IPv4 ICMP packets sent.
+    out4_icmp_packets,
+    /// Their bytes.
+    out4_icmp_bytes,
+    /// IPv4 packets of other protocols sent.
+    out4_other_packets,
+    /// Their bytes.
+    out4_other_bytes,
+    /// IPv6 TCP packets sent.
+    out6_tcp_packets,
+    /// Their bytes.
+    out6_tcp_bytes,
+    /// IPv6 UDP packets sent.
+    out6_udp_packets,
+    /// Their bytes.
+    out6_udp_bytes,
+    /// IPv6 ICMPv6 packets sent.
+    out6_icmp_packets,
+    /// Their bytes.
+    out6_icmp_bytes,
+    /// IPv6 packets of other protocols sent.
+    out6_other_packets,
+    /// Their bytes.
+    out6_other_bytes,
+    /// NAT64: IPv4 packet to a pool4 transport address without a binding (RFC 6146
+    /// §3.5); UDP is answered with ICMP port unreachable.
+    drop_no_binding,
+    /// NAT64: address-dependent filtering kept an IPv4 packet out (RFC 6146 §3.5.1).
+    drop_filtered,
+    /// NAT64: TCP connection from the IPv4 side refused by policy (RFC 6146 §3.5.2.2).
+    drop_external_tcp_denied,
+    /// NAT64: TCP packet other than a SYN with neither session nor binding (RFC 6146
+    /// §3.5.2.2).
+    drop_tcp_not_syn,
+    /// NAT64: the session table is at its maximum.
+    drop_session_limit,
+    /// NAT64: the IPv6 host is at its maximum number of sessions.
+    drop_host_session_limit,
+    /// NAT64: no pool4 port left for the host's address (RFC 6146 §3.5.1.1).
+    drop_pool4_exhausted,
+    /// NAT64: pool4 has no address for the protocol.
+    drop_no_pool4,
+    /// NAT64: the stored-SYN queue is full; ICMP port unreachable sent.
+    drop_stored_syn_full,
+    /// NAT64: a SYN for a connection whose SYN is already stored.
+    drop_stored_syn_duplicate,
+    /// NAT64: too many fragmented datagrams in flight.
+    drop_fragment_table_full,
+    /// NAT64: the hold buffer for out-of-order fragments is full.
+    drop_fragment_hold_full,
+    /// NAT64: an out-of-order fragment larger than a hold slot.
+    drop_fragment_too_big,
+    /// NAT64: neither TCP, UDP nor ICMP (RFC 6146 §3: nothing else has state).
+    drop_unsupported_protocol,
+    /// NAT64: an out-of-order fragment whose first fragment did not come within
+    /// FRAGMENT_MIN (RFC 6146 §4).
+    drop_fragment_timeout,
+    /// NAT64: unsolicited IPv4 SYNs kept for a simultaneous open (RFC 6146 §3.5.2.2).
+    nat64_syns_stored,
+    /// NAT64: fragments kept until the first fragment of their datagram comes.
+    nat64_fragments_held,
+    /// NAT64: sessions removed at the end of their lifetime.
+    nat64_sessions_expired,
+    /// NAT64: TCP probes sent to idle established connections (RFC 6146 §3.5.2.2).
+    nat64_tcp_probes,
+    /// NAT64 gauge: TCP sessions.
+    sessions_tcp,
+    /// NAT64 gauge: UDP sessions.
+    sessions_udp,
+    /// NAT64 gauge: ICMP query sessions.
+    sessions_icmp,
+    /// NAT64 gauge: TCP BIB entries.
+    bib_tcp,
+    /// NAT64 gauge: UDP BIB entries.
+    bib_udp,
+    /// NAT64 gauge: ICMP BIB entries.
+    bib_icmp,
+    /// NAT64 gauge: pool4 TCP ports bound.
+    pool4_used_tcp,
+    /// NAT64 gauge: pool4 UDP ports bound.
+    pool4_used_udp,
+    /// NAT64 gauge: pool4 ICMP identifiers bound.
+    pool4_used_icmp,
+    /// NAT64 gauge: pool4 TCP ports.
+    pool4_size_tcp,
+    /// NAT64 gauge: pool4 UDP ports.
+    pool4_size_udp,
+    /// NAT64 gauge: pool4 ICMP identifiers.
+    pool4_size_icmp,
 }
 
 /// Number of counters.
@@ -108,6 +245,25 @@ impl<'a> Counters<'a> {
             *v = v.wrapping_add(n);
         }
     }
+
+    /// Sets the gauge `c` to `v`.
+    #[inline]
+    pub fn set(&mut self, c: Counter, v: u64) {
+        if let Some(slot) = self.values.get_mut(c as usize) {
+            *slot = v;
+        }
+    }
+
+    /// Counts one packet of `len` bytes of traffic class `class` (see
+    /// [`crate::traffic`]) received (`sent` false) or sent.
+    #[inline(always)]
+    pub fn traffic(&mut self, sent: bool, class: usize, len: usize) {
+        let at = Counter::in4_tcp_packets as usize + (sent as usize) * 16 + 2 * class;
+        if let Some(pair) = self.values.get_mut(at..at + 2) {
+            pair[0] = pair[0].wrapping_add(1);
+            pair[1] = pair[1].wrapping_add(len as u64);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +284,31 @@ mod tests {
         assert_eq!(&names[..], NAMES);
         assert_eq!(NAMES[Counter::drop_ttl_expired as usize], "drop_ttl_expired");
         assert_eq!(NAMES[Counter::drop_untranslatable_src as usize], "drop_untranslatable_src");
+    }
+
+    #[test]
+    fn traffic_counters_are_laid_out_by_direction_family_and_protocol() {
+        let mut v = [0u64; COUNT];
+        let mut c = Counters::new(&mut v);
+        c.traffic(false, 2, 100);
+        c.traffic(true, 4 + 3, 60);
+        c.traffic(true, 4 + 3, 40);
+        assert_eq!((v[Counter::in4_icmp_packets as usize], v[Counter::in4_icmp_bytes as usize]), (1, 100));
+        assert_eq!((v[Counter::out6_other_packets as usize], v[Counter::out6_other_bytes as usize]), (2, 100));
+        for (i, name) in NAMES.iter().enumerate() {
+            let at = i.wrapping_sub(Counter::in4_tcp_packets as usize);
+            if at < 32 {
+                let (dir, fam, proto, unit) = (at / 16, at / 8 % 2, at / 2 % 4, at % 2);
+                let want = std::format!(
+                    "{}{}_{}_{}",
+                    ["in", "out"][dir],
+                    ["4", "6"][fam],
+                    ["tcp", "udp", "icmp", "other"][proto],
+                    ["packets", "bytes"][unit]
+                );
+                assert_eq!(*name, want);
+            }
+        }
     }
 
     #[test]

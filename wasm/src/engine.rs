@@ -1,21 +1,26 @@
-//! The engine behind the exported ABI: owns the arena, the configuration and the
-//! per-batch loop that turns each slot's verdict into output descriptors.
+//! The engine behind the exported ABI: owns the arena, the configuration, the
+//! stateful NAT64 tables, and the per-batch loop that turns each slot's verdict into
+//! output descriptors. The NAT64 timer call is in [`expire`], the host's state buffer
+//! operations (snapshots, listings) in [`exchange`].
+
+mod exchange;
+mod expire;
+mod outputs;
 
 use core::fmt::Write;
 
-use crate::arena::{self, InitError, Layout, CONFIG_CAPACITY, DESCRIPTOR_LEN, HEADROOM};
-use crate::config::{Config, ConfigError};
+use crate::arena::{self, InitError, Layout, CONFIG_CAPACITY, HEADROOM};
+use crate::config::{Config, ConfigError, Mode};
 use crate::context::{Tx, SCRATCH_LEN};
 use crate::counters::{self, Counter, Counters};
-use crate::fragment::{self, Plan};
 use crate::ipid::IdGen;
-use crate::ipv4;
-use crate::ipv6;
+use crate::nat64::{Capacity, Exporter, FragmentKey, Gauges, Importer, Nat64};
 use crate::ratelimit::TokenBucket;
+use crate::traffic;
 use crate::translate46;
 use crate::translate64;
 use crate::verdict::Verdict;
-use crate::{OUT_FRAGMENT, OUT_ICMP_ERROR, OUT_TRANSLATED};
+use outputs::Outputs;
 
 /// Bytes of the error sentence buffer, NUL included.
 const ERROR_LEN: usize = 256;
@@ -25,6 +30,45 @@ struct Arena {
     layout: Layout,
     base: *mut u8,
     addr: u32,
+}
+
+/// The regions of the arena one call works on, split so they can be borrowed apart.
+struct Regions<'m> {
+    slots: &'m mut [u8],
+    spill: &'m mut [u8],
+    in_len: &'m [u8],
+    out: &'m mut [u8],
+    counters: &'m mut [u64],
+}
+
+impl Arena {
+    /// The arena's batch regions. The arena was reserved for `layout.total` bytes and
+    /// only the one engine call running touches it.
+    fn regions<'m>(&self) -> Regions<'m> {
+        let l = self.layout;
+        let mem = unsafe { core::slice::from_raw_parts_mut(self.base, l.packet_end) };
+        let (slots, rest) = mem.split_at_mut(l.spill);
+        let (spill, rest) = rest.split_at_mut(l.in_len - l.spill);
+        let (in_len, rest) = rest.split_at_mut(l.out - l.in_len);
+        let (out, rest) = rest.split_at_mut(l.config - l.out);
+        let counter_bytes = &mut rest[l.counters - l.config..];
+        // The counter region is 8-aligned (Layout) and holds COUNT u64 values.
+        let counters = unsafe { core::slice::from_raw_parts_mut(counter_bytes.as_mut_ptr() as *mut u64, counters::COUNT) };
+        Regions { slots, spill: &mut spill[..l.spill_len], in_len, out, counters }
+    }
+
+    /// The state buffer (`arena::STATE_CAPACITY` bytes), apart from every batch region.
+    fn state_buffer<'m>(&self) -> &'m mut [u8] {
+        unsafe { core::slice::from_raw_parts_mut(self.base.add(self.layout.state), arena::STATE_CAPACITY) }
+    }
+
+    fn slot_addr(&self, slot: usize) -> u32 {
+        self.addr + (self.layout.slots + slot * self.layout.slot_size) as u32
+    }
+
+    fn outputs<'m>(&self, out: &'m mut [u8], spill: &'m mut [u8]) -> Outputs<'m> {
+        Outputs::new(out, self.layout.out_capacity, spill, self.addr + self.layout.spill as u32)
+    }
 }
 
 /// The engine state.
@@ -37,6 +81,9 @@ pub struct Engine {
     errors: TokenBucket,
     scratch: [u8; SCRATCH_LEN],
     error: [u8; ERROR_LEN],
+    nat64: Option<Nat64<'static>>,
+    exporter: Option<Exporter>,
+    importer: Option<Importer>,
 }
 
 impl Engine {
@@ -51,17 +98,31 @@ impl Engine {
             errors: TokenBucket::new(),
             scratch: [0; SCRATCH_LEN],
             error: [0; ERROR_LEN],
+            nat64: None,
+            exporter: None,
+            importer: None,
         }
     }
 
-    /// Lays out and reserves the arena (first call only). `session_capacity` is for
-    /// the stateful NAT64 tables, which reserve nothing yet.
-    pub fn init(&mut self, slot_count: u32, slot_size: u32, _session_capacity: u32) -> Result<(), InitError> {
-        let layout = Layout::new(slot_count, slot_size)?;
+    /// Lays out and reserves the arena (first call only), with stateful NAT64 tables
+    /// for `session_capacity` sessions (none when 0) keyed with `seed`.
+    pub fn init(&mut self, slot_count: u32, slot_size: u32, session_capacity: u32, seed: [u8; 16]) -> Result<(), InitError> {
+        let capacity = if session_capacity == 0 { None } else { Some(Capacity::for_sessions(session_capacity)) };
+        let nat64_len = match capacity {
+            Some(c) => Nat64::bytes_needed(&c).map_err(|_| InitError::BadCapacity)?,
+            None => 0,
+        };
+        let layout = Layout::new(slot_count, slot_size, nat64_len)?;
         if let Some(a) = self.arena {
             return if a.layout == layout { Ok(()) } else { Err(InitError::AlreadyInitialized) };
         }
         let (base, addr) = arena::reserve(layout.total).ok_or(InitError::OutOfMemory)?;
+        if let Some(c) = capacity {
+            // The NAT64 region lies past every batch region and is handed to the tables
+            // for the life of the instance.
+            let region = unsafe { core::slice::from_raw_parts_mut(base.add(layout.nat64), nat64_len) };
+            self.nat64 = Some(Nat64::new(region, &c, &seed).map_err(|_| InitError::BadCapacity)?);
+        }
         self.arena = Some(Arena { layout, base, addr });
         Ok(())
     }
@@ -89,8 +150,8 @@ impl Engine {
     /// Applies the `len` bytes of TLV records in the config buffer. On failure the
     /// previous configuration stays and [`Engine::error_text`] says why.
     pub fn configure(&mut self, len: u32) -> Result<(), ()> {
-        let layout = match self.layout() {
-            Some(l) => l,
+        let a = match self.arena {
+            Some(a) => a,
             None => {
                 self.set_error(format_args!("nat64_configure was called before nat64_init"));
                 return Err(());
@@ -101,24 +162,34 @@ impl Engine {
             self.set_error(format_args!("{}", ConfigError::TooLong { len, capacity: CONFIG_CAPACITY }));
             return Err(());
         }
-        let base = match self.arena {
-            Some(a) => a.base,
-            None => return Err(()),
-        };
         // The config buffer is a region of the arena the host writes before this call.
-        let bytes = unsafe { core::slice::from_raw_parts(base.add(layout.config), len) };
-        match self.staging.parse_into(bytes) {
-            Ok(()) => {
-                core::mem::swap(&mut self.config, &mut self.staging);
-                self.configured = true;
-                self.error[0] = 0;
-                Ok(())
-            }
-            Err(e) => {
-                self.set_error(format_args!("{}", e));
-                Err(())
+        let bytes = unsafe { core::slice::from_raw_parts(a.base.add(a.layout.config), len) };
+        if let Err(e) = self.staging.parse_into(bytes) {
+            self.set_error(format_args!("{}", e));
+            return Err(());
+        }
+        if self.staging.mode == Mode::Nat64 {
+            let result = match self.nat64.as_mut() {
+                Some(nat) => nat.configure(&self.staging.nat64()),
+                None => {
+                    self.set_error(format_args!("stateful NAT64 needs tables: nat64_init was given a session capacity of 0"));
+                    return Err(());
+                }
+            };
+            if let Err(e) = result {
+                match e.entry() {
+                    Some(n) => self.set_error(format_args!("stateful NAT64 {} entry {} {}", e.field(), n, e.reason())),
+                    None => self.set_error(format_args!("stateful NAT64 {} {}", e.field(), e.reason())),
+                }
+                return Err(());
             }
         }
+        core::mem::swap(&mut self.config, &mut self.staging);
+        self.configured = true;
+        self.exporter = None;
+        self.error[0] = 0;
+        self.publish_gauges();
+        Ok(())
     }
 
     fn set_error(&mut self, args: core::fmt::Arguments) {
@@ -133,180 +204,148 @@ impl Engine {
         &self.error
     }
 
+    /// Whether packets go through the stateful NAT64 tables.
+    fn stateful(&self) -> bool {
+        self.configured && self.config.mode == Mode::Nat64
+    }
+
+    /// Sets the `sessions_*`, `bib_*`, `pool4_*` gauges from the tables.
+    fn publish_gauges(&mut self) {
+        if let (Some(a), Some(nat)) = (self.arena, self.nat64.as_ref()) {
+            let mut counters = Counters::new(a.regions().counters);
+            set_gauges(&mut counters, &nat.gauges());
+        }
+    }
+
     /// Translates slots `0..count`; returns the number of output descriptors.
     pub fn translate(&mut self, count: u32, now_ms: f64) -> u32 {
         let a = match self.arena {
             Some(a) => a,
             None => return 0,
         };
-        let l = a.layout;
         self.ids.seed_once(now_ms);
-        // The arena was reserved for `l.total` bytes; the engine touches it only here
-        // and in `configure`, never at the same time.
-        let mem = unsafe { core::slice::from_raw_parts_mut(a.base, l.total) };
-        let (slots, rest) = mem.split_at_mut(l.spill);
-        let (spill, rest) = rest.split_at_mut(l.in_len - l.spill);
-        let (in_len, rest) = rest.split_at_mut(l.out - l.in_len);
-        let (out, rest) = rest.split_at_mut(l.config - l.out);
-        let counter_bytes = &mut rest[l.counters - l.config..];
-        // The counter region is 8-aligned (Layout) and holds COUNT u64 values.
-        let counter_words = unsafe { core::slice::from_raw_parts_mut(counter_bytes.as_mut_ptr() as *mut u64, counters::COUNT) };
-        let mut counters = Counters::new(counter_words);
-        let mut outputs = Outputs {
-            desc: out,
-            capacity: l.out_capacity,
-            written: 0,
-            reserved: 0,
-            spill: &mut spill[..l.spill_len],
-            spill_used: 0,
-            slots_addr: a.addr + l.slots as u32,
-            spill_addr: a.addr + l.spill as u32,
-            slot_size: l.slot_size,
-        };
-        let configured = self.configured;
+        let stateful = self.stateful();
+        if stateful {
+            // The tables change: a snapshot in progress no longer describes them.
+            self.exporter = None;
+        }
         let mut tx = Tx::new(&self.config, &mut self.ids, &mut self.scratch, &mut self.errors, now_ms);
-        let count = (count as usize).min(l.slot_count);
-        let lengths = in_len[..4 * count].chunks_exact(4);
-        for (i, (slot, len)) in slots.chunks_exact_mut(l.slot_size).zip(lengths).enumerate() {
-            let len = u32::from_le_bytes(len.try_into().unwrap_or([0; 4])) as usize;
-            if len == 0 || len > l.slot_size - HEADROOM {
+        if stateful {
+            tx.state = self.nat64.as_mut();
+            batch::<true>(a, &mut tx, count, self.configured)
+        } else {
+            batch::<false>(a, &mut tx, count, self.configured)
+        }
+    }
+}
+
+/// Translates slots `0..count` of arena `a`; returns the number of output
+/// descriptors. Compiled once per mode, so that the stateless path carries none of
+/// the stateful one.
+fn batch<const NAT64: bool>(a: Arena, tx: &mut Tx, count: u32, configured: bool) -> u32 {
+    let l = a.layout;
+    let r = a.regions();
+    let mut counters = Counters::new(r.counters);
+    let mut outputs = a.outputs(r.out, r.spill);
+    let count = (count as usize).min(l.slot_count);
+    let lengths = r.in_len[..4 * count].chunks_exact(4);
+    for (i, (slot, len)) in r.slots.chunks_exact_mut(l.slot_size).zip(lengths).enumerate() {
+        let len = u32::from_le_bytes(len.try_into().unwrap_or([0; 4])) as usize;
+        if len == 0 || len > l.slot_size - HEADROOM {
+            counters.inc(Counter::drop_bad_input);
+            continue;
+        }
+        let from_v6 = match slot[HEADROOM] >> 4 {
+            4 => false,
+            6 => true,
+            _ => {
                 counters.inc(Counter::drop_bad_input);
                 continue;
             }
-            let from_v6 = match slot[HEADROOM] >> 4 {
-                4 => false,
-                6 => true,
-                _ => {
-                    counters.inc(Counter::drop_bad_input);
+        };
+        counters.inc(if from_v6 { Counter::packets_in_v6 } else { Counter::packets_in_v4 });
+        let class = traffic::class(&slot[HEADROOM..HEADROOM + len]);
+        counters.traffic(false, class, len);
+        if !configured {
+            counters.inc(Counter::drop_not_configured);
+            continue;
+        }
+        outputs.reserved = count - i - 1;
+        translate_one::<NAT64>(tx, &mut outputs, &mut counters, slot, a.slot_addr(i), HEADROOM, len, class & 3, i);
+        if NAT64 {
+            if let Some(key) = tx.release.take() {
+                release_held(tx, &mut outputs, &mut counters, key, i);
+            }
+        }
+    }
+    counters.add(Counter::icmp_errors_rate_limited, tx.errors_held_back);
+    if let Some(nat) = tx.state.as_deref() {
+        set_gauges(&mut counters, &nat.gauges());
+    }
+    outputs.written as u32
+}
+
+/// Translates the packet at `buf[start..start + len]` (input slot `i`, `buf[0]` at host
+/// address `base`, `protocol` the protocol part of its traffic class), hairpins
+/// included, and records the outcome.
+#[allow(clippy::too_many_arguments)]
+fn translate_one<const NAT64: bool>(tx: &mut Tx, outputs: &mut Outputs, counters: &mut Counters, buf: &mut [u8], base: u32, start: usize, len: usize, protocol: usize, i: usize) {
+    if NAT64 {
+        tx.binding = None;
+    }
+    let from_v6 = buf[start] >> 4 == 6;
+    let v = if from_v6 { translate64::translate::<NAT64>(tx, buf, start, len) } else { translate46::translate::<NAT64>(tx, buf, start, len, false) };
+    match v {
+        Verdict::Hairpin { start, len } => {
+            let second = translate46::translate::<NAT64>(tx, buf, start, len, true);
+            outputs.emit(second, buf, base, i, Counter::hairpinned, protocol, counters);
+        }
+        v => {
+            let success = if from_v6 { Counter::translated_6to4 } else { Counter::translated_4to6 };
+            outputs.emit(v, buf, base, i, success, protocol, counters);
+        }
+    }
+}
+
+/// Translates the held fragments of datagram `key`, which the packet of slot `i` made
+/// translatable (RFC 6146 §3.4), each copied into the spill area with headroom.
+fn release_held(tx: &mut Tx, outputs: &mut Outputs, counters: &mut Counters, key: FragmentKey, i: usize) {
+    loop {
+        let nat = match tx.state.as_mut() {
+            Some(n) => n,
+            None => return,
+        };
+        let protocol = traffic::protocol(key.proto, key.v6);
+        let (area, addr, len) = match nat.take_held_fragment(&key) {
+            // The headroom takes the growth of IPv4 → IPv6, as in a slot.
+            Some(bytes) => match outputs.take_spill(HEADROOM + bytes.len()) {
+                Some((area, addr)) => {
+                    area[HEADROOM..].copy_from_slice(bytes);
+                    (area, addr, bytes.len())
+                }
+                None => {
+                    counters.inc(Counter::drop_no_room);
                     continue;
                 }
-            };
-            counters.inc(if from_v6 { Counter::packets_in_v6 } else { Counter::packets_in_v4 });
-            if !configured {
-                counters.inc(Counter::drop_not_configured);
-                continue;
-            }
-            let v = if from_v6 {
-                translate64::translate(&mut tx, slot, HEADROOM, len)
-            } else {
-                translate46::translate(&mut tx, slot, HEADROOM, len, false)
-            };
-            outputs.reserved = count - i - 1;
-            match v {
-                Verdict::Hairpin { start, len } => {
-                    let second = translate46::translate(&mut tx, slot, start, len, true);
-                    outputs.emit(second, slot, i, Counter::hairpinned, &mut counters);
-                }
-                v => {
-                    let success = if from_v6 { Counter::translated_6to4 } else { Counter::translated_4to6 };
-                    outputs.emit(v, slot, i, success, &mut counters);
-                }
-            }
-        }
-        counters.add(Counter::icmp_errors_rate_limited, tx.errors_held_back);
-        outputs.written as u32
-    }
-}
-
-/// Output descriptors and spill space of one batch.
-struct Outputs<'a> {
-    desc: &'a mut [u8],
-    capacity: usize,
-    written: usize,
-    /// Slots after the current one, each owed a descriptor.
-    reserved: usize,
-    spill: &'a mut [u8],
-    spill_used: usize,
-    slots_addr: u32,
-    spill_addr: u32,
-    slot_size: usize,
-}
-
-impl<'a> Outputs<'a> {
-    fn put(&mut self, index: usize, addr: u32, len: usize, slot: usize, kind: u32) {
-        let mut d = [0u8; DESCRIPTOR_LEN];
-        d[0..4].copy_from_slice(&addr.to_le_bytes());
-        d[4..8].copy_from_slice(&(len as u32).to_le_bytes());
-        d[8..12].copy_from_slice(&(slot as u32).to_le_bytes());
-        d[12..16].copy_from_slice(&kind.to_le_bytes());
-        self.desc[index * DESCRIPTOR_LEN..(index + 1) * DESCRIPTOR_LEN].copy_from_slice(&d);
-    }
-
-    /// Appends a descriptor; false when none is left. With the reservation kept by
-    /// [`Outputs::fragments`] every slot finds one, so this only guards the array.
-    fn push(&mut self, addr: u32, len: usize, slot: usize, kind: u32) -> bool {
-        if self.written == self.capacity {
-            return false;
-        }
-        self.put(self.written, addr, len, slot, kind);
-        self.written += 1;
-        true
-    }
-
-    fn slot_addr(&self, slot: usize, offset: usize) -> u32 {
-        self.slots_addr + (slot * self.slot_size + offset) as u32
-    }
-
-    /// Records what became of slot `i`; `success` counts a translated packet.
-    fn emit(&mut self, v: Verdict, buf: &mut [u8], i: usize, success: Counter, counters: &mut Counters) {
-        match v {
-            Verdict::Forward { start, len } => {
-                if self.push(self.slot_addr(i, start), len, i, OUT_TRANSLATED) {
-                    counters.inc(success);
-                } else {
-                    counters.inc(Counter::drop_no_room);
-                }
-            }
-            Verdict::Error { start, len, reason } => {
-                counters.inc(reason);
-                if self.push(self.slot_addr(i, start), len, i, OUT_ICMP_ERROR) {
-                    let sent = if buf[start] >> 4 == 4 { Counter::icmp4_errors_sent } else { Counter::icmp6_errors_sent };
-                    counters.inc(sent);
-                }
-            }
-            Verdict::Drop(reason) => counters.inc(reason),
-            Verdict::FragmentV6 { start, len, mtu } => {
-                self.fragments(buf, i, start, len, mtu, ipv6::HEADER_LEN + ipv6::FRAGMENT_LEN, success, counters)
-            }
-            Verdict::FragmentV4 { start, len, mtu } => self.fragments(buf, i, start, len, mtu, ipv4::HEADER_LEN, success, counters),
-            // The engine resolves hairpins before emitting; a second one cannot occur.
-            Verdict::Hairpin { .. } => counters.inc(Counter::drop_bad_input),
-        }
-    }
-
-    /// Cuts the packet at `buf[start..start + len]` into fragments: pieces 1.. go to
-    /// the spill area, piece 0 stays in the slot.
-    #[allow(clippy::too_many_arguments)]
-    fn fragments(&mut self, buf: &mut [u8], i: usize, start: usize, len: usize, mtu: usize, header_len: usize, success: Counter, counters: &mut Counters) {
-        let plan = match Plan::new(len, header_len, mtu) {
-            Some(p) => p,
-            None => return counters.inc(Counter::drop_too_big),
+            },
+            None => return,
         };
-        // Keep one descriptor for each slot still to come (capacity ≥ slot count).
-        if self.capacity - self.written < plan.count + self.reserved || self.spill.len() - self.spill_used < plan.tail_bytes() {
-            return counters.inc(Counter::drop_no_room);
-        }
-        let v6 = header_len != ipv4::HEADER_LEN;
-        let first_addr = self.slot_addr(i, start);
-        let first_index = self.written;
-        self.written += 1;
-        for k in 1..plan.count {
-            let at = self.spill_used;
-            let pkt = &buf[start..start + len];
-            let n = if v6 {
-                fragment::write_v6_piece(pkt, &plan, k, &mut self.spill[at..])
-            } else {
-                fragment::write_v4_piece(pkt, &plan, k, &mut self.spill[at..])
-            };
-            self.spill_used += n;
-            let addr = self.spill_addr + at as u32;
-            self.push(addr, n, i, OUT_FRAGMENT);
-        }
-        let pkt = &mut buf[start..start + len];
-        let n = if v6 { fragment::finish_v6_first(pkt, &plan) } else { fragment::finish_v4_first(pkt, &plan) };
-        self.put(first_index, first_addr, n, i, OUT_FRAGMENT);
-        counters.inc(success);
-        counters.add(Counter::fragments_out, plan.count as u64);
+        translate_one::<true>(tx, outputs, counters, area, addr, HEADROOM, len, protocol, i);
+        tx.release = None;
+    }
+}
+
+/// Writes the per-protocol gauges into their counters.
+fn set_gauges(counters: &mut Counters, g: &Gauges) {
+    const SESSIONS: [Counter; 3] = [Counter::sessions_tcp, Counter::sessions_udp, Counter::sessions_icmp];
+    const BIB: [Counter; 3] = [Counter::bib_tcp, Counter::bib_udp, Counter::bib_icmp];
+    const USED: [Counter; 3] = [Counter::pool4_used_tcp, Counter::pool4_used_udp, Counter::pool4_used_icmp];
+    const SIZE: [Counter; 3] = [Counter::pool4_size_tcp, Counter::pool4_size_udp, Counter::pool4_size_icmp];
+    for p in 0..3 {
+        counters.set(SESSIONS[p], g.sessions[p] as u64);
+        counters.set(BIB[p], g.bib[p] as u64);
+        counters.set(USED[p], g.pool4_used[p] as u64);
+        counters.set(SIZE[p], g.pool4_size[p] as u64);
     }
 }
 
@@ -330,6 +369,7 @@ impl<'a> Write for Sentence<'a> {
 mod tests {
     use super::*;
     use crate::testutil::*;
+    use crate::{ipv4, ipv6};
     extern crate std;
     use std::boxed::Box;
     use std::vec::Vec;
@@ -342,7 +382,7 @@ mod tests {
     impl Host {
         fn new(slots: u32) -> Host {
             let mut e = Box::new(Engine::new());
-            e.init(slots, 2048, 0).unwrap();
+            e.init(slots, 2048, 0, [0; 16]).unwrap();
             let l = e.layout().unwrap();
             Host { e, l }
         }
@@ -502,10 +542,10 @@ mod tests {
         let mut e = Box::new(Engine::new());
         assert_eq!(e.configure(0), Err(()));
         assert_eq!(e.translate(1, 0.0), 0);
-        assert_eq!(e.init(0, 2048, 0), Err(InitError::BadGeometry));
-        e.init(4, 2048, 0).unwrap();
-        assert_eq!(e.init(4, 2048, 0), Ok(()));
-        assert_eq!(e.init(8, 2048, 0), Err(InitError::AlreadyInitialized));
+        assert_eq!(e.init(0, 2048, 0, [0; 16]), Err(InitError::BadGeometry));
+        e.init(4, 2048, 0, [0; 16]).unwrap();
+        assert_eq!(e.init(4, 2048, 0, [0; 16]), Ok(()));
+        assert_eq!(e.init(8, 2048, 0, [0; 16]), Err(InitError::AlreadyInitialized));
     }
 
     /// xorshift64*, for reproducible noise.

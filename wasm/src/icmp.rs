@@ -20,6 +20,8 @@ pub const V4_PARAM_PROBLEM: u8 = 12;
 pub mod v4_code {
     /// Protocol unreachable.
     pub const PROTOCOL_UNREACH: u8 = 2;
+    /// Port unreachable (RFC 792): stateful NAT64 has no binding (RFC 6146 §3.5).
+    pub const PORT_UNREACH: u8 = 3;
     /// Fragmentation needed and DF set (RFC 1191).
     pub const FRAG_NEEDED: u8 = 4;
     /// Source route failed.
@@ -45,6 +47,11 @@ pub const V6_ECHO_REPLY: u8 = 129;
 pub mod v6_code {
     /// Destination Unreachable: communication administratively prohibited.
     pub const ADMIN_PROHIBITED: u8 = 1;
+    /// Destination Unreachable: address unreachable; stateful NAT64 cannot bind the
+    /// source (RFC 6146 §3.5.1.1).
+    pub const ADDRESS_UNREACH: u8 = 3;
+    /// Destination Unreachable: port unreachable (RFC 4443 §3.1).
+    pub const PORT_UNREACH: u8 = 4;
     /// Destination Unreachable: source address failed ingress/egress policy (RFC 4443 §3.1).
     pub const SOURCE_POLICY: u8 = 5;
     /// Parameter Problem: erroneous header field encountered.

@@ -47,7 +47,7 @@ pub fn translate_error(tx: &mut Tx, buf: &mut [u8], msg_at: usize, msg_len: usiz
     let (datagram, ext) = if attribute != 0 && attribute <= body.len() { body.split_at(attribute) } else { (body, &body[body.len()..]) };
     let ext = if rest == Rest::Length { ext } else { &ext[..0] };
     let scratch = &mut tx.scratch[..];
-    let quoted = match inner::v4_to_v6(&tx.map, tx.cfg.zeroize_tc, hairpin, datagram, &mut scratch[BODY..]) {
+    let quoted = match inner::v4_to_v6(&tx.map, tx.cfg.zeroize_tc, hairpin, tx.binding.as_ref(), datagram, &mut scratch[BODY..]) {
         Ok(q) => q,
         Err(_) => return Verdict::Drop(Counter::drop_icmp_inner),
     };

@@ -51,7 +51,7 @@ pub fn translate_error(tx: &mut Tx, buf: &mut [u8], msg_at: usize, msg_len: usiz
     let attribute = if has_length_attribute(msg[0]) { msg[4] as usize * 8 } else { 0 };
     let (datagram, ext) = if attribute != 0 && attribute <= body.len() { body.split_at(attribute) } else { (body, &body[body.len()..]) };
     let scratch = &mut tx.scratch[..crate::icmp_errors::V4_ERROR_MAX];
-    let quoted = match inner::v6_to_v4(&tx.map, tx.ids, tx.cfg.tos_v4, datagram, &mut scratch[BODY..]) {
+    let quoted = match inner::v6_to_v4(&tx.map, tx.ids, tx.cfg.tos_v4, tx.binding.as_ref(), datagram, &mut scratch[BODY..]) {
         Ok(q) => q,
         Err(_) => return Verdict::Drop(Counter::drop_icmp_inner),
     };

@@ -59,11 +59,17 @@ pub struct Reply {
 /// `reply`, sourced from the translator's own IPv4 address. Without a source
 /// address, or when the packet may not be answered, the packet is only dropped.
 pub fn v4(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, ip: &Ipv4Fields, about_error: bool, reply: Reply) -> Verdict {
+    match tx.cfg.own_ipv4 {
+        Some(src) => v4_from(tx, buf, start, len, ip, about_error, reply, src),
+        None => Verdict::Drop(reply.reason),
+    }
+}
+
+/// [`v4`] with the error sourced from `src`: a stateful NAT64 answers for its pool4
+/// address as the host that address stands for would (RFC 6146 §3.5: port unreachable).
+#[allow(clippy::too_many_arguments)]
+pub fn v4_from(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, ip: &Ipv4Fields, about_error: bool, reply: Reply, src: [u8; 4]) -> Verdict {
     let Reply { ty, code, rest, reason } = reply;
-    let src = match tx.cfg.own_ipv4 {
-        Some(a) => a,
-        None => return Verdict::Drop(reason),
-    };
     if !may_answer_v4(ip, about_error) || start < V4_OVERHEAD || !tx.may_send_error() {
         return Verdict::Drop(reason);
     }

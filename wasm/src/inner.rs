@@ -9,6 +9,7 @@ use crate::ipv4::{self, Ipv4Out};
 use crate::ipv6::{self, Fragment, Ipv6Out};
 use crate::mapping::Mapper;
 use crate::protocol::{FRAGMENT, ICMP, ICMPV6};
+use crate::stateful::{self, Binding};
 use crate::transport;
 
 /// IPv4 packets translated from IPv6 without a Fragment header get DF set above
@@ -33,10 +34,14 @@ pub struct Translated {
 /// Translates the IPv4 packet quoted in an ICMPv4 error (`quoted`, padding included)
 /// into `out`, which holds at least 48 bytes; bytes beyond `out` are cut. In the
 /// second pass of a hairpin the destination, which was a source, skips the EAMT
-/// (RFC 7757 §4.2).
-pub fn v4_to_v6(map: &Mapper, zeroize_tc: bool, hairpin: bool, quoted: &[u8], out: &mut [u8]) -> Result<Translated, Untranslatable> {
+/// (RFC 7757 §4.2). With a stateful NAT64 binding the quoted packet went from (X, x):
+/// its source and source port (ICMP: identifier) become (X', x').
+pub fn v4_to_v6(map: &Mapper, zeroize_tc: bool, hairpin: bool, nat: Option<&Binding>, quoted: &[u8], out: &mut [u8]) -> Result<Translated, Untranslatable> {
     let f = ipv4::parse_truncated(quoted).map_err(|_| Untranslatable)?;
-    let src = map.v4_to_v6(&f.src, true).map_err(|_| Untranslatable)?;
+    let src = match nat {
+        Some(b) => b.addr6,
+        None => map.v4_to_v6(&f.src, true).map_err(|_| Untranslatable)?,
+    };
     let dst = map.v4_to_v6(&f.dst, !hairpin).map_err(|_| Untranslatable)?;
     let content = quoted.len().min(f.total_len);
     let payload = &quoted[f.header_len..content];
@@ -65,13 +70,15 @@ pub fn v4_to_v6(map: &Mapper, zeroize_tc: bool, hairpin: bool, quoted: &[u8], ou
                     icmp::Mapping::Info(ty) => ty,
                     _ => return Err(Untranslatable),
                 };
+                let (old, new) = nat.map_or((0, 0), |b| stateful::swap_port(l4, stateful::ECHO_IDENTIFIER, b.port6));
                 let pseudo = checksum::pseudo_v6(&src, &dst, ICMPV6, f.payload_len() as u32);
-                transport::retype_icmp(l4, ty, 0, pseudo);
+                transport::retype_icmp(l4, ty, old, pseudo + new);
             }
         } else {
+            let (old, new) = nat.map_or((0, 0), |b| stateful::swap_port(l4, stateful::SOURCE_PORT, b.port6));
             let removed = checksum::addresses_v4(&f.src, &f.dst);
             let added = checksum::addresses_v6(&src, &dst);
-            transport::update_checksum(f.protocol, l4, removed, added);
+            transport::update_checksum(f.protocol, l4, removed + old, added + new);
         }
     }
     Ok(Translated { len: header_len + payload.len(), quoted_total_len: f.total_len as u32 })
@@ -80,12 +87,17 @@ pub fn v4_to_v6(map: &Mapper, zeroize_tc: bool, hairpin: bool, quoted: &[u8], ou
 /// Translates the IPv6 packet quoted in an ICMPv6 error into `out` (at least 20
 /// bytes); bytes beyond `out` are cut. Extension headers are skipped and a Fragment
 /// header becomes the IPv4 fragment fields, as for the outer packet (RFC 7915 §5.1).
-pub fn v6_to_v4(map: &Mapper, ids: &mut IdGen, tos: Option<u8>, quoted: &[u8], out: &mut [u8]) -> Result<Translated, Untranslatable> {
+/// With a stateful NAT64 binding the quoted packet went to (X', x'): its destination
+/// and destination port (ICMP: identifier) become (X, x).
+pub fn v6_to_v4(map: &Mapper, ids: &mut IdGen, tos: Option<u8>, nat: Option<&Binding>, quoted: &[u8], out: &mut [u8]) -> Result<Translated, Untranslatable> {
     let f = ipv6::parse_truncated(quoted).map_err(|_| Untranslatable)?;
     let content = quoted.len().min(ipv6::HEADER_LEN + f.payload_len);
     let chain = ipv6::walk(&quoted[..content], f.next_header).map_err(|_| Untranslatable)?;
     let src = map.v6_to_v4(&f.src).map_err(|_| Untranslatable)?;
-    let dst = map.v6_to_v4(&f.dst).map_err(|_| Untranslatable)?;
+    let dst = match nat {
+        Some(b) => b.addr4,
+        None => map.v6_to_v4(&f.dst).map_err(|_| Untranslatable)?,
+    };
     let upper_len = (ipv6::HEADER_LEN + f.payload_len).checked_sub(chain.upper_at).ok_or(Untranslatable)?;
     let payload = &quoted[chain.upper_at..content];
     let total_len = ipv4::HEADER_LEN + upper_len;
@@ -114,13 +126,15 @@ pub fn v6_to_v4(map: &Mapper, ids: &mut IdGen, tos: Option<u8>, quoted: &[u8], o
                     icmp::Mapping::Info(ty) => ty,
                     _ => return Err(Untranslatable),
                 };
+                let (old, new) = nat.map_or((0, 0), |b| stateful::swap_port(l4, stateful::ECHO_IDENTIFIER, b.port4));
                 let pseudo = checksum::pseudo_v6(&f.src, &f.dst, ICMPV6, upper_len as u32);
-                transport::retype_icmp(l4, ty, pseudo, 0);
+                transport::retype_icmp(l4, ty, pseudo + old, new);
             }
         } else {
+            let (old, new) = nat.map_or((0, 0), |b| stateful::swap_port(l4, stateful::DESTINATION_PORT, b.port4));
             let removed = checksum::addresses_v6(&f.src, &f.dst);
             let added = checksum::addresses_v4(&src, &dst);
-            transport::update_checksum(chain.protocol, l4, removed, added);
+            transport::update_checksum(chain.protocol, l4, removed + old, added + new);
         }
     }
     Ok(Translated { len: ipv4::HEADER_LEN + payload.len(), quoted_total_len: total_len as u32 })
@@ -160,7 +174,7 @@ mod tests {
         let c = cfg();
         let m = Mapper::new(&c);
         let mut out = [0u8; 100];
-        let t = v4_to_v6(&m, false, false, &quoted_v4(), &mut out).unwrap();
+        let t = v4_to_v6(&m, false, false, None, &quoted_v4(), &mut out).unwrap();
         assert_eq!(t, Translated { len: 60, quoted_total_len: 40 });
         let h = ipv6::parse_truncated(&out).unwrap();
         assert_eq!((h.hop_limit, h.payload_len, h.next_header), (0x3f, 20, 6));
@@ -173,13 +187,13 @@ mod tests {
         let c = cfg();
         let m = Mapper::new(&c);
         let mut v6 = [0u8; 52];
-        let t = v4_to_v6(&m, false, false, &quoted_v4(), &mut v6).unwrap();
+        let t = v4_to_v6(&m, false, false, None, &quoted_v4(), &mut v6).unwrap();
         assert_eq!(t.len, 60);
         let mut full = [0u8; 60];
-        v4_to_v6(&m, false, false, &quoted_v4(), &mut full).unwrap();
+        v4_to_v6(&m, false, false, None, &quoted_v4(), &mut full).unwrap();
         let mut back = [0u8; 40];
         let mut ids = IdGen::new();
-        let t = v6_to_v4(&m, &mut ids, None, &full, &mut back).unwrap();
+        let t = v6_to_v4(&m, &mut ids, None, None, &full, &mut back).unwrap();
         assert_eq!(t.len, 40);
         assert_eq!(&back[20..], &quoted_v4()[20..]);
         let h = ipv4::parse_truncated(&back).unwrap();
@@ -199,7 +213,7 @@ mod tests {
         let sum = checksum::finish(checksum::sum(&q[..20]));
         q[10..12].copy_from_slice(&sum.to_be_bytes());
         let mut out = [0u8; 100];
-        assert_eq!(v4_to_v6(&m, false, false, &q, &mut out), Err(Untranslatable));
+        assert_eq!(v4_to_v6(&m, false, false, None, &q, &mut out), Err(Untranslatable));
     }
 
     #[test]
@@ -208,9 +222,9 @@ mod tests {
         let m = Mapper::new(&c);
         let mut out = [0u8; 100];
         let mut v6 = [0u8; 60];
-        v4_to_v6(&m, false, false, &quoted_v4(), &mut v6).unwrap();
+        v4_to_v6(&m, false, false, None, &quoted_v4(), &mut v6).unwrap();
         v6[8] = 0x30;
         let mut ids = IdGen::new();
-        assert_eq!(v6_to_v4(&m, &mut ids, None, &v6, &mut out), Err(Untranslatable));
+        assert_eq!(v6_to_v4(&m, &mut ids, None, None, &v6, &mut out), Err(Untranslatable));
     }
 }

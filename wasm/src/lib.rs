@@ -85,6 +85,7 @@ pub mod context;
 pub mod counters;
 pub mod eamt;
 pub mod engine;
+pub mod expiry;
 pub mod fragment;
 pub mod icmp;
 pub mod icmp46;
@@ -101,6 +102,8 @@ pub mod protocol;
 pub mod ratelimit;
 pub mod rfc4884;
 pub mod rfc6052;
+pub mod stateful;
+pub mod traffic;
 pub mod translate46;
 pub mod translate64;
 pub mod transport;
@@ -118,9 +121,12 @@ pub const OUT_TRANSLATED: u32 = 0;
 pub const OUT_ICMP_ERROR: u32 = 1;
 /// Output kind: one fragment of a translated packet the translator had to fragment.
 pub const OUT_FRAGMENT: u32 = 2;
+/// Output kind: a TCP probe stateful NAT64 sends to an idle connection's IPv6 end
+/// (RFC 6146 §3.5.2.2), written by `nat64_expire`.
+pub const OUT_PROBE: u32 = 3;
 
 /// Version of this ABI; the host refuses a module whose version it does not know.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The one engine of this instance. WebAssembly instances are single-threaded and
 /// the host calls one export at a time, so exclusive access holds.
@@ -144,8 +150,12 @@ pub extern "C" fn nat64_abi_version() -> u32 {
 
 /// See the ABI table above.
 #[no_mangle]
-pub extern "C" fn nat64_init(slot_count: u32, slot_size: u32, session_capacity: u32) -> i32 {
-    match engine().init(slot_count, slot_size, session_capacity) {
+pub extern "C" fn nat64_init(slot_count: u32, slot_size: u32, session_capacity: u32, seed0: u32, seed1: u32, seed2: u32, seed3: u32) -> i32 {
+    let mut seed = [0u8; 16];
+    for (i, w) in [seed0, seed1, seed2, seed3].iter().enumerate() {
+        seed[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    match engine().init(slot_count, slot_size, session_capacity, seed) {
         Ok(()) => 0,
         Err(e) => e as i32,
     }
@@ -228,6 +238,78 @@ pub extern "C" fn nat64_translate(count: u32, now_ms: f64) -> u32 {
 
 /// See the ABI table above.
 #[no_mangle]
+pub extern "C" fn nat64_expire(now_ms: f64, budget: u32) -> u32 {
+    engine().expire(now_ms, budget)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_state_base() -> u32 {
+    region(|l| l.state)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_state_capacity() -> u32 {
+    arena::STATE_CAPACITY as u32
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_export_begin(now_ms: f64) -> i32 {
+    engine().export_begin(now_ms)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_export_next() -> i32 {
+    engine().export_next()
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_import_begin(len: u32) -> i32 {
+    engine().import_begin(len)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_import_check(len: u32) -> i32 {
+    engine().import_check(len)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_import_apply(len: u32, now_ms: f64) -> i32 {
+    engine().import_apply(len, now_ms)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_import_end() -> i32 {
+    engine().import_end()
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_list_sessions(cursor: u32, now_ms: f64) -> i32 {
+    engine().list_sessions(cursor, now_ms)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_list_bib(cursor: u32) -> i32 {
+    engine().list_bib(cursor)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_fill(count: u32, hosts: u32, now_ms: f64) -> u32 {
+    engine().fill(count, hosts, now_ms)
+}
+
+/// See the ABI table above.
+#[no_mangle]
 pub extern "C" fn nat64_counters_base() -> u32 {
     region(|l| l.counters)
 }
@@ -254,10 +336,10 @@ mod tests {
     fn exports_follow_the_documented_abi() {
         assert_eq!(nat64_abi_version(), ABI_VERSION);
         assert_eq!(nat64_slot_base(), 0, "nothing before init");
-        assert_eq!(nat64_init(0, 2048, 0), -2);
-        assert_eq!(nat64_init(4, 2048, 1024), 0);
-        assert_eq!(nat64_init(4, 2048, 1024), 0);
-        assert_eq!(nat64_init(8, 2048, 1024), -1);
+        assert_eq!(nat64_init(0, 2048, 0, 1, 2, 3, 4), -2);
+        assert_eq!(nat64_init(4, 2048, 1024, 1, 2, 3, 4), 0);
+        assert_eq!(nat64_init(4, 2048, 1024, 1, 2, 3, 4), 0);
+        assert_eq!(nat64_init(8, 2048, 1024, 1, 2, 3, 4), -1);
         assert_eq!((nat64_slot_count(), nat64_slot_size(), nat64_headroom()), (4, 2048, 64));
         assert_eq!(nat64_config_capacity(), 32768);
         assert_eq!(nat64_counter_count() as usize, counters::COUNT);

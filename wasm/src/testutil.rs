@@ -199,7 +199,7 @@ impl Run {
             | Verdict::Error { start, len, .. }
             | Verdict::FragmentV6 { start, len, .. }
             | Verdict::FragmentV4 { start, len, .. } => &self.slot[start..start + len],
-            Verdict::Drop(_) => &[],
+            Verdict::Drop(_) | Verdict::Held(_) => &[],
         }
     }
 }
@@ -217,7 +217,7 @@ pub fn run46(cfg: &Config, pkt: &[u8], hairpin: bool) -> Run {
     let mut bucket = TokenBucket::new();
     let mut tx = Tx::new(cfg, &mut ids, &mut scratch, &mut bucket, 0.0);
     let mut slot = slot_with(pkt);
-    let verdict = translate46::translate(&mut tx, &mut slot, 64, pkt.len(), hairpin);
+    let verdict = translate46::translate::<false>(&mut tx, &mut slot, 64, pkt.len(), hairpin);
     Run { verdict, slot }
 }
 
@@ -228,6 +228,6 @@ pub fn run64(cfg: &Config, pkt: &[u8]) -> Run {
     let mut bucket = TokenBucket::new();
     let mut tx = Tx::new(cfg, &mut ids, &mut scratch, &mut bucket, 0.0);
     let mut slot = slot_with(pkt);
-    let verdict = translate64::translate(&mut tx, &mut slot, 64, pkt.len());
+    let verdict = translate64::translate::<false>(&mut tx, &mut slot, 64, pkt.len());
     Run { verdict, slot }
 }

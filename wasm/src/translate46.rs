@@ -3,7 +3,7 @@
 
 use crate::bytes::get16;
 use crate::checksum;
-use crate::config::UdpZeroChecksum;
+use crate::config::{ErrorSource, UdpZeroChecksum};
 use crate::context::Tx;
 use crate::counters::Counter;
 use crate::icmp::{self, v4_code, Mapping};
@@ -12,14 +12,18 @@ use crate::icmp_errors::{self, Reply};
 use crate::ipv4::{self, Ipv4Error, Ipv4Fields};
 use crate::ipv6::{self, Fragment, Ipv6Out};
 use crate::protocol::{FRAGMENT, ICMP, ICMPV6, UDP};
+use crate::stateful;
 use crate::transport;
 use crate::verdict::Verdict;
 
 /// Translates the IPv4 packet at `buf[start..start + len]`; `start` must leave at
 /// least 28 bytes of headroom. `hairpin` marks the second pass of a hairpin (RFC
 /// 7757 §4.2): the TTL was already decremented, the source skips the EAMT, and no
-/// ICMPv4 error is sent (its addressee is an IPv6 node).
-pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, hairpin: bool) -> Verdict {
+/// ICMPv4 error is sent (its addressee is an IPv6 node). In stateful NAT64 mode
+/// (`tx.state`) only packets to pool4 are translated, and the destination and its port
+/// come from the binding [`stateful::inbound`] gives. `NAT64` says which (`tx.state`
+/// is set for it): the stateless path is compiled without the stateful hooks.
+pub fn translate<const NAT64: bool>(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, hairpin: bool) -> Verdict {
     let ip = match ipv4::parse(&buf[start..start + len]) {
         Ok(ip) => ip,
         Err(Ipv4Error::Checksum) => return Verdict::Drop(Counter::drop_bad_ipv4_checksum),
@@ -35,22 +39,32 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, hairpin:
     // RFC 7915 §4.4: a discarded packet is answered with Destination Unreachable,
     // Communication Administratively Prohibited, unless it is ICMPv4.
     let any_icmp = ip.protocol == ICMP;
-    let dst = match tx.map.v4_to_v6(&ip.dst, true) {
-        Ok(a) => a,
-        Err(e) => {
-            let r = reply(icmp::V4_DEST_UNREACH, v4_code::ADMIN_PROHIBITED, 0, e.counter(Counter::drop_untranslatable_dst));
-            return answer(tx, buf, start, &ip, any_icmp, hairpin, r);
-        }
-    };
-    let src = match tx.map.v4_to_v6(&ip.src, !hairpin) {
-        Ok(a) => a,
-        Err(e) => match (about_error, tx.map.rfc6791_v6(&ip.src)) {
-            (true, Some(a)) => a,
-            _ => {
-                let r = reply(icmp::V4_DEST_UNREACH, v4_code::ADMIN_PROHIBITED, 0, e.counter(Counter::drop_untranslatable_src));
+    // Stateful NAT64 takes the destination from the binding (RFC 6146 §3.5), looked up
+    // only for a packet to pool4 that passes the checks below.
+    if NAT64 && !stateful::serves(tx, ip.dst) {
+        return Verdict::Drop(Counter::drop_untranslatable_dst);
+    }
+    let siit = if NAT64 {
+        None
+    } else {
+        let dst = match tx.map.v4_to_v6(&ip.dst, true) {
+            Ok(a) => a,
+            Err(e) => {
+                let r = reply(icmp::V4_DEST_UNREACH, v4_code::ADMIN_PROHIBITED, 0, e.counter(Counter::drop_untranslatable_dst));
                 return answer(tx, buf, start, &ip, any_icmp, hairpin, r);
             }
-        },
+        };
+        let src = match tx.map.v4_to_v6(&ip.src, !hairpin) {
+            Ok(a) => a,
+            Err(e) => match (about_error, tx.map.rfc6791_v6(&ip.src)) {
+                (true, Some(a)) => a,
+                _ => {
+                    let r = reply(icmp::V4_DEST_UNREACH, v4_code::ADMIN_PROHIBITED, 0, e.counter(Counter::drop_untranslatable_src));
+                    return answer(tx, buf, start, &ip, any_icmp, hairpin, r);
+                }
+            },
+        };
+        Some((dst, src))
     };
     if !hairpin {
         if ip.ttl <= 1 {
@@ -62,6 +76,23 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, hairpin:
             return icmp_errors::v4(tx, buf, start, ip.total_len, &ip, about_error, r);
         }
     }
+    let (dst, src) = match siit {
+        Some(a) => a,
+        None => {
+            let b = match stateful::inbound(tx, buf, start, ip, hairpin) {
+                Ok(b) => b,
+                Err(v) => return v,
+            };
+            tx.binding = Some(b);
+            // A translated ICMPv4 error comes from its sender inside pool6, or from the
+            // quoted packet's destination (RFC 6146 §3.6), as configured.
+            let from = if about_error && tx.cfg.icmp_error_source == ErrorSource::QuotedDestination { b.remote4 } else { ip.src };
+            match tx.map.v4_to_v6(&from, false) {
+                Ok(src) => (b.addr6, src),
+                Err(e) => return Verdict::Drop(e.counter(Counter::drop_untranslatable_src)),
+            }
+        }
+    };
     let traffic_class = if tx.cfg.zeroize_tc { 0 } else { ip.tos };
     let hop_limit = if hairpin { ip.ttl } else { ip.ttl - 1 };
 
@@ -114,15 +145,20 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, hairpin:
 
     let protocol = if ip.protocol == ICMP { ICMPV6 } else { ip.protocol };
     let l4 = &mut buf[payload_at..payload_at + payload_len];
+    // Stateful NAT64: the destination port (ICMP: identifier) becomes the binding's x'.
+    let port = if NAT64 { tx.binding.map(|b| b.port6) } else { None };
     if let Some(ty) = icmp_info_type {
+        let (old, new) = stateful::swap_bound_port(l4, stateful::ECHO_IDENTIFIER, port);
         let pseudo = checksum::pseudo_v6(&src, &dst, ICMPV6, payload_len as u32);
-        transport::retype_icmp(l4, ty, 0, pseudo);
+        transport::retype_icmp(l4, ty, old, pseudo + new);
     } else if compute_udp {
+        stateful::swap_bound_port(l4, stateful::DESTINATION_PORT, port);
         transport::compute_udp_checksum(l4, checksum::pseudo_v6(&src, &dst, UDP, payload_len as u32));
     } else if first {
+        let (old, new) = stateful::swap_bound_port(l4, stateful::DESTINATION_PORT, port);
         let removed = checksum::addresses_v4(&ip.src, &ip.dst);
         let added = checksum::addresses_v6(&src, &dst);
-        transport::update_checksum(ip.protocol, l4, removed, added);
+        transport::update_checksum(ip.protocol, l4, removed + old, added + new);
     }
 
     let out_at = payload_at - header_len;

@@ -12,13 +12,18 @@ use crate::inner::DF_THRESHOLD;
 use crate::ipv4::{self, Ipv4Out};
 use crate::ipv6::{self, ChainProblem};
 use crate::protocol::{ICMP, ICMPV6};
+use crate::stateful;
 use crate::transport;
 use crate::verdict::Verdict;
 
 /// Translates the IPv6 packet at `buf[start..start + len]`; `start` must leave at
 /// least 48 bytes of headroom for an ICMPv6 error. A packet whose IPv4 destination
-/// belongs to the EAMT comes back as [`Verdict::Hairpin`].
-pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize) -> Verdict {
+/// belongs to the EAMT comes back as [`Verdict::Hairpin`]. In stateful NAT64 mode
+/// (`tx.state`) the source and its port come from the binding
+/// [`stateful::outbound`] gives, and a destination in pool4 hairpins. `NAT64` says
+/// which (`tx.state` is set for it): the stateless path is compiled without the
+/// stateful hooks.
+pub fn translate<const NAT64: bool>(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize) -> Verdict {
     let pkt = &buf[start..start + len];
     let ip = match ipv6::parse(pkt) {
         Ok(ip) => ip,
@@ -45,16 +50,23 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize) -> Verdi
             return icmp_errors::v6(tx, buf, start, end, &ip, any_icmp, r);
         }
     };
-    let src = match tx.map.v6_to_v4(&ip.src) {
-        Ok(a) => a,
-        // RFC 7915 §5.1 / RFC 6791: errors from untranslatable routers use the pool.
-        Err(e) => match (about_error, tx.map.rfc6791_v4(&ip.src)) {
-            (true, Some(a)) => a,
-            _ => {
-                let r = reply(icmp::V6_DEST_UNREACH, v6_code::SOURCE_POLICY, 0, e.counter(Counter::drop_untranslatable_src));
-                return icmp_errors::v6(tx, buf, start, end, &ip, any_icmp, r);
-            }
-        },
+    // Stateful NAT64 takes the source from the binding (RFC 6146 §3.5), looked up only
+    // for a packet that passes the checks below: one that is answered instead of
+    // translated creates no state.
+    let siit_src = if NAT64 {
+        None
+    } else {
+        Some(match tx.map.v6_to_v4(&ip.src) {
+            Ok(a) => a,
+            // RFC 7915 §5.1 / RFC 6791: errors from untranslatable routers use the pool.
+            Err(e) => match (about_error, tx.map.rfc6791_v4(&ip.src)) {
+                (true, Some(a)) => a,
+                _ => {
+                    let r = reply(icmp::V6_DEST_UNREACH, v6_code::SOURCE_POLICY, 0, e.counter(Counter::drop_untranslatable_src));
+                    return icmp_errors::v6(tx, buf, start, end, &ip, any_icmp, r);
+                }
+            },
+        })
     };
     if ip.hop_limit <= 1 {
         let r = reply(icmp::V6_TIME_EXCEEDED, 0, 0, Counter::drop_ttl_expired);
@@ -71,9 +83,18 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize) -> Verdi
         }
         None => {}
     }
+    let (src, hairpin) = match siit_src {
+        Some(a) => (a, tx.map.hairpins(&dst)),
+        None => match stateful::outbound(tx, buf, start, len, chain, dst) {
+            Ok(b) => {
+                tx.binding = Some(b);
+                (b.addr4, b.hairpin)
+            }
+            Err(v) => return v,
+        },
+    };
     let tos = tx.cfg.tos_v4.unwrap_or(ip.traffic_class);
     let ttl = ip.hop_limit - 1;
-    let hairpin = tx.map.hairpins(&dst);
     let fragment_fields = chain.fragment.map(|f| (f.id as u16, (if f.more { ipv4::MF } else { 0 }) | f.offset));
 
     let mut icmp_info_type = None;
@@ -118,13 +139,17 @@ pub fn translate(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize) -> Verdi
     }
 
     let l4 = &mut buf[upper_at..upper_at + upper_len];
+    // Stateful NAT64: the source port (ICMP: identifier) becomes the binding's x.
+    let port = if NAT64 { tx.binding.map(|b| b.port4) } else { None };
     if let Some(ty) = icmp_info_type {
+        let (old, new) = stateful::swap_bound_port(l4, stateful::ECHO_IDENTIFIER, port);
         let pseudo = checksum::pseudo_v6(&ip.src, &ip.dst, ICMPV6, upper_len as u32);
-        transport::retype_icmp(l4, ty, pseudo, 0);
+        transport::retype_icmp(l4, ty, pseudo + old, new);
     } else if first {
+        let (old, new) = stateful::swap_bound_port(l4, stateful::SOURCE_PORT, port);
         let removed = checksum::addresses_v6(&ip.src, &ip.dst);
         let added = checksum::addresses_v4(&src, &dst);
-        transport::update_checksum(chain.protocol, l4, removed, added);
+        transport::update_checksum(chain.protocol, l4, removed + old, added + new);
     }
     let (id, flags_offset) = match fragment_fields {
         Some(v) => v,

@@ -54,4 +54,8 @@ pub enum Verdict {
     },
     /// The input was dropped for this reason; nothing is sent.
     Drop(Counter),
+    /// Stateful NAT64 kept a copy of the input, counted in this counter, and sends
+    /// nothing now: an out-of-order fragment waiting for its first fragment (RFC 6146
+    /// §3.4) or an unsolicited SYN waiting for a simultaneous open (§3.5.2.2).
+    Held(Counter),
 }

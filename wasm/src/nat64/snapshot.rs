@@ -83,6 +83,23 @@ pub enum SnapshotError {
     },
 }
 
+impl core::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            SnapshotError::BufferTooSmall { needed } => write!(f, "the snapshot needs {} bytes", needed),
+            SnapshotError::Truncated => write!(f, "the snapshot is shorter than its {}-byte header", HEADER),
+            SnapshotError::BadMagic => write!(f, "not a NAT64 session snapshot (bad magic)"),
+            SnapshotError::UnsupportedVersion(v) => write!(f, "snapshot format version {}, this engine reads version {}", v, VERSION),
+            SnapshotError::BadHeader => write!(f, "the snapshot header has an unknown record size or reserved field"),
+            SnapshotError::LengthMismatch => write!(f, "the snapshot's length does not match its record count"),
+            SnapshotError::Checksum => write!(f, "the snapshot's records do not match its checksum: it is damaged"),
+            SnapshotError::NotEmpty => write!(f, "the session table is not empty"),
+            SnapshotError::Corrupt { record, field } => write!(f, "snapshot record {} has an impossible {}", record, field),
+            SnapshotError::Inconsistent { record } => write!(f, "snapshot record {} contradicts an earlier one", record),
+        }
+    }
+}
+
 /// What an import restored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct ImportSummary {
