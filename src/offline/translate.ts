@@ -92,12 +92,20 @@ async function readItems(items: string[]): Promise<Item[]> {
 
 /** A packet the engine emitted, with the index (over the whole run) of the input it came from. */
 export interface EmittedPacket extends CapturedPacket {
+  /** The input it answers or translates; {@link TIMER} for what the NAT64 timers sent. */
   readonly input: number;
 }
 
+/** The `input` of a packet the stateful NAT64 timers sent (a stored SYN's answer, a TCP probe). */
+export const TIMER = -1;
+
+/** Due entries one timer call handles; the calls repeat until nothing more is due. */
+const EXPIRE_BUDGET = 4096;
+
 /**
  * Runs packets through an engine in batches of its slot count, in order, and returns
- * every packet it emitted (copied out of the arena) with the clock at emission.
+ * every packet it emitted (copied out of the arena) with the clock at emission. A
+ * clock step runs the stateful NAT64 timers at the new time (RFC 6146 §4 lifetimes).
  */
 export function translateItems(engine: Engine, items: Item[]): EmittedPacket[] {
   const emitted: EmittedPacket[] = [];
@@ -112,11 +120,18 @@ export function translateItems(engine: Engine, items: Item[]): EmittedPacket[] {
     firstInput += pending;
     pending = 0;
   };
+  const runTimers = () => {
+    for (let more = true; more;) {
+      const r = engine.expire(nowMs, EXPIRE_BUDGET);
+      for (let j = 0; j < r.outputs; j++) emitted.push({ data: engine.output(j).slice(), timeMs: nowMs, input: TIMER });
+      more = r.more;
+    }
+  };
   for (const item of items) {
     if (item.kind === "clock") {
       if (pending) flush();
       nowMs += item.advanceMs;
-      flush(); // an empty batch still lets timers fire at the new time
+      runTimers();
       continue;
     }
     for (const p of item.packets) {
@@ -128,13 +143,28 @@ export function translateItems(engine: Engine, items: Item[]): EmittedPacket[] {
   return emitted;
 }
 
-/** Each input packet in words, followed by what came out of it. */
+/** Each input packet in words, followed by what came out of it; each clock step, followed by what the timers sent. */
 export function textReport(items: Item[], emitted: EmittedPacket[]): string {
-  const inputs = items.flatMap((i) => i.kind === "packets" ? i.packets : []);
-  return inputs.map((p, i) => {
-    const outs = emitted.filter((e) => e.input === i).map((e) => `    → ${describePacket(e.data)}`);
-    return [`  ${describePacket(p.data)}`, ...(outs.length ? outs : ["    → dropped"])].join("\n") + "\n";
-  }).join("");
+  const lines: string[] = [];
+  let input = 0;
+  let nowMs = 0;
+  for (const item of items) {
+    if (item.kind === "clock") {
+      nowMs += item.advanceMs;
+      lines.push(`  +${item.advanceMs / 1000}s`);
+      const sent = emitted.filter((e) => e.input === TIMER && e.timeMs === nowMs);
+      lines.push(...sent.map((e) => `    → ${describePacket(e.data)}`));
+      continue;
+    }
+    for (const p of item.packets) {
+      const outs = emitted.filter((e) => e.input === input).map((e) => `    → ${describePacket(e.data)}`);
+      // Nothing now: dropped (see the drop_* counters), or kept by stateful NAT64 (an
+      // unsolicited SYN, an early fragment) until a later packet or a clock step.
+      lines.push(`  ${describePacket(p.data)}`, ...(outs.length ? outs : ["    → nothing"]));
+      input++;
+    }
+  }
+  return lines.map((l) => l + "\n").join("");
 }
 
 /** Hex line of one emitted packet: `<4|6> <hex>`. */

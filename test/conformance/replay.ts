@@ -7,7 +7,7 @@
 
 import { Engine } from "../../src/engine/engine.ts";
 import { parseFlags } from "../../src/config/flags.ts";
-import { translateItems } from "../../src/offline/translate.ts";
+import { type Item, translateItems } from "../../src/offline/translate.ts";
 
 /** Where the shared corpus sits, beside the project root. */
 export const CORPUS = new URL("../../../shared/conformance/jool-graybox/", import.meta.url);
@@ -47,6 +47,8 @@ export function envToFlags(env: Record<string, unknown>): string[] {
   opt("ipv6", env.translator_ipv6);
   if (env.amend_udp_checksum_zero) args.push("--udp-zero-csum", "calc");
   if (env.zeroize_traffic_class) args.push("--zeroize-traffic-class");
+  // Jool's source-icmpv6-errors-better: off means RFC 6146 §3.6's source.
+  if (env.source_icmpv6_errors_better === false) args.push("--icmpv6-error-source", "destination");
   for (const p of (env.pool4 as { addr: string; ports: string; protos: string[] }[] | undefined) ?? []) {
     for (const proto of p.protos) args.push("--pool4", `${proto},${p.addr}:${p.ports}`);
   }
@@ -59,14 +61,32 @@ export function envToFlags(env: Record<string, unknown>): string[] {
   return args;
 }
 
+/** How to replay a case beyond its `send` packets. */
+export interface ReplayOptions {
+  /** Milliseconds the clock advances (timers run) between the sends and the comparison. */
+  waitMs?: number;
+  /**
+   * What the network beyond the translator answers to a packet it emitted, if anything:
+   * the answer goes back through the engine and the answered packet is not compared.
+   */
+  network?: (emitted: Uint8Array) => Uint8Array | undefined;
+}
+
 /** Why a case failed, in one line; null when it passed. */
-export function runCase(c: Case, extraFlags: string[] = []): string | null {
+export function runCase(c: Case, opts: ReplayOptions = {}): string | null {
   const read = (p: string) => Deno.readFileSync(new URL(`${c.id.split("/")[0]}/${p}`, CORPUS));
-  const { config } = parseFlags([...envToFlags(c.env), ...extraFlags]);
+  const { config } = parseFlags(envToFlags(c.env));
   const sent = c.send.map((p) => ({ data: read(p), timeMs: 0 }));
   const engine = Engine.create({ slotSize: Math.max(2048, ...sent.map((p) => p.data.length + 256)) });
   engine.configure(config);
-  const got = translateItems(engine, [{ kind: "packets", packets: sent }]);
+  const items: Item[] = [{ kind: "packets", packets: sent }];
+  if (opts.waitMs) items.push({ kind: "clock", advanceMs: opts.waitMs });
+  let got = translateItems(engine, items);
+  if (opts.network) {
+    const answers = got.map((p) => opts.network!(p.data));
+    const back = answers.flatMap((a) => a ? [{ data: a, timeMs: 0 }] : []);
+    got = [...got.filter((_, i) => !answers[i]), ...(back.length ? translateItems(engine, [{ kind: "packets", packets: back }]) : [])];
+  }
   const expected = c.expect.map(read);
   if (got.length !== expected.length) {
     return `emitted ${got.length} packet(s), expected ${expected.length}` +
@@ -88,14 +108,15 @@ export function runCase(c: Case, extraFlags: string[] = []): string | null {
 
 /**
  * Runs a suite; prints one line per failing case and the closing `N passed, M failed`
- * line; returns the ids that failed, each with its reason.
+ * line; returns the ids that failed, each with its reason. `options` gives each case
+ * what it needs beyond its packets.
  */
-export function replaySuite(cases: Case[]): Map<string, string> {
+export function replaySuite(cases: Case[], options: (c: Case) => ReplayOptions = () => ({})): Map<string, string> {
   const failed = new Map<string, string>();
   for (const c of cases) {
     let why: string | null;
     try {
-      why = runCase(c);
+      why = runCase(c, options(c));
     } catch (err) {
       why = `threw: ${(err as Error).message}`;
     }
