@@ -15,8 +15,10 @@ export type GatewayMode = "nat64" | "siit";
 /** The TUN device the gateway is told to create. */
 export const GATEWAY_TUN = "nat64";
 
-/** The client's IPv4 identity in SIIT mode (an EAMT entry, RFC 7757), inside pool4. */
+/** The client's IPv4 identity in SIIT mode (an EAMT entry, RFC 7757), inside the lab's routed 192.0.2.0/24. */
 const SIIT_CLIENT_V4 = "192.0.2.2";
+/** Stateful mode's pool4: one address (every flow gets a port of its own, RFC 6146 section 3.5), inside the same. */
+const GATEWAY_POOL4 = "192.0.2.1/32";
 
 /**
  * The gateway's command line, run from the repository root inside the gateway namespace.
@@ -35,7 +37,7 @@ export function gatewayCommand(mode: GatewayMode, controlSocket: string): string
     "--pool6",
     LAB_ADDRESSES.nat64Prefix,
     ...(mode === "nat64"
-      ? ["--pool4", LAB_ADDRESSES.pool4]
+      ? ["--pool4", GATEWAY_POOL4]
       : ["--eamt", `${LAB_ADDRESSES.clientV6}/128=${SIIT_CLIENT_V4}/32`]),
     "--control-socket",
     controlSocket,
@@ -60,7 +62,7 @@ export async function startGateway(
   pin: string[],
 ): Promise<Background> {
   const gw = new Background("nat64 run", lab.exec("gw", [...pin, ...gatewayCommand(mode, controlSocket)]), REPO);
-  const routed = mode === "nat64" ? [LAB_ADDRESSES.nat64Prefix, LAB_ADDRESSES.pool4] : [LAB_ADDRESSES.nat64Prefix];
+  const routed = mode === "nat64" ? [LAB_ADDRESSES.nat64Prefix, GATEWAY_POOL4] : [LAB_ADDRESSES.nat64Prefix];
   try {
     await gw.waitUntil(
       async () => {
