@@ -24,6 +24,8 @@ import { Dns64Server } from "../dns64/server.ts";
 import type { Dns64Options } from "../dns64/options.ts";
 import { Pref64Advertiser } from "../pref64/advertiser.ts";
 import { pref64Options } from "../pref64/keys.ts";
+import { SessionTimers } from "../nat64/timers.ts";
+import { Checkpoints, restoreState, saveState } from "../nat64/state_file.ts";
 
 /** Packets per batch: enough to amortise the per-batch wait, small enough to keep latency low. */
 const SLOTS = 64;
@@ -101,6 +103,8 @@ export class Gateway {
   readonly #stop = new AbortController();
   readonly #stats: DatapathStats;
   readonly #datapath: Promise<DatapathExit>;
+  readonly #timers: SessionTimers;
+  readonly #checkpoints?: Checkpoints;
   readonly view: GatewayView;
   #loaded: LoadedConfig;
 
@@ -116,6 +120,7 @@ export class Gateway {
       pref64?: Pref64Advertiser;
       view: GatewayView;
       stats: DatapathStats;
+      timers: SessionTimers;
       loaded: LoadedConfig;
     },
   ) {
@@ -138,6 +143,19 @@ export class Gateway {
       deviceName: this.#tun.name,
       stats: this.#stats,
     });
+    this.#timers = parts.timers;
+    this.#timers.start();
+    const { stateFile, checkpointInterval } = this.#loaded.config.run;
+    if (stateFile && checkpointInterval > 0) {
+      this.#checkpoints = new Checkpoints(() => this.#saveState(stateFile), this.#logger);
+      this.#checkpoints.start(checkpointInterval);
+    }
+  }
+
+  /** Saves the NAT64 tables to `file` (on stop and at checkpoints). */
+  async #saveState(file: string): Promise<void> {
+    const saved = await saveState(this.#engine, file, performance.now());
+    this.#logger.debug("NAT64 tables saved", { file, sessions: saved.sessions, bytes: saved.bytes });
   }
 
   /** Starts every part; on failure stops what had started and throws its one sentence. */
@@ -153,6 +171,11 @@ export class Gateway {
       });
       engine.configure(config.translator);
       checkMtuFitsSlots(config.run.tunMtu, engine);
+      if (config.run.stateFile && config.translator.mode === "nat64") {
+        // Before any packet: the restored sessions keep their pool4 ports.
+        const restored = await restoreState(engine, config.run.stateFile, performance.now(), logger);
+        if (restored) logger.info("NAT64 tables restored", { file: config.run.stateFile, ...restored });
+      }
 
       const libc = Libc.open(config.run.libc);
       const tun = TunDevice.open(libc, { name: config.run.tun });
@@ -167,10 +190,11 @@ export class Gateway {
       undo.push(() => poller.close());
 
       const stats = new DatapathStats();
+      const timers = new SessionTimers(engine, tun.memoryPort(engine.memory));
       const startedAt = new Date();
       // The view reads the config in force through the gateway, so a reload shows at once.
       let gw: Gateway | undefined;
-      const engineView = new EngineView(engine, stats, () => gw?.loaded ?? loaded, tun.name, startedAt);
+      const engineView = new EngineView(engine, stats, timers.stats, () => gw?.loaded ?? loaded, tun.name, startedAt);
       const sources: CounterSource[] = [logger];
       let dns64: Dns64Server | undefined;
       if (config.dns64.listen.length) {
@@ -207,7 +231,7 @@ export class Gateway {
         metrics.start();
         undo.push(() => metrics!.close());
       }
-      gw = new Gateway({ logger, engine, tun, poller, control: control!, metrics, dns64, pref64, view, stats, loaded });
+      gw = new Gateway({ logger, engine, tun, poller, control: control!, metrics, dns64, pref64, view, stats, timers, loaded });
       logger.info("gateway running", {
         tun: tun.name,
         mode: config.translator.mode,
@@ -231,7 +255,13 @@ export class Gateway {
    */
   reload(next: LoadedConfig): void {
     const old = this.#loaded.config;
-    const restartOnly = (["tun", "tunMtu", "libc"] as const).filter((k) => old.run[k] !== next.config.run[k]);
+    const restartOnly: string[] = (["tun", "tunMtu", "libc", "stateFile", "checkpointInterval"] as const).filter((k) =>
+      old.run[k] !== next.config.run[k]
+    );
+    // The tables are laid out once, at start.
+    if (old.translator.nat64.sessionCapacity !== next.config.translator.nat64.sessionCapacity) {
+      restartOnly.push("sessionCapacity");
+    }
     this.#engine.configure(next.config.translator);
     this.#loaded = {
       ...next,
@@ -248,10 +278,24 @@ export class Gateway {
     return this.#datapath;
   }
 
-  /** Stops the datapath and closes everything; returns why the datapath ended. */
+  /**
+   * Stops the datapath and closes everything; returns why the datapath ended. With a
+   * state file the NAT64 tables are saved first, so the next start restores them.
+   */
   async stop(): Promise<DatapathExit> {
     this.#stop.abort();
     const exit = await this.#datapath;
+    this.#timers.stop();
+    await this.#checkpoints?.stop();
+    const { stateFile } = this.#loaded.config.run;
+    if (stateFile && this.#loaded.config.translator.mode === "nat64") {
+      try {
+        const saved = await saveState(this.#engine, stateFile, performance.now());
+        this.#logger.info("NAT64 tables saved", { file: stateFile, sessions: saved.sessions });
+      } catch (err) {
+        this.#logger.error("NAT64 tables not saved", { reason: (err as Error).message });
+      }
+    }
     await this.#metrics?.close();
     await this.#dns64?.stop();
     // The last advertisement carries lifetime 0, so hosts stop using a prefix nobody translates.

@@ -1,6 +1,7 @@
 /**
  * The running gateway as its operators see it (`GatewayView` of `src/control/view.ts`):
- * status, the config in force, the engine's and the datapath's counters.
+ * status, the config in force, the engine's, the datapath's and the NAT64 timers'
+ * counters, and the stateful NAT64 sessions and BIB page by page from the engine.
  *
  * @module
  */
@@ -9,21 +10,33 @@ import type { Engine } from "../engine/engine.ts";
 import type { DatapathStats } from "../datapath/loop.ts";
 import type { BibRow, GatewayStatus, GatewayView, ListPage, ListQuery, SessionRow } from "../control/view.ts";
 import type { LoadedConfig } from "./config.ts";
+import type { TimerStats } from "../nat64/timers.ts";
+import { bibRow, listRequest, sessionRow } from "../nat64/listing.ts";
+import { WELL_KNOWN_PREFIX } from "../net/ip.ts";
 
 /** The version `status` reports. */
 export const VERSION = "0.1.0";
 
-/** A {@link GatewayView} over one engine and its datapath. */
+/** A {@link GatewayView} over one engine, its datapath and its NAT64 timers. */
 export class EngineView implements GatewayView {
   readonly #engine: Engine;
   readonly #stats: DatapathStats;
+  readonly #timers: TimerStats;
   readonly #loaded: () => LoadedConfig;
   readonly #tun: string;
   readonly #startedAt: Date;
 
-  constructor(engine: Engine, stats: DatapathStats, loaded: () => LoadedConfig, tun: string, startedAt: Date) {
+  constructor(
+    engine: Engine,
+    stats: DatapathStats,
+    timers: TimerStats,
+    loaded: () => LoadedConfig,
+    tun: string,
+    startedAt: Date,
+  ) {
     this.#engine = engine;
     this.#stats = stats;
+    this.#timers = timers;
     this.#loaded = loaded;
     this.#tun = tun;
     this.#startedAt = startedAt;
@@ -54,14 +67,31 @@ export class EngineView implements GatewayView {
       drop_tun_read_error: s.readErrors,
       drop_tun_write_error: s.writeErrors,
       datapath_poll_errors: s.pollErrors,
+      nat64_timer_ticks: this.#timers.ticks,
+      nat64_timer_packets_written: this.#timers.packetsWritten,
+      drop_timer_write_error: this.#timers.writeErrors,
     };
   }
 
-  sessions(_q: ListQuery): ListPage<SessionRow> {
-    return { items: [], total: 0 };
+  sessions(q: ListQuery): ListPage<SessionRow> {
+    const { filter, cursor } = listRequest(q);
+    const page = this.#engine.listSessions(filter, cursor, performance.now());
+    // Stateful NAT64 needs pool6 (checked at start); SIIT has no sessions to show.
+    const pool6 = this.#loaded().config.translator.pool6 ?? WELL_KNOWN_PREFIX;
+    return {
+      items: page.records.map((r) => sessionRow(r, pool6)),
+      ...(page.next === undefined ? {} : { next: String(page.next) }),
+      total: page.total,
+    };
   }
 
-  bib(_q: ListQuery): ListPage<BibRow> {
-    return { items: [], total: 0 };
+  bib(q: ListQuery): ListPage<BibRow> {
+    const { filter, cursor } = listRequest(q);
+    const page = this.#engine.listBib(filter, cursor);
+    return {
+      items: page.records.map(bibRow),
+      ...(page.next === undefined ? {} : { next: String(page.next) }),
+      total: page.total,
+    };
   }
 }

@@ -1,0 +1,109 @@
+/**
+ * The stateful NAT64 timers (RFC 6146 §4 lifetimes): the host owns the clock and the
+ * schedule, the engine is told "now". Once a second, or at once again while the
+ * engine says more is due, one `expire` call removes what outlived its lifetime; the
+ * packets it asks to send (the answer to a stored SYN that waited in vain, the probe
+ * of an idle TCP connection) go to the TUN like a batch's outputs.
+ *
+ * The engine only looks at the heads of its expiry queues, so a tick costs what
+ * expires, not what lives; the budget bounds one call, so a mass expiry is spread over
+ * several turns of the event loop and the datapath keeps its turns in between. The
+ * datapath's batches are synchronous, so a tick always runs between two of them and
+ * may use the engine's slots.
+ *
+ * @module
+ */
+
+import type { ExpireResult } from "../engine/engine.ts";
+
+/** The part of the engine the timers drive. */
+export interface ExpiringEngine {
+  /** Runs the timers at `nowMs` for at most `budget` due entries. */
+  expire(nowMs: number, budget: number): ExpireResult;
+  /** Memory offset of output `j`. */
+  outputAddress(j: number): number;
+  /** Byte length of output `j`. */
+  outputLength(j: number): number;
+}
+
+/** Where the timers' packets go: bytes written or -errno, like the datapath's port. */
+export interface PacketWriter {
+  write(offset: number, length: number): number;
+}
+
+/** Schedule and bounds of the timers. */
+export interface TimerOptions {
+  /** Milliseconds between ticks while nothing more is due (default 1000). */
+  intervalMs?: number;
+  /** Due entries one tick handles at most (default 16384). */
+  budget?: number;
+  /** The monotonic clock the engine's lifetimes run on (default `performance.now`). */
+  clock?: () => number;
+}
+
+/** What the timers have done; read at any time. */
+export class TimerStats {
+  /** `expire` calls. */
+  ticks = 0;
+  /** Packets the timers wrote to the TUN. */
+  packetsWritten = 0;
+  /** Writes that failed or wrote short. */
+  writeErrors = 0;
+  /** Ticks that found more due than the budget allowed (rescheduled at once). */
+  busyTicks = 0;
+}
+
+/** The running timers of one engine. */
+export class SessionTimers {
+  /** Counters of the ticks and their packets. */
+  readonly stats = new TimerStats();
+  readonly #engine: ExpiringEngine;
+  readonly #out: PacketWriter;
+  readonly #intervalMs: number;
+  readonly #budget: number;
+  readonly #clock: () => number;
+  #timer?: ReturnType<typeof setTimeout>;
+  #running = false;
+
+  constructor(engine: ExpiringEngine, out: PacketWriter, opts: TimerOptions = {}) {
+    this.#engine = engine;
+    this.#out = out;
+    this.#intervalMs = opts.intervalMs ?? 1000;
+    this.#budget = opts.budget ?? 16384;
+    this.#clock = opts.clock ?? (() => performance.now());
+  }
+
+  /** Starts ticking. */
+  start(): void {
+    this.#running = true;
+    this.#schedule(this.#intervalMs);
+  }
+
+  /** Stops ticking; a tick in progress has already finished (ticks are synchronous). */
+  stop(): void {
+    this.#running = false;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Runs one tick now: expires what is due, writes what it sends; returns whether more is due. */
+  tick(): boolean {
+    const r = this.#engine.expire(this.#clock(), this.#budget);
+    this.stats.ticks++;
+    for (let j = 0; j < r.outputs; j++) {
+      const len = this.#engine.outputLength(j);
+      if (this.#out.write(this.#engine.outputAddress(j), len) === len) this.stats.packetsWritten++;
+      else this.stats.writeErrors++;
+    }
+    if (r.more) this.stats.busyTicks++;
+    return r.more;
+  }
+
+  #schedule(delayMs: number): void {
+    if (!this.#running) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#schedule(this.tick() ? 0 : this.#intervalMs);
+    }, delayMs);
+  }
+}
