@@ -27,6 +27,8 @@ export interface FloodOptions {
   rate: number;
   /** How long it runs. */
   seconds: number;
+  /** Where in 1024-65535 the source ports start (default 0), so floods in a row open new flows. */
+  portOffset?: number;
 }
 
 /** What a flood did. */
@@ -54,6 +56,8 @@ export async function flood(lab: Lab, side: Side, kind: FloodKind, opts: FloodOp
     String(opts.rate),
     "--seconds",
     String(opts.seconds),
+    "--port-offset",
+    String(opts.portOffset ?? 0),
   ];
   const out = await lab.must(side, argv, (opts.seconds + 20) * 1000);
   const r = JSON.parse(out.trim().split("\n").pop()!);

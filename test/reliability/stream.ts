@@ -1,8 +1,9 @@
 /**
  * An established TCP flow to watch while something hostile happens: iperf3 from the
  * IPv6-only client to the IPv4-only server through the gateway, at a fixed bitrate,
- * printing an interval every half second as it goes (`--forceflush`), so a test can
- * start a flood once the flow is steady and compare the throughput before and during it.
+ * printing an interval every half second (or as asked) as it goes (`--forceflush`), so
+ * a test can start a flood once the flow is steady and compare the throughput before
+ * and during it.
  *
  * @module
  */
@@ -70,8 +71,14 @@ export class TcpStream {
     this.#seconds = seconds;
   }
 
-  /** Starts an iperf3 server on SERVER4:`port` and a client sending to it at `bitrate` for `seconds`. */
-  static async start(lab: Lab, opts: { seconds: number; bitrate: string; port?: number }): Promise<TcpStream> {
+  /**
+   * Starts an iperf3 server on SERVER4:`port` and a client sending to it at `bitrate` for
+   * `seconds`, reporting every `interval` seconds (default 0.5).
+   */
+  static async start(
+    lab: Lab,
+    opts: { seconds: number; bitrate: string; port?: number; interval?: number },
+  ): Promise<TcpStream> {
     const port = String(opts.port ?? 5201);
     const server = lab.spawn("server", [
       "iperf3",
@@ -99,7 +106,7 @@ export class TcpStream {
       "3000",
       "--forceflush",
       "--interval",
-      "0.5",
+      String(opts.interval ?? 0.5),
       "--bitrate",
       opts.bitrate,
       "--time",
