@@ -6,6 +6,10 @@
 mod exchange;
 mod expire;
 mod outputs;
+#[cfg(test)]
+mod test_host;
+#[cfg(test)]
+mod nat64_tests;
 
 use core::fmt::Write;
 
@@ -367,61 +371,13 @@ impl<'a> Write for Sentence<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::test_host::Host;
     use super::*;
     use crate::testutil::*;
     use crate::{ipv4, ipv6};
     extern crate std;
     use std::boxed::Box;
     use std::vec::Vec;
-
-    struct Host {
-        e: Box<Engine>,
-        l: Layout,
-    }
-
-    impl Host {
-        fn new(slots: u32) -> Host {
-            let mut e = Box::new(Engine::new());
-            e.init(slots, 2048, 0, [0; 16]).unwrap();
-            let l = e.layout().unwrap();
-            Host { e, l }
-        }
-
-        fn configure(&mut self, records: &[u8]) -> Result<(), ()> {
-            let at = self.l.config;
-            self.e.memory()[at..at + records.len()].copy_from_slice(records);
-            self.e.configure(records.len() as u32)
-        }
-
-        fn load(&mut self, slot: usize, pkt: &[u8]) {
-            let at = self.l.slots + slot * self.l.slot_size + HEADROOM;
-            let len_at = self.l.in_len + 4 * slot;
-            let mem = self.e.memory();
-            mem[at..at + pkt.len()].copy_from_slice(pkt);
-            mem[len_at..len_at + 4].copy_from_slice(&(pkt.len() as u32).to_le_bytes());
-        }
-
-        /// Runs a batch and returns (bytes, slot, kind) per output.
-        fn run(&mut self, count: u32) -> Vec<(Vec<u8>, u32, u32)> {
-            let n = self.e.translate(count, 1000.0) as usize;
-            let out = self.l.out;
-            let mem = self.e.memory();
-            (0..n)
-                .map(|j| {
-                    let d = &mem[out + 16 * j..out + 16 * j + 16];
-                    let w = |i: usize| u32::from_le_bytes([d[4 * i], d[4 * i + 1], d[4 * i + 2], d[4 * i + 3]]);
-                    let (addr, len) = (w(0) as usize, w(1) as usize);
-                    (mem[addr..addr + len].to_vec(), w(2), w(3))
-                })
-                .collect()
-        }
-
-        fn counter(&mut self, c: Counter) -> u64 {
-            let at = self.l.counters + 8 * c as usize;
-            let b = &self.e.memory()[at..at + 8];
-            u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-        }
-    }
 
     #[test]
     fn a_batch_keeps_slot_order_and_counts_every_packet() {

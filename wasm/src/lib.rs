@@ -2,7 +2,8 @@
 //!
 //! This comment is the one place the ABI between the TypeScript host (`src/engine/`) and
 //! this crate is written down. Both sides test it: `cargo test` exercises the functions
-//! below natively, `test/engine/abi_test.ts` exercises the built module from Deno.
+//! below natively, `test/engine/abi_test.ts` and `test/engine/nat64_abi_test.ts`
+//! exercise the built module from Deno.
 //!
 //! # Memory
 //! `nat64_init` lays out every buffer once and grows linear memory once; memory never
@@ -13,11 +14,13 @@
 //! | region | size | writer |
 //! |---|---|---|
 //! | slots | `slot_count × slot_size` | host writes input packet `i` at `nat64_slot_base() + i × slot_size + nat64_headroom()` |
-//! | spill | `slot_count × slot_size` | engine: extra output packets (fragments) |
+//! | spill | `slot_count × slot_size` | engine: extra output packets (fragments, released held fragments) |
 //! | input lengths | `slot_count × u32` at `nat64_in_len_base()` | host: byte length of the packet in slot `i` |
 //! | output descriptors | `nat64_out_capacity() × 4 × u32` at `nat64_out_base()` | engine |
 //! | config buffer | `nat64_config_capacity()` bytes at `nat64_config_base()` | host: TLV records |
 //! | counters | `nat64_counter_count() × u64` at `nat64_counters_base()` | engine |
+//! | NAT64 tables | `crate::nat64::Nat64::bytes_needed` for the session capacity | engine only |
+//! | state buffer | `nat64_state_capacity()` bytes at `nat64_state_base()` | both: snapshot pieces, listing filters and pages |
 //!
 //! `slot_count` is 1 to 4096; `slot_size` (headroom included) is 1344 to 65600, so a
 //! slot holds packets of up to `slot_size - 64` bytes. The headroom is 64 bytes: it
@@ -25,7 +28,10 @@
 //! header) and lets an ICMP error the engine sends put its headers (28 or 48 bytes)
 //! in front of the packet it quotes. A translated ICMP error is rebuilt and written
 //! from the first byte of its slot (it is at most 1280 bytes). `nat64_out_capacity()`
-//! is `slot_count + spill bytes / 64`; the config buffer holds 32768 bytes.
+//! is `slot_count + spill bytes / 64`; the config buffer holds 32768 bytes, the state
+//! buffer 65536. The NAT64 tables take at most 128 bytes per session of capacity plus
+//! about 0.6 MB (pool4 bitmaps, stored SYNs, fragments); a capacity of 0 lays out
+//! none, and stateful NAT64 is then refused.
 //!
 //! # Translating a batch
 //! The host fills slots `0..count`, writes their lengths, and calls
@@ -34,13 +40,17 @@
 //! `[addr, len, slot, kind]`: the packet's bytes are `memory[addr .. addr + len]`, `slot`
 //! is the input slot it came from, `kind` is one of [`OUT_TRANSLATED`],
 //! [`OUT_ICMP_ERROR`] (an error the translator generated, going back to the input's
-//! sender on the side the input came from) and [`OUT_FRAGMENT`]. The side a packet
-//! leaves on is its IP version (first nibble): a hairpinned IPv6 packet (RFC 7757 §4.2)
-//! is translated twice and leaves as IPv6. Outputs of slot `i` precede outputs of
-//! slot `i + 1`, so per-flow order is kept (RFC 7915 §1.3). A packet cut into
-//! fragments gives one [`OUT_FRAGMENT`] descriptor per fragment, in offset order: the
-//! first in its slot, the others in the spill area. An input that produces no
-//! output was dropped; the reason is counted.
+//! sender on the side the input came from), [`OUT_FRAGMENT`] and, from
+//! `nat64_expire` only, [`OUT_PROBE`]. The side a packet leaves on is its IP version
+//! (first nibble): a hairpinned IPv6 packet (RFC 7757 §4.2, RFC 6146 §3.8) is
+//! translated twice and leaves as IPv6. Outputs of slot `i` precede outputs of slot
+//! `i + 1`, so per-flow order is kept (RFC 7915 §1.3). A packet cut into fragments
+//! gives one [`OUT_FRAGMENT`] descriptor per fragment, in offset order: the first in
+//! its slot, the others in the spill area. An input that produces no output was
+//! dropped (the reason is counted) or, in stateful NAT64 mode, kept: an unsolicited
+//! IPv4 SYN waiting for a simultaneous open, or a fragment that came before the first
+//! fragment of its datagram. A kept fragment comes out, from the spill area and with
+//! the slot of the packet that released it, after the first fragment arrives.
 //!
 //! `now_ms` is the host's monotonic clock in milliseconds. The engine never reads a
 //! clock of its own: the host owns time and the timer schedule.
@@ -52,13 +62,49 @@
 //! defaults, see [`config::Config::set_defaults`]); a failed one keeps the previous
 //! configuration and leaves a one-sentence reason, NUL-terminated, at `nat64_error()`.
 //! Until the first success every packet is dropped (`drop_not_configured`). MODE 1
-//! (stateful NAT64) is refused until the `nat64` module provides it.
+//! is stateful NAT64 (RFC 6146): it needs POOL6, takes no EAMT, and reads the records
+//! POOL4, STATIC_BIB, TIMEOUTS, FILTERING, DROP_EXTERNAL_TCP, MAX_SESSIONS,
+//! MAX_SESSIONS_PER_HOST and ICMP_ERROR_SOURCE; reconfiguring keeps the sessions the
+//! new pool4 and static entries still allow (see [`nat64::Nat64::configure`]).
+//!
+//! # Stateful NAT64 timers
+//! `nat64_expire(now_ms, budget)` removes what outlived its lifetime at `now_ms` —
+//! sessions, stored SYNs, fragmented datagrams — at most `budget` of them, looking only
+//! at the heads of the expiry queues (the cost does not grow with live sessions). It
+//! writes what RFC 6146 §3.5.2.2 sends when a lifetime runs out into the slots and
+//! describes it like a batch's outputs: port unreachable for a stored SYN (ICMP type 3
+//! code 3 from its pool4 address; ICMPv6 type 1 code 4 for a hairpinned one), a TCP
+//! probe ([`OUT_PROBE`]) to the IPv6 end of an established connection idle for
+//! TCP_EST. It returns the number of descriptors, with bit 31 set when the budget or
+//! the slots ran out and more may be due now. The host calls it between batches.
+//!
+//! # The state buffer
+//! Snapshots (save on stop, restore at start) and listings go through the state buffer
+//! in pieces; the formats are in [`nat64::snapshot`] and [`nat64::records`].
+//! - Save: `nat64_export_begin(now_ms)` writes the 32-byte header into the buffer and
+//!   returns the snapshot's length; each `nat64_export_next()` writes the next records
+//!   and returns their bytes, 0 at the end. A translate, expire, configure, import or
+//!   fill call in between ends the export (`nat64_export_next` returns -1).
+//! - Restore, after `nat64_configure`, into empty tables: the host puts the header in
+//!   the buffer and calls `nat64_import_begin(snapshot_len)`; then gives every record
+//!   once to `nat64_import_check(len)` (whole records, nothing changes) and once more to
+//!   `nat64_import_apply(len, now_ms)`; then `nat64_import_end()`, which leaves
+//!   `u32 sessions restored, u32 records skipped` at the start of the buffer. A damaged,
+//!   contradictory or mismatched snapshot is refused with its reason at `nat64_error()`
+//!   and nothing of it stays.
+//! - Listing: the host writes a 20-byte filter at the start of the buffer — `u8 proto`
+//!   (0 TCP, 1 UDP, 2 ICMP, 255 any), `u8 family` (0 none, 4, 6), `u16 most records`
+//!   (0: as many as fit), `[16] address` (IPv4 in the first 4 bytes) — and calls
+//!   `nat64_list_sessions(cursor, now_ms)` or `nat64_list_bib(cursor)` with cursor 0
+//!   first. The buffer then holds `u32 records, u32 next cursor (0xffffffff at the
+//!   end), u32 total matching, u32 0` and the records from byte 16 (sessions 40 bytes
+//!   with their remaining lifetime, BIB entries 32).
 //!
 //! # Exports
 //! | function | returns |
 //! |---|---|
 //! | `nat64_abi_version() -> u32` | [`ABI_VERSION`] |
-//! | `nat64_init(slot_count: u32, slot_size: u32, session_capacity: u32) -> i32` | 0, or a negative [`InitError`] code (-1 already initialised with another geometry, -2 slot count or size out of range, -3 memory could not grow); only the first call lays out memory, a repeat with the same geometry returns 0; `session_capacity` is for the stateful NAT64 tables, for which this build reserves nothing yet |
+//! | `nat64_init(slot_count: u32, slot_size: u32, session_capacity: u32, seed0: u32, seed1: u32, seed2: u32, seed3: u32) -> i32` | 0, or a negative [`InitError`] code (-1 already initialised with another geometry, -2 slot count or size out of range, -3 memory could not grow, -4 session capacity too large); only the first call lays out memory, a repeat with the same geometry returns 0. The four seed words (16 random bytes from the host) key the NAT64 tables' hashes and port choice, so that remote hosts can neither aim collisions nor predict ports |
 //! | `nat64_slot_base() -> u32`, `nat64_slot_size() -> u32`, `nat64_slot_count() -> u32`, `nat64_headroom() -> u32` | the slot geometry |
 //! | `nat64_in_len_base() -> u32` | address of the input length array |
 //! | `nat64_out_base() -> u32`, `nat64_out_capacity() -> u32` | the output descriptor array and how many it holds |
@@ -66,14 +112,27 @@
 //! | `nat64_configure(len: u32) -> i32` | 0, or -1 with the reason at `nat64_error()` |
 //! | `nat64_error() -> u32` | address of the last error sentence (NUL-terminated ASCII) |
 //! | `nat64_translate(count: u32, now_ms: f64) -> u32` | number of output descriptors written |
+//! | `nat64_expire(now_ms: f64, budget: u32) -> u32` | output descriptors written, bit 31 set when more may be due |
+//! | `nat64_state_base() -> u32`, `nat64_state_capacity() -> u32` | the state buffer |
+//! | `nat64_export_begin(now_ms: f64) -> i32` | snapshot length, or -1 without tables |
+//! | `nat64_export_next() -> i32` | bytes of records written, 0 at the end, -1 without an export in progress |
+//! | `nat64_import_begin(len: u32) -> i32`, `nat64_import_check(len: u32) -> i32`, `nat64_import_apply(len: u32, now_ms: f64) -> i32`, `nat64_import_end() -> i32` | 0, or -1 with the reason at `nat64_error()` |
+//! | `nat64_list_sessions(cursor: u32, now_ms: f64) -> i32`, `nat64_list_bib(cursor: u32) -> i32` | records in the page, or -1 |
+//! | `nat64_fill(count: u32, hosts: u32, now_ms: f64) -> u32` | benchmark support: synthetic UDP sessions created ([`nat64::synthetic_flow`]) |
 //! | `nat64_counters_base() -> u32`, `nat64_counter_count() -> u32`, `nat64_counter_names() -> u32` | counters |
 //!
 //! # Counters
 //! `nat64_counter_names()` points at the counter names, each NUL-terminated, in the
 //! order of the `u64` array at `nat64_counters_base()`, ended by an empty name. The
-//! names and their meaning are in [`counters::Counter`]. Each input counts once in
+//! names and their meaning are in [`counters::Counter`]; they follow the grammar the
+//! operator tools read (`src/control/counters.ts`). Each input counts once in
 //! `packets_in_v4` or `packets_in_v6` (or in `drop_bad_input` when it has neither
-//! version), and each input without output counts in exactly one `drop_*` counter.
+//! version) and once in its traffic counters `in{4,6}_{tcp,udp,icmp,other}_{packets,bytes}`;
+//! each output in `out{4,6}_…`. Each input without output counts in exactly one
+//! `drop_*` counter (a packet the stateful tables refuse in `drop_<refusal>`, see
+//! [`nat64::Refusal::name`]), or in `nat64_syns_stored` / `nat64_fragments_held` when
+//! it is kept. The gauges `sessions_*`, `bib_*`, `pool4_used_*`, `pool4_size_*` are
+//! set after every call that can change them.
 
 #![cfg_attr(not(test), no_std)]
 
@@ -362,6 +421,19 @@ mod tests {
         let counts: [u64; counters::COUNT] = unsafe { core::ptr::read_unaligned(at(nat64_counters_base()) as *const [u64; counters::COUNT]) };
         assert_eq!(counts[counters::Counter::translated_4to6 as usize], 1);
         assert_eq!(counts[counters::Counter::drop_bad_input as usize], 1);
+        assert_eq!(counts[counters::Counter::in4_udp_packets as usize], 1);
+        // The stateful side: tables exist (capacity 1024) but hold nothing yet.
+        assert_eq!(nat64_state_capacity() as usize, arena::STATE_CAPACITY);
+        assert!(nat64_state_base() > nat64_counters_base());
+        assert_eq!(nat64_expire(10.0, 100), 0);
+        assert_eq!(nat64_export_begin(10.0), nat64::snapshot::HEADER as i32);
+        assert_eq!(nat64_export_next(), 0);
+        assert_eq!(nat64_import_end(), -1, "no restore in progress");
+        unsafe { core::ptr::write_bytes(at(nat64_state_base()), 0, 20) };
+        unsafe { *at(nat64_state_base()) = 255 };
+        assert_eq!(nat64_list_sessions(0, 10.0), 0);
+        assert_eq!(nat64_list_bib(0), 0);
+        assert_eq!(nat64_fill(10, 1, 10.0), 0, "SIIT configuration: no pool4 to bind with");
     }
 }
 

@@ -37,9 +37,9 @@
 //!    creates or refreshes state). Fragments: see below.
 //! 3. Call [`Nat64::outbound`] with the [`Flow6`] (ICMP echo: identifier as `sport`).
 //!    `Ok(mapping)`: rewrite the source to (`addr4`, `port4`). `Err(refusal)`: drop and
-//!    count `refusal.name()`; [`Refusal::PoolExhausted`] and [`Refusal::NoPool4`] answer
-//!    ICMPv6 destination unreachable code 3 (RFC 6146 §3.5.1.1),
-//!    [`Refusal::NotSyn`] is silent.
+//!    count `drop_<refusal.name()>`; [`Refusal::PoolExhausted`], [`Refusal::NoPool4`]
+//!    and the session limits answer ICMPv6 destination unreachable code 3 (RFC 6146
+//!    §3.5.1.1), [`Refusal::NotSyn`] is silent.
 //!
 //! # The packet path, IPv4 → IPv6
 //! 1. Drop packets whose destination is not in pool4 ([`Nat64::pool4_contains`]).
@@ -78,23 +78,18 @@
 //! ([`listing`]) page fixed records ([`records`]) into a buffer with a [`ListFilter`].
 //! [`Nat64::fill_udp`] fills the tables for benchmarks.
 //!
-//! # What the rest of the engine has to provide
-//! - Config tags (in `config.rs`), each mapped onto [`Nat64Config`]: pool4 entry
-//!   (repeatable: `u8 proto (0 TCP, 1 UDP, 2 ICMP), [4] prefix, u8 prefix_len,
-//!   u16 first_port, u16 last_port`), static BIB entry (repeatable: `u8 proto,
-//!   [16] addr6, u16 port6, [4] addr4, u16 port4`), the six lifetimes (`u32` ms each:
-//!   UDP, TCP_EST, TCP_TRANS, ICMP, TCP_INCOMING_SYN, FRAGMENT), filtering (`u8`: 0
-//!   endpoint-independent, 1 address-dependent), drop externally initiated TCP (`u8`),
-//!   max sessions (`u32`), max sessions per host (`u32`). The error sentence:
-//!   "`<key>` entry `<n>` `<reason>`" from [`ConfigError::field`],
-//!   [`ConfigError::entry`], [`ConfigError::reason`].
-//! - `nat64_init`: a 16-byte random seed from the host (an extra argument or a buffer
-//!   the host fills before init), the region carved from the arena with
-//!   [`Nat64::bytes_needed`] for `Capacity::for_sessions(session_capacity)`.
-//! - Exports: `expire(now_ms, budget)` that turns [`Expired::StoredSyn`] and
-//!   [`Expired::Probe`] into output packets; `export`/`import` over a host buffer;
-//!   `list_sessions`/`list_bib` (filter, cursor) over a host buffer; `fill_udp` for the
-//!   benchmark; counters from [`Refusal::name`], [`Occupancy`] and [`ExpireSummary`].
+//! # Where the rest of the engine provides it
+//! - Config tags POOL4, STATIC_BIB, TIMEOUTS, FILTERING, DROP_EXTERNAL_TCP,
+//!   MAX_SESSIONS, MAX_SESSIONS_PER_HOST (`crate::config`), mapped onto
+//!   [`Nat64Config`]; the error sentence "stateful NAT64 `<field>` entry `<n>`
+//!   `<reason>`" from [`ConfigError`].
+//! - The packet path: `crate::stateful` (the calls above), `crate::translate64` and
+//!   `crate::translate46` (the rewrites), `crate::engine` (held fragments released
+//!   through the spill area); refusals count as `drop_<`[`Refusal::name`]`>`.
+//! - `nat64_init` carves the region with [`Nat64::bytes_needed`] and keys it with the
+//!   host's 16-byte seed; `nat64_expire` turns [`Expired`] events into packets
+//!   (`crate::expiry`); snapshots, listings and `fill_udp` go through the state buffer
+//!   (`crate::engine`), as the ABI in `lib.rs` documents.
 
 mod bib;
 mod carve;
