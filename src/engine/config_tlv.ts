@@ -102,7 +102,15 @@ function encodeNat64(w: TlvWriter, n: Nat64Settings): void {
   }
   const t = n.timeouts;
   const ms = (s: number) => u32(Math.round(s * 1000));
-  w.record(TAG.TIMEOUTS, ms(t.udp), ms(t.tcpEstablished), ms(t.tcpTransitory), ms(t.icmp), ms(t.tcpIncomingSyn), ms(t.fragment));
+  w.record(
+    TAG.TIMEOUTS,
+    ms(t.udp),
+    ms(t.tcpEstablished),
+    ms(t.tcpTransitory),
+    ms(t.icmp),
+    ms(t.tcpIncomingSyn),
+    ms(t.fragment),
+  );
   w.record(TAG.FILTERING, [n.filtering === "address-dependent" ? 1 : 0]);
   w.record(TAG.DROP_EXTERNAL_TCP, [n.dropExternalTcp ? 1 : 0]);
   w.record(TAG.MAX_SESSIONS, u32(n.maxSessions));

@@ -156,7 +156,9 @@ export class Engine {
     const x = instance.exports as unknown as Exports;
     const version = x.nat64_abi_version();
     if (version !== ABI_VERSION) {
-      throw new Error(`the engine module speaks ABI ${version}, this host speaks ${ABI_VERSION}: rebuild with scripts/build-wasm`);
+      throw new Error(
+        `the engine module speaks ABI ${version}, this host speaks ${ABI_VERSION}: rebuild with scripts/build-wasm`,
+      );
     }
     // The stateful tables' hashes and port choice are keyed with a secret, so that
     // remote hosts can neither aim collisions nor predict ports.

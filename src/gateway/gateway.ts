@@ -85,7 +85,10 @@ function dns64Counters(server: Dns64Server): CounterSource {
   return {
     counters: () =>
       Object.fromEntries(
-        Object.entries(server.counters()).map(([k, v]) => [`dns64_${k.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase())}`, v]),
+        Object.entries(server.counters()).map(([k, v]) => [
+          `dns64_${k.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase())}`,
+          v,
+        ]),
       ),
   };
 }
@@ -231,7 +234,20 @@ export class Gateway {
         metrics.start();
         undo.push(() => metrics!.close());
       }
-      gw = new Gateway({ logger, engine, tun, poller, control: control!, metrics, dns64, pref64, view, stats, timers, loaded });
+      gw = new Gateway({
+        logger,
+        engine,
+        tun,
+        poller,
+        control: control!,
+        metrics,
+        dns64,
+        pref64,
+        view,
+        stats,
+        timers,
+        loaded,
+      });
       logger.info("gateway running", {
         tun: tun.name,
         mode: config.translator.mode,

@@ -39,7 +39,13 @@ export function sessionRow(r: SessionRecord, pool6: Prefix): SessionRow {
 
 /** A BIB entry as a row. */
 export function bibRow(r: BibRecord): BibRow {
-  return { proto: r.proto, v6: at6(r.addr6, r.port6), v4: at4(r.addr4, r.port4), static: r.static, sessions: r.sessions };
+  return {
+    proto: r.proto,
+    v6: at6(r.addr6, r.port6),
+    v4: at4(r.addr4, r.port4),
+    static: r.static,
+    sessions: r.sessions,
+  };
 }
 
 /** The engine filter of a list query; throws one sentence for an address or cursor this gateway cannot use. */

@@ -57,13 +57,21 @@ export async function saveState(engine: SnapshotEngine, path: string, nowMs: num
  * Returns what was restored, or null when there was nothing to restore: no file yet,
  * or a file that could not be used, which `logger` hears about in one line.
  */
-export async function restoreState(engine: SnapshotEngine, path: string, nowMs: number, logger: Logger): Promise<ImportResult | null> {
+export async function restoreState(
+  engine: SnapshotEngine,
+  path: string,
+  nowMs: number,
+  logger: Logger,
+): Promise<ImportResult | null> {
   let snapshot: Uint8Array;
   try {
     snapshot = await Deno.readFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return null;
-    logger.warn("state file unreadable, starting with empty NAT64 tables", { file: path, reason: (err as Error).message });
+    logger.warn("state file unreadable, starting with empty NAT64 tables", {
+      file: path,
+      reason: (err as Error).message,
+    });
     return null;
   }
   try {

@@ -1,4 +1,4 @@
-import { type Case, loadSuite, replaySuite, type ReplayOptions } from "./replay.ts";
+import { type Case, loadSuite, type ReplayOptions, replaySuite } from "./replay.ts";
 import { inetChecksum } from "../util/packets.ts";
 
 /**
@@ -23,7 +23,22 @@ function peerHostUnreachable(emitted: Uint8Array): Uint8Array | undefined {
   if (emitted[0] >> 4 !== 4 || !UNROUTABLE.every((b, i) => emitted[16 + i] === b)) return undefined;
   const quoted = emitted.subarray(0, Math.min(emitted.length, 576 - 28));
   const e = new Uint8Array(28 + quoted.length);
-  e.set([0x45, 0, (e.length >> 8) & 0xff, e.length & 0xff, 0, 0, 0, 0, 64, 1, 0, 0, ...IPV4_PEER, ...emitted.subarray(12, 16)]);
+  e.set([
+    0x45,
+    0,
+    (e.length >> 8) & 0xff,
+    e.length & 0xff,
+    0,
+    0,
+    0,
+    0,
+    64,
+    1,
+    0,
+    0,
+    ...IPV4_PEER,
+    ...emitted.subarray(12, 16),
+  ]);
   const ipSum = inetChecksum(e.subarray(0, 20));
   e[10] = ipSum >> 8;
   e[11] = ipSum & 0xff;

@@ -85,7 +85,10 @@ export function runCase(c: Case, opts: ReplayOptions = {}): string | null {
   if (opts.network) {
     const answers = got.map((p) => opts.network!(p.data));
     const back = answers.flatMap((a) => a ? [{ data: a, timeMs: 0 }] : []);
-    got = [...got.filter((_, i) => !answers[i]), ...(back.length ? translateItems(engine, [{ kind: "packets", packets: back }]) : [])];
+    got = [
+      ...got.filter((_, i) => !answers[i]),
+      ...(back.length ? translateItems(engine, [{ kind: "packets", packets: back }]) : []),
+    ];
   }
   const expected = c.expect.map(read);
   if (got.length !== expected.length) {

@@ -1,0 +1,59 @@
+/**
+ * The host's NAT64 timers: a tick runs one budgeted `expire` at the host clock and
+ * writes what it sends; the schedule ticks every interval, and again at once while the
+ * engine says more is due.
+ */
+
+import { deepStrictEqual as eq } from "node:assert/strict";
+import { type ExpiringEngine, SessionTimers } from "../../src/nat64/timers.ts";
+import type { ExpireResult } from "../../src/engine/engine.ts";
+
+/** An engine whose `expire` answers from a script and records what it was asked. */
+class ScriptedEngine implements ExpiringEngine {
+  readonly calls: [number, number][] = [];
+  constructor(readonly script: ExpireResult[]) {}
+  expire(nowMs: number, budget: number): ExpireResult {
+    this.calls.push([nowMs, budget]);
+    return this.script.shift() ?? { outputs: 0, more: false };
+  }
+  outputAddress(j: number): number {
+    return 1000 + 100 * j;
+  }
+  outputLength(j: number): number {
+    return 60 + j;
+  }
+}
+
+Deno.test("a tick asks the engine at the host clock and writes each output it describes", () => {
+  const engine = new ScriptedEngine([{ outputs: 2, more: false }]);
+  const writes: [number, number][] = [];
+  const timers = new SessionTimers(engine, { write: (at, len) => (writes.push([at, len]), at === 1000 ? len : -5) }, {
+    clock: () => 4242,
+    budget: 77,
+  });
+  eq(timers.tick(), false);
+  eq(engine.calls, [[4242, 77]]);
+  eq(writes, [[1000, 60], [1100, 61]]);
+  eq([timers.stats.ticks, timers.stats.packetsWritten, timers.stats.writeErrors], [1, 1, 1]);
+});
+
+Deno.test("while more is due the timers tick again at once, then go back to the interval", async () => {
+  const engine = new ScriptedEngine([{ outputs: 0, more: true }, { outputs: 0, more: true }, {
+    outputs: 0,
+    more: false,
+  }]);
+  let now = 0;
+  const timers = new SessionTimers(engine, { write: (_, len) => len }, { intervalMs: 40, clock: () => now++ });
+  const started = performance.now();
+  timers.start();
+  while (engine.calls.length < 4) await new Promise((r) => setTimeout(r, 5));
+  timers.stop();
+  const elapsed = performance.now() - started;
+  // Two intervals (the first tick and the fourth), the busy ticks in between at once.
+  eq(engine.calls.length, 4);
+  eq(timers.stats.busyTicks, 2);
+  eq(elapsed >= 80, true, `${elapsed} ms`);
+  const calls = engine.calls.length;
+  await new Promise((r) => setTimeout(r, 100));
+  eq(engine.calls.length, calls, "no tick after stop");
+});
