@@ -12,6 +12,7 @@ mod test_host;
 mod nat64_tests;
 
 use core::fmt::Write;
+use core::ptr::NonNull;
 
 use crate::arena::{self, InitError, Layout, CONFIG_CAPACITY, HEADROOM};
 use crate::config::{Config, ConfigError, Mode};
@@ -85,7 +86,10 @@ pub struct Engine {
     errors: TokenBucket,
     scratch: [u8; SCRATCH_LEN],
     error: [u8; ERROR_LEN],
-    nat64: Option<Nat64<'static>>,
+    /// The stateful tables; their header lives in linear memory with them, so this
+    /// static stays all zero bytes (an `Option<Nat64>` here would mark its emptiness
+    /// with a non-zero niche and put the whole engine into the module's data section).
+    nat64: Option<NonNull<Nat64<'static>>>,
     exporter: Option<Exporter>,
     importer: Option<Importer>,
 }
@@ -112,8 +116,9 @@ impl Engine {
     /// for `session_capacity` sessions (none when 0) keyed with `seed`.
     pub fn init(&mut self, slot_count: u32, slot_size: u32, session_capacity: u32, seed: [u8; 16]) -> Result<(), InitError> {
         let capacity = if session_capacity == 0 { None } else { Some(Capacity::for_sessions(session_capacity)) };
+        let header = (core::mem::size_of::<Nat64>() + 7) & !7;
         let nat64_len = match capacity {
-            Some(c) => Nat64::bytes_needed(&c).map_err(|_| InitError::BadCapacity)?,
+            Some(c) => header + Nat64::bytes_needed(&c).map_err(|_| InitError::BadCapacity)?,
             None => 0,
         };
         let layout = Layout::new(slot_count, slot_size, nat64_len)?;
@@ -123,9 +128,14 @@ impl Engine {
         let (base, addr) = arena::reserve(layout.total).ok_or(InitError::OutOfMemory)?;
         if let Some(c) = capacity {
             // The NAT64 region lies past every batch region and is handed to the tables
-            // for the life of the instance.
-            let region = unsafe { core::slice::from_raw_parts_mut(base.add(layout.nat64), nat64_len) };
-            self.nat64 = Some(Nat64::new(region, &c, &seed).map_err(|_| InitError::BadCapacity)?);
+            // for the life of the instance: their header first (8-aligned, like the
+            // region), then their arrays.
+            let region = unsafe { core::slice::from_raw_parts_mut(base.add(layout.nat64 + header), nat64_len - header) };
+            let nat = Nat64::new(region, &c, &seed).map_err(|_| InitError::BadCapacity)?;
+            let slot = unsafe { base.add(layout.nat64) } as *mut Nat64<'static>;
+            // SAFETY: `slot` is aligned and `header` bytes of the arena nothing else uses.
+            unsafe { slot.write(nat) };
+            self.nat64 = NonNull::new(slot);
         }
         self.arena = Some(Arena { layout, base, addr });
         Ok(())
@@ -173,7 +183,7 @@ impl Engine {
             return Err(());
         }
         if self.staging.mode == Mode::Nat64 {
-            let result = match self.nat64.as_mut() {
+            let result = match tables(self.nat64) {
                 Some(nat) => nat.configure(&self.staging.nat64()),
                 None => {
                     self.set_error(format_args!("stateful NAT64 needs tables: nat64_init was given a session capacity of 0"));
@@ -215,7 +225,7 @@ impl Engine {
 
     /// Sets the `sessions_*`, `bib_*`, `pool4_*` gauges from the tables.
     fn publish_gauges(&mut self) {
-        if let (Some(a), Some(nat)) = (self.arena, self.nat64.as_ref()) {
+        if let (Some(a), Some(nat)) = (self.arena, tables(self.nat64)) {
             let mut counters = Counters::new(a.regions().counters);
             set_gauges(&mut counters, &nat.gauges());
         }
@@ -235,7 +245,7 @@ impl Engine {
         }
         let mut tx = Tx::new(&self.config, &mut self.ids, &mut self.scratch, &mut self.errors, now_ms);
         if stateful {
-            tx.state = self.nat64.as_mut();
+            tx.state = tables(self.nat64);
             batch::<true>(a, &mut tx, count, self.configured)
         } else {
             batch::<false>(a, &mut tx, count, self.configured)
@@ -287,6 +297,14 @@ fn batch<const NAT64: bool>(a: Arena, tx: &mut Tx, count: u32, configured: bool)
         set_gauges(&mut counters, &nat.gauges());
     }
     outputs.written as u32
+}
+
+/// The stateful tables of an engine. Exports run one at a time and each opens the
+/// tables once, so no two references to them are live together.
+fn tables(p: Option<NonNull<Nat64<'static>>>) -> Option<&'static mut Nat64<'static>> {
+    // SAFETY: `p` points at the tables `Engine::init` wrote into the arena, which
+    // lives as long as the instance; see above for exclusivity.
+    p.map(|p| unsafe { &mut *p.as_ptr() })
 }
 
 /// Translates the packet at `buf[start..start + len]` (input slot `i`, `buf[0]` at host

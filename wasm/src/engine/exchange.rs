@@ -3,7 +3,7 @@
 //! pages for `nat64 sessions` and `nat64 bib`, and the benchmark fill. Each call
 //! returns a negative number on failure with the reason at `nat64_error`.
 
-use super::{set_gauges, Engine};
+use super::{set_gauges, tables, Engine};
 use crate::counters::Counters;
 use crate::nat64::{
     records::{BIB_RECORD, SESSION_RECORD},
@@ -32,7 +32,7 @@ impl Engine {
     /// returns the snapshot's length (under 2^31 bytes: 40 per session); -1 without
     /// tables.
     pub fn export_begin(&mut self, now_ms: f64) -> i32 {
-        let (a, nat) = match (self.arena, self.nat64.as_ref()) {
+        let (a, nat) = match (self.arena, tables(self.nat64)) {
             (Some(a), Some(n)) => (a, n),
             _ => return self.no_tables(),
         };
@@ -47,7 +47,7 @@ impl Engine {
     /// bytes, 0 once all are written, -1 when no snapshot is in progress (none was
     /// begun, or a call that changes the tables came in between).
     pub fn export_next(&mut self) -> i32 {
-        match (self.arena, self.nat64.as_ref(), self.exporter.as_mut()) {
+        match (self.arena, tables(self.nat64), self.exporter.as_mut()) {
             (Some(a), Some(nat), Some(ex)) => ex.records(nat, a.state_buffer()) as i32,
             _ => {
                 self.set_error(format_args!("no snapshot in progress: nat64_export_begin first, and nothing that changes the tables in between"));
@@ -91,7 +91,7 @@ impl Engine {
     /// Restores the next `len` bytes of records, once every record was checked, at
     /// `now_ms` on the host's clock. On failure nothing of the snapshot stays.
     pub fn import_apply(&mut self, len: u32, now_ms: f64) -> i32 {
-        let (a, im, nat) = match (self.arena, self.importer.as_mut(), self.nat64.as_mut()) {
+        let (a, im, nat) = match (self.arena, self.importer.as_mut(), tables(self.nat64)) {
             (Some(a), Some(im), Some(nat)) => (a, im, nat),
             _ => return self.no_import(),
         };
@@ -110,7 +110,7 @@ impl Engine {
     /// Ends a restore: writes `u32 sessions restored, u32 records skipped` (records the
     /// configuration no longer allows) at the start of the state buffer.
     pub fn import_end(&mut self) -> i32 {
-        let (a, im, nat) = match (self.arena, self.importer.take(), self.nat64.as_mut()) {
+        let (a, im, nat) = match (self.arena, self.importer.take(), tables(self.nat64)) {
             (Some(a), Some(im), Some(nat)) => (a, im, nat),
             _ => return self.no_import(),
         };
@@ -188,7 +188,7 @@ impl Engine {
         };
         let fit = (buf.len() - PAGE_HEADER) / record;
         let n = if most == 0 { fit } else { most.min(fit) };
-        let nat = match self.nat64.as_ref() {
+        let nat = match tables(self.nat64) {
             Some(n) => n,
             None => return -1,
         };
@@ -203,7 +203,7 @@ impl Engine {
     /// Creates `count` synthetic UDP sessions over `hosts` IPv6 hosts at `now_ms`, for
     /// the benchmark (see `crate::nat64::synthetic_flow`); returns how many it made.
     pub fn fill(&mut self, count: u32, hosts: u32, now_ms: f64) -> u32 {
-        let (a, nat) = match (self.arena, self.nat64.as_mut()) {
+        let (a, nat) = match (self.arena, tables(self.nat64)) {
             (Some(a), Some(n)) => (a, n),
             _ => return 0,
         };

@@ -2,7 +2,7 @@
 //! out on the host's clock; what the RFC asks to send when they do is written into the
 //! slots and described like the outputs of a batch.
 
-use super::{set_gauges, Engine};
+use super::{set_gauges, tables, Engine};
 use crate::arena::HEADROOM;
 use crate::context::Tx;
 use crate::counters::{Counter, Counters};
@@ -26,7 +26,7 @@ impl Engine {
             Some(a) => a,
             None => return 0,
         };
-        let nat = match self.nat64.as_mut() {
+        let nat = match tables(self.nat64) {
             Some(n) => n,
             None => return 0,
         };

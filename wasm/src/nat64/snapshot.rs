@@ -33,6 +33,7 @@
 //! chunk (nothing changes), then applies them chunk by chunk.
 
 use super::bib::{BibEntry, POOLED};
+use super::chain::NIL;
 use super::records::{SessionRecord, FLAG_STATIC, SESSION_RECORD};
 use super::state::Nat64;
 use super::tcp::{class_of, TcpState};
@@ -122,11 +123,13 @@ fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
 const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// The sessions in snapshot order: per timeout class, oldest first, each with its
-/// remaining lifetime at `now_ms`.
+/// remaining lifetime at `now_ms`. Niche-free (the cursor's end is [`NIL`]), so that an
+/// engine without a snapshot in progress is all zero bytes and its static costs nothing
+/// in the module's data section.
 struct Walk {
     now_ms: u64,
     class: usize,
-    cursor: Option<u32>,
+    cursor: u32,
     newest: u32,
 }
 
@@ -135,25 +138,23 @@ impl Walk {
         Walk {
             now_ms,
             class: 0,
-            cursor: nat.sessions.oldest(TimeoutClass::ALL[0]),
+            cursor: nat.sessions.oldest(TimeoutClass::ALL[0]).unwrap_or(NIL),
             newest: 0,
         }
     }
 
     fn next(&mut self, nat: &Nat64) -> Option<SessionRecord> {
         loop {
-            let s = match self.cursor {
-                Some(s) => s,
-                None => {
-                    if self.class + 1 >= TimeoutClass::ALL.len() {
-                        return None;
-                    }
-                    self.class += 1;
-                    self.cursor = nat.sessions.oldest(TimeoutClass::ALL[self.class]);
-                    self.newest = 0;
-                    continue;
+            let s = self.cursor;
+            if s == NIL {
+                if self.class + 1 >= TimeoutClass::ALL.len() {
+                    return None;
                 }
-            };
+                self.class += 1;
+                self.cursor = nat.sessions.oldest(TimeoutClass::ALL[self.class]).unwrap_or(NIL);
+                self.newest = 0;
+                continue;
+            }
             let e = nat.sessions.get(s);
             let lifetime = nat.settings.timeouts.of(TimeoutClass::ALL[self.class]);
             // The queue order is authoritative; should the host's clock ever have gone
@@ -161,7 +162,7 @@ impl Walk {
             // one before it, so the file stays in the order import checks.
             let remaining = lifetime.saturating_sub(age(self.now_ms, e.last)).max(self.newest);
             self.newest = remaining;
-            self.cursor = nat.sessions.newer(s);
+            self.cursor = nat.sessions.newer(s).unwrap_or(NIL);
             return Some(SessionRecord::of(nat.bib.get(e.bib), e, remaining));
         }
     }
@@ -226,6 +227,9 @@ impl Exporter {
 /// records again, then [`Importer::finish`]. Every record is validated before anything
 /// changes, and the checksum before the records' fields: a damaged file is reported as
 /// such rather than as the first impossible value the damage made.
+///
+/// Niche-free like [`Walk`] (the first impossible value is kept as record number and
+/// field name), for the same reason.
 pub struct Importer {
     count: u32,
     expected_sum: u64,
@@ -234,8 +238,7 @@ pub struct Importer {
     applied: u32,
     applied_sum: u64,
     newest: [u32; 4],
-    first_problem: Option<SnapshotError>,
-    verified: bool,
+    first_problem: Option<(u32, &'static str)>,
     summary: ImportSummary,
 }
 
@@ -253,7 +256,6 @@ impl Importer {
             applied_sum: FNV_START,
             newest: [0; 4],
             first_problem: None,
-            verified: false,
             summary: ImportSummary::default(),
         })
     }
@@ -279,7 +281,7 @@ impl Importer {
                     None
                 }
             };
-            self.first_problem = problem.map(|field| SnapshotError::Corrupt { record: i, field });
+            self.first_problem = problem.map(|field| (i, field));
         }
         Ok(())
     }
@@ -287,20 +289,19 @@ impl Importer {
     /// Restores the next records into `nat` (empty at the first call), after the check
     /// pass saw them all. On error every session restored so far is removed again.
     pub fn apply(&mut self, nat: &mut Nat64, records: &[u8], now_ms: u64) -> Result<(), SnapshotError> {
-        if !self.verified {
+        if self.applied == 0 {
             if self.checked != self.count {
                 return Err(SnapshotError::LengthMismatch);
             }
             if self.sum != self.expected_sum {
                 return Err(SnapshotError::Checksum);
             }
-            if let Some(e) = self.first_problem {
-                return Err(e);
+            if let Some((record, field)) = self.first_problem {
+                return Err(SnapshotError::Corrupt { record, field });
             }
             if nat.sessions.live() != 0 {
                 return Err(SnapshotError::NotEmpty);
             }
-            self.verified = true;
         }
         let result = self.restore_records(nat, records, now_ms);
         if result.is_err() {
@@ -331,7 +332,7 @@ impl Importer {
     /// What the import restored, once every record was applied. Records applied that
     /// differ from the ones checked undo the import.
     pub fn finish(&self, nat: &mut Nat64) -> Result<ImportSummary, SnapshotError> {
-        if self.applied != self.count || (self.count > 0 && !self.verified) {
+        if self.applied != self.count {
             nat.drop_all_sessions();
             return Err(SnapshotError::LengthMismatch);
         }
