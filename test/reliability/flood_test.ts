@@ -15,6 +15,7 @@ import { NAT64, POOL4, POOL6, SERVER6, SIIT, TRANSLATOR4, TRANSLATOR6 } from "..
 import { type Lab, labSkipReason, withGateway } from "../e2e/harness.ts";
 import { nat64ModeSkipReason } from "../e2e/nat64_probe.ts";
 import { clientPingsServer } from "../e2e/scenarios.ts";
+import { ControlClient } from "../../src/control/client.ts";
 import { grew, readCounters, SessionSampler, sessionTotal } from "./counters.ts";
 import { addClientAddresses, clientAddresses, flood, floodSkipReason } from "./flood.ts";
 import { describeOutcome, type FloodOutcome, RSS_HEADROOM_KIB, underFlood } from "./under_flood.ts";
@@ -59,6 +60,16 @@ Deno.test({
 /** The NAT64 limits under test. */
 const MAX_SESSIONS = 600;
 const MAX_PER_HOST = 200;
+
+/** Sessions in the control socket's listing: of one IPv6 host, or of all. */
+async function listedSessions(socket: string, host?: string): Promise<number> {
+  const client = await ControlClient.connect(socket, 10_000);
+  try {
+    return (await client.list("sessions", { ...(host ? { addr: host } : {}), limit: 1 })).total;
+  } finally {
+    client.close();
+  }
+}
 
 /**
  * Phase 1: one host alone runs into its own limit. Phase 2: many hosts together run into
@@ -111,6 +122,12 @@ Deno.test({
         );
         const after = sessionTotal(await readCounters(gw.socket));
         ok(after <= MAX_SESSIONS, `${after} sessions after the flood, above ${MAX_SESSIONS}`);
+        eq(await listedSessions(gw.socket), after, "the session listing and the sessions_* gauges disagree");
+        eq(await listedSessions(gw.socket, single), MAX_PER_HOST, `${single} lost sessions it should keep`);
+        for (const host of many) {
+          const n = await listedSessions(gw.socket, host);
+          ok(n <= MAX_PER_HOST, `${host} holds ${n} sessions, more than ${MAX_PER_HOST}`);
+        }
       },
       () => ["--max-sessions", String(MAX_SESSIONS), "--max-sessions-per-host", String(MAX_PER_HOST)],
     ),
