@@ -28,7 +28,7 @@ use crate::icmp::{self, v4_code, v6_code};
 use crate::icmp_errors::{self, Reply};
 use crate::ipv4::{self, Ipv4Fields};
 use crate::ipv6::{self, Chain, Ipv6Fields};
-use crate::nat64::{Flow4, Flow6, FragmentKey, FragmentVerdict, Mapping, Nat64, Proto, Refusal, TcpFlags};
+use crate::nat64::{Flow4, Flow6, FragmentKey, FragmentVerdict, Mapping, Proto, Refusal, TcpFlags};
 use crate::protocol::{ICMP, ICMPV6, TCP, UDP};
 use crate::verdict::Verdict;
 
@@ -115,16 +115,12 @@ fn nat64_proto(protocol: u8, icmp: u8) -> Option<Proto> {
     }
 }
 
-/// Whether `addr` is a pool4 address for any protocol.
-fn in_pool4(nat: &Nat64, addr: [u8; 4]) -> bool {
-    Proto::ALL.iter().any(|&p| nat.pool4_contains(p, addr))
-}
 
 /// Whether the IPv4 packet for `dst` is for the NAT64: RFC 6146 §3.5 translates
 /// packets to pool4 addresses only.
 #[inline(never)]
 pub fn serves(tx: &Tx, dst: [u8; 4]) -> bool {
-    tx.state.as_ref().map_or(false, |nat| in_pool4(nat, dst))
+    tx.state.as_ref().map_or(false, |nat| nat.pool4_has_address(dst))
 }
 
 /// The transport ports (source, destination) and TCP flags of `l4`, a first fragment's
@@ -209,7 +205,7 @@ pub fn outbound(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, chain: Ch
         Ok(m) => m,
         Err(r) => return Err(refuse6(tx, buf, start, len, ip, r)),
     };
-    let hairpin = in_pool4(nat, dst);
+    let hairpin = nat.pool4_has_address(dst);
     if hairpin && proto == Proto::Tcp && flags.syn() {
         // RFC 6146 §3.8: the hairpinned SYN is an IPv4 SYN from (X, x) to (Y, y). With
         // no binding for (Y, y) it is kept for a simultaneous open, as the IPv6 packet
@@ -243,7 +239,7 @@ fn quoted_outbound(tx: &mut Tx, quoted: &[u8], dst: [u8; 4]) -> Result<Binding, 
     // The quoted packet went from (Y', y) to (X', x'): look up (X', x') → (Y, y).
     let flow = Flow6 { proto, src6: f.dst, sport: dport, dst4: remote, dport: sport, flags: TcpFlags::default() };
     let m = nat.peek_outbound(&flow).ok_or(Verdict::Drop(Counter::drop_no_binding))?;
-    Ok(Binding::of(&m, in_pool4(nat, dst)))
+    Ok(Binding::of(&m, nat.pool4_has_address(dst)))
 }
 
 /// The (source, destination) ports of a quoted upper layer; an echo's identifier on

@@ -4,7 +4,7 @@
 //! protocol is part of both keys.
 
 use super::carve::{Carver, InitError, Plain};
-use super::chain::{ChainIndex, FreeList};
+use super::chain::{ChainIndex, FreeList, NIL};
 use super::siphash::{domain, SipKey};
 use super::types::{v6_words, Addr6, Proto};
 
@@ -17,9 +17,16 @@ pub const DOOMED: u8 = 4;
 /// Flag: a static entry the new configuration keeps.
 pub const KEPT: u8 = 8;
 
-const FREE: u8 = 0xff;
+/// `meta` bits: the protocol (2 bits, [`FREE`] for a free slot), the flags (5 bits),
+/// the live sessions (25 bits: the session capacity is at most 2^24).
+const PROTO_BITS: u32 = 0b11;
+const FREE: u32 = 0b11;
+const FLAGS_SHIFT: u32 = 2;
+const FLAGS_MASK: u32 = 0x1f << FLAGS_SHIFT;
+const SESSIONS_SHIFT: u32 = 7;
 
-/// One binding. 32 bytes.
+/// One binding. 32 bytes: the protocol, flags and session count share one word, so
+/// that the session hint fits.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BibEntry {
@@ -31,13 +38,11 @@ pub struct BibEntry {
     pub port4: u16,
     /// X, host order.
     pub addr4: u32,
-    /// Live sessions using this entry.
-    pub sessions: u32,
-    /// [`Proto`] number, or 0xff for a free slot.
-    pub proto: u8,
-    /// [`STATIC`], [`POOLED`], [`DOOMED`], [`KEPT`].
-    pub flags: u8,
-    _pad: [u8; 2],
+    meta: u32,
+    /// The session last found through this entry (a hint: it may have gone or been
+    /// reused since, so users check it). Most bindings carry one flow, so the packet
+    /// path finds its session here without a second index lookup.
+    pub recent: u32,
 }
 
 // SAFETY: integers and integer arrays only.
@@ -51,23 +56,63 @@ impl BibEntry {
             port6,
             port4,
             addr4,
-            sessions: 0,
-            proto: proto as u8,
-            flags,
-            _pad: [0; 2],
+            meta: proto as u32 | ((flags as u32) << FLAGS_SHIFT & FLAGS_MASK),
+            recent: NIL,
         }
     }
 
     /// The entry's protocol, `None` for a free slot.
     #[inline]
     pub fn protocol(&self) -> Option<Proto> {
-        Proto::from_u8(self.proto)
+        Proto::from_u8((self.meta & PROTO_BITS) as u8)
+    }
+
+    /// The protocol number of a live entry (0 TCP, 1 UDP, 2 ICMP).
+    #[inline]
+    pub fn proto_number(&self) -> u8 {
+        (self.meta & PROTO_BITS) as u8
+    }
+
+    /// [`STATIC`], [`POOLED`], [`DOOMED`], [`KEPT`].
+    #[inline]
+    pub fn flags(&self) -> u8 {
+        ((self.meta & FLAGS_MASK) >> FLAGS_SHIFT) as u8
+    }
+
+    /// Sets the flags in `f`.
+    #[inline]
+    pub fn set_flags(&mut self, f: u8) {
+        self.meta |= (f as u32) << FLAGS_SHIFT & FLAGS_MASK;
+    }
+
+    /// Clears the flags in `f`.
+    #[inline]
+    pub fn clear_flags(&mut self, f: u8) {
+        self.meta &= !((f as u32) << FLAGS_SHIFT & FLAGS_MASK);
+    }
+
+    /// Live sessions using this entry.
+    #[inline]
+    pub fn sessions(&self) -> u32 {
+        self.meta >> SESSIONS_SHIFT
+    }
+
+    /// One more session uses this entry.
+    #[inline]
+    pub fn add_session(&mut self) {
+        self.meta += 1 << SESSIONS_SHIFT;
+    }
+
+    /// One session less uses this entry.
+    #[inline]
+    pub fn drop_session(&mut self) {
+        self.meta -= 1 << SESSIONS_SHIFT;
     }
 
     /// Whether the entry came from the configuration.
     #[inline]
     pub fn is_static(&self) -> bool {
-        self.flags & STATIC != 0
+        self.flags() & STATIC != 0
     }
 }
 
@@ -103,7 +148,7 @@ impl<'a> BibTable<'a> {
     /// Removes every entry.
     pub fn clear(&mut self) {
         for e in self.entries.iter_mut() {
-            e.proto = FREE;
+            e.meta = FREE;
         }
         self.by6.clear();
         self.by4.clear();
@@ -131,7 +176,7 @@ impl<'a> BibTable<'a> {
         let entries = &self.entries;
         self.by6.find(self.hash6(proto, addr6, port6), |i| {
             let e = &entries[i as usize];
-            e.port6 == port6 && e.proto == proto as u8 && e.addr6 == *addr6
+            e.port6 == port6 && e.meta & PROTO_BITS == proto as u32 && e.addr6 == *addr6
         })
     }
 
@@ -141,7 +186,7 @@ impl<'a> BibTable<'a> {
         let entries = &self.entries;
         self.by4.find(self.hash4(proto, addr4, port4), |i| {
             let e = &entries[i as usize];
-            e.port4 == port4 && e.addr4 == addr4 && e.proto == proto as u8
+            e.port4 == port4 && e.addr4 == addr4 && e.meta & PROTO_BITS == proto as u32
         })
     }
 
@@ -168,7 +213,7 @@ impl<'a> BibTable<'a> {
             let h4 = self.hash4(proto, e.addr4, e.port4);
             self.by6.remove(h6, i);
             self.by4.remove(h4, i);
-            self.entries[i as usize].proto = FREE;
+            self.entries[i as usize].meta = FREE;
             self.free.push(self.by6.links(), i);
             self.live -= 1;
             self.live_by_proto[proto.index()] -= 1;
@@ -243,7 +288,7 @@ mod tests {
                 let e = *t.get(i);
                 t.remove(i);
                 by6.remove(&k6);
-                by4.remove(&(e.proto, e.addr4, e.port4));
+                by4.remove(&(e.proto_number(), e.addr4, e.port4));
             } else {
                 let addr4 = 0xc000_0200 | ((r >> 32) as u32 & 0x3);
                 let port4 = (r >> 40) as u16;

@@ -55,7 +55,7 @@ impl<'a> Nat64<'a> {
                 let e = self.sessions.get(s);
                 e.is_live() && {
                     let b = self.bib.get(e.bib);
-                    filter.matches(b.proto, &b.addr6, b.addr4, Some(e.remote4))
+                    filter.matches(b.proto_number(), &b.addr6, b.addr4, Some(e.remote4))
                 }
             })
             .count() as u32
@@ -70,7 +70,7 @@ impl<'a> Nat64<'a> {
         (0..self.bib.capacity())
             .filter(|&i| {
                 let b = self.bib.get(i);
-                b.protocol().is_some() && filter.matches(b.proto, &b.addr6, b.addr4, None)
+                b.protocol().is_some() && filter.matches(b.proto_number(), &b.addr6, b.addr4, None)
             })
             .count() as u32
     }
@@ -86,7 +86,7 @@ impl<'a> Nat64<'a> {
                 continue;
             }
             let b = self.bib.get(e.bib);
-            if !filter.matches(b.proto, &b.addr6, b.addr4, Some(e.remote4)) {
+            if !filter.matches(b.proto_number(), &b.addr6, b.addr4, Some(e.remote4)) {
                 continue;
             }
             if written == room {
@@ -113,7 +113,7 @@ impl<'a> Nat64<'a> {
         let mut written = 0usize;
         for i in cursor..self.bib.capacity() {
             let b = self.bib.get(i);
-            if b.protocol().is_none() || !filter.matches(b.proto, &b.addr6, b.addr4, None) {
+            if b.protocol().is_none() || !filter.matches(b.proto_number(), &b.addr6, b.addr4, None) {
                 continue;
             }
             if written == room {

@@ -19,7 +19,11 @@
 //! The host owns the clock: every call that needs time takes `now_ms`, the host's
 //! monotonic milliseconds. Entries keep the low 32 bits of their last activity (see
 //! [`timeouts`]); lifetimes are capped at 2^31 ms and [`Nat64::expire`] must run more
-//! often than that (it runs every tick).
+//! often than that (it runs every tick). A session is never removed before its
+//! lifetime has run out, and at most [`timeouts::RELINK_MS`] after: activity moves a
+//! session in its expiry queue at most once per that interval, so that a packet of a
+//! known flow costs one index lookup and a time stamp (the BIB entry remembers the
+//! session it last led to).
 //!
 //! # Configuration
 //! [`Nat64::configure`] takes a [`Nat64Config`]: pool4 entries, static BIB entries,
@@ -31,7 +35,7 @@
 //!
 //! # The packet path, IPv6 → IPv4 (RFC 6146 §3.5)
 //! 1. Translate the destination out of pool6 (RFC 6052) into Y; if Y is a pool4 address
-//!    ([`Nat64::pool4_contains`]) the packet is a hairpin (RFC 6146 §3.8): continue, and
+//!    ([`Nat64::pool4_has_address`]) the packet is a hairpin (RFC 6146 §3.8): continue, and
 //!    after step 3 feed the translated packet to the IPv4 → IPv6 path.
 //! 2. ICMPv6 errors: look the inner packet up with [`Nat64::peek_outbound`] (never
 //!    creates or refreshes state). Fragments: see below.
@@ -42,7 +46,7 @@
 //!    §3.5.1.1), [`Refusal::NotSyn`] is silent.
 //!
 //! # The packet path, IPv4 → IPv6
-//! 1. Drop packets whose destination is not in pool4 ([`Nat64::pool4_contains`]).
+//! 1. Drop packets whose destination is not in pool4 ([`Nat64::pool4_has_address`]).
 //! 2. ICMPv4 errors: [`Nat64::peek_inbound`] with the inner packet reversed.
 //! 3. Call [`Nat64::inbound`] with the [`Flow4`] (ICMP echo reply: identifier as
 //!    `dport`). `Ok(mapping)`: rewrite the destination to (`addr6`, `port6`) and the

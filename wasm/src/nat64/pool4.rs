@@ -120,6 +120,9 @@ pub struct Pool4<'a> {
     words: &'a mut [u64],
     summary: &'a mut [u64],
     index: ChainIndex<'a>,
+    /// Every pool4 address, any protocol, sorted and distinct: `addresses[..distinct]`.
+    addresses: &'a mut [u32],
+    distinct: usize,
     count: usize,
     first: [u32; 3],
     len: [u32; 3],
@@ -136,6 +139,8 @@ impl<'a> Pool4<'a> {
             words: c.take::<u64>(capacity.checked_mul(WORDS).ok_or(InitError::BadCapacity)?)?,
             summary: c.take::<u64>(capacity.checked_mul(SUMMARY).ok_or(InitError::BadCapacity)?)?,
             index: ChainIndex::carve(c, capacity)?,
+            addresses: c.take::<u32>(capacity)?,
+            distinct: 0,
             count: 0,
             first: [0; 3],
             len: [0; 3],
@@ -215,8 +220,27 @@ impl<'a> Pool4<'a> {
             self.recount(set);
             let p = self.sets[set].proto as usize;
             self.ports[p] += self.sets[set].free.iter().sum::<u32>();
+            self.addresses[set] = self.sets[set].addr;
         }
         self.free = self.ports;
+        let all = &mut self.addresses[..self.count];
+        all.sort_unstable();
+        self.distinct = 0;
+        for i in 0..all.len() {
+            if i == 0 || all[i] != all[i - 1] {
+                all[self.distinct] = all[i];
+                self.distinct += 1;
+            }
+        }
+    }
+
+    /// Whether `addr` (host order) is a pool4 address for any protocol: IPv4 packets to
+    /// other addresses are not for the NAT64, IPv6 packets to it hairpin (RFC 6146 §3.5,
+    /// §3.8). A binary search over the distinct addresses, no hashing: this runs for
+    /// every packet.
+    #[inline]
+    pub fn has_address(&self, addr: u32) -> bool {
+        self.addresses[..self.distinct].binary_search(&addr).is_ok()
     }
 
     fn hash(&self, proto: Proto, addr: u32) -> u64 {
@@ -264,12 +288,6 @@ impl<'a> Pool4<'a> {
                 let p = &sets[s as usize];
                 p.addr == addr && p.proto == proto as u8
             })
-    }
-
-    /// Whether `addr` is a pool4 address for `proto` (RFC 6146 §3.5: IPv4 packets to
-    /// other addresses are not for the NAT64; also the hairpinning test of §3.8).
-    pub fn contains(&self, proto: Proto, addr: Addr4) -> bool {
-        self.find(proto, v4_to_u32(addr)).is_some()
     }
 
     /// The address (host order) of a port set.
@@ -572,6 +590,8 @@ mod tests {
         with_pool(4, &entries, |pool| {
             assert_eq!(pool.sets_for(Proto::Udp), 4);
             assert_eq!(pool.sets_for(Proto::Tcp), 0);
+            assert!(pool.has_address(v4_to_u32([192, 0, 2, 3])));
+            assert!(!pool.has_address(v4_to_u32([192, 0, 2, 4])));
             assert_eq!(pool.pick(Proto::Tcp, 1, 2000), None);
             let mut seen = std::collections::HashSet::new();
             for r in 0..64u64 {
@@ -586,9 +606,9 @@ mod tests {
             for r in 0..16 {
                 assert_eq!(pool.pick(Proto::Udp, r, 5000), Some(left));
             }
-            assert!(pool.contains(Proto::Udp, [192, 0, 2, 3]));
-            assert!(!pool.contains(Proto::Udp, [192, 0, 2, 4]));
-            assert!(!pool.contains(Proto::Icmp, [192, 0, 2, 3]));
+            assert!(pool.find(Proto::Udp, v4_to_u32([192, 0, 2, 3])).is_some());
+            assert!(pool.find(Proto::Udp, v4_to_u32([192, 0, 2, 4])).is_none());
+            assert!(pool.find(Proto::Icmp, v4_to_u32([192, 0, 2, 3])).is_none());
         });
     }
 }

@@ -75,9 +75,9 @@ impl SessionRecord {
     /// The record of session `s` of BIB entry `b`, with `remaining_ms` left.
     pub fn of(b: &BibEntry, s: &SessionEntry, remaining_ms: u32) -> Self {
         SessionRecord {
-            proto: b.proto,
-            state: s.state,
-            class: s.class,
+            proto: b.proto_number(),
+            state: s.tcp_state() as u8,
+            class: s.timeout_class() as u8,
             flags: if b.is_static() { FLAG_STATIC } else { 0 },
             addr6: b.addr6,
             port6: b.port6,
@@ -129,14 +129,14 @@ impl SessionRecord {
 
 /// Writes the BIB record of `b` into `out[..BIB_RECORD]`.
 pub fn write_bib(b: &BibEntry, out: &mut [u8]) {
-    out[0] = b.proto;
+    out[0] = b.proto_number();
     out[1] = if b.is_static() { FLAG_STATIC } else { 0 };
     out[2..4].fill(0);
     out[4..20].copy_from_slice(&b.addr6);
     out[20..22].copy_from_slice(&b.port6.to_le_bytes());
     out[22..24].copy_from_slice(&b.port4.to_le_bytes());
     out[24..28].copy_from_slice(&u32_to_v4(b.addr4));
-    out[28..32].copy_from_slice(&b.sessions.to_le_bytes());
+    out[28..32].copy_from_slice(&b.sessions().to_le_bytes());
 }
 
 #[cfg(test)]

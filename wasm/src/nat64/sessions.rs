@@ -9,15 +9,22 @@
 //!   BIB entry with this remote address?"). A negative answer only walks colliding
 //!   entries, so it stays O(1) however many sessions share (BIB, Y).
 //!
-//! Every session is in the expiry queue of its [`TimeoutClass`], ordered by last
-//! activity.
+//! Every session is in the expiry queue of its [`TimeoutClass`], ordered by the time
+//! it was last moved there (`queued`); activity moves it at most once per
+//! [`RELINK_MS`], so its last activity (`last`) is less than that after `queued`.
 
 use super::carve::{Carver, InitError, Plain};
 use super::chain::{ChainIndex, FreeList, NIL};
 use super::queue::Queues;
 use super::siphash::{domain, SipKey};
 use super::tcp::TcpState;
-use super::timeouts::{is_expired, stamp, TimeoutClass, SESSION_CLASSES};
+use super::timeouts::{age, is_expired, stamp, TimeoutClass, RELINK_MS, SESSION_CLASSES};
+
+/// `bits` of a session: the lag of `last` behind `queued` (11 bits, under
+/// [`RELINK_MS`] ≤ 2047 ms), the TCP state (3 bits) and the timeout class (2 bits).
+const LAG_BITS: u16 = 0x7ff;
+const STATE_SHIFT: u16 = 11;
+const CLASS_SHIFT: u16 = 14;
 
 /// One session. 16 bytes.
 #[repr(C)]
@@ -27,30 +34,38 @@ pub struct SessionEntry {
     pub bib: u32,
     /// Y, host order.
     pub remote4: u32,
-    /// Last activity, a [`stamp`].
+    /// Last activity, a [`stamp`]: what the lifetime runs from.
     pub last: u32,
     /// y (0 for ICMP).
     pub rport: u16,
-    /// [`TcpState`] number (`Closed` for UDP and ICMP).
-    pub state: u8,
-    /// [`TimeoutClass`] number: the queue the session is in.
-    pub class: u8,
+    bits: u16,
 }
 
 // SAFETY: integers only.
 unsafe impl Plain for SessionEntry {}
 
 impl SessionEntry {
+    fn new(bib: u32, remote4: u32, rport: u16, state: TcpState, class: TimeoutClass, last: u32) -> Self {
+        SessionEntry { bib, remote4, last, rport, bits: (state as u16) << STATE_SHIFT | (class as u16) << CLASS_SHIFT }
+    }
+
     /// The TCP state (`Closed` for UDP and ICMP sessions).
     #[inline]
     pub fn tcp_state(&self) -> TcpState {
-        TcpState::from_u8(self.state).unwrap_or(TcpState::Closed)
+        TcpState::from_u8((self.bits >> STATE_SHIFT & 0x7) as u8).unwrap_or(TcpState::Closed)
     }
 
     /// The timeout class.
     #[inline]
     pub fn timeout_class(&self) -> TimeoutClass {
-        TimeoutClass::from_u8(self.class).unwrap_or(TimeoutClass::Udp)
+        TimeoutClass::from_u8((self.bits >> CLASS_SHIFT) as u8).unwrap_or(TimeoutClass::Udp)
+    }
+
+    /// When the session was last moved to its queue's tail, a [`stamp`]: the queue's
+    /// order. `last` is less than [`RELINK_MS`] later.
+    #[inline]
+    pub fn queued(&self) -> u32 {
+        self.last.wrapping_sub((self.bits & LAG_BITS) as u32)
     }
 
     /// Whether the slot holds a session.
@@ -139,14 +154,7 @@ impl<'a> SessionTable<'a> {
     /// `last` values that do not decrease within a class.
     pub fn insert(&mut self, bib: u32, remote4: u32, rport: u16, state: TcpState, class: TimeoutClass, last: u32) -> Option<u32> {
         let i = self.free.pop(self.exact.links())?;
-        self.entries[i as usize] = SessionEntry {
-            bib,
-            remote4,
-            last,
-            rport,
-            state: state as u8,
-            class: class as u8,
-        };
+        self.entries[i as usize] = SessionEntry::new(bib, remote4, rport, state, class, last);
         let h = self.hash(bib, remote4, rport);
         let ha = self.hash_addr(bib, remote4);
         self.exact.insert(h, i);
@@ -166,29 +174,39 @@ impl<'a> SessionTable<'a> {
         let ha = self.hash_addr(e.bib, e.remote4);
         self.exact.remove(h, i);
         self.by_addr.remove(ha, i);
-        self.queues.remove(e.class as usize, i);
+        self.queues.remove(e.timeout_class() as usize, i);
         self.entries[i as usize].bib = NIL;
         self.free.push(self.exact.links(), i);
         self.live -= 1;
     }
 
-    /// Records activity now: the session restarts its lifetime in `class`.
+    /// Records activity now: the session restarts its lifetime in `class`. It moves to
+    /// the tail of its queue when the class changes or its last move is [`RELINK_MS`]
+    /// old; otherwise only its time stamp changes.
     #[inline]
     pub fn touch(&mut self, i: u32, class: TimeoutClass, now_ms: u64) {
         let e = &mut self.entries[i as usize];
-        let from = e.class as usize;
-        e.class = class as u8;
+        let from = e.timeout_class() as usize;
+        let lag = age(now_ms, e.queued());
+        let relink = from != class as usize || lag >= RELINK_MS;
+        let lag = if relink { 0 } else { lag as u16 };
         e.last = stamp(now_ms);
-        self.queues.move_to_tail(from, class as usize, i);
+        e.bits = e.bits & !(LAG_BITS | 0x3 << CLASS_SHIFT) | lag | (class as u16) << CLASS_SHIFT;
+        if relink {
+            self.queues.move_to_tail(from, class as usize, i);
+        }
     }
 
     /// Sets the TCP state of session `i`.
     #[inline]
     pub fn set_state(&mut self, i: u32, state: TcpState) {
-        self.entries[i as usize].state = state as u8;
+        let e = &mut self.entries[i as usize];
+        e.bits = e.bits & !(0x7 << STATE_SHIFT) | (state as u16) << STATE_SHIFT;
     }
 
-    /// The head of `class`'s queue if it has outlived `lifetime_ms`.
+    /// The head of `class`'s queue if it has outlived `lifetime_ms`. A head that has
+    /// not ends the search: every session behind it was moved there later, so it can
+    /// have outlived its lifetime by less than [`RELINK_MS`] only.
     #[inline]
     pub fn expired_head(&self, class: TimeoutClass, now_ms: u64, lifetime_ms: u32) -> Option<u32> {
         let i = self.queues.head(class as usize)?;
@@ -284,8 +302,9 @@ mod tests {
             while let Some(i) = cur {
                 let e = t.get(i);
                 assert_eq!(e.timeout_class(), class);
-                assert!(e.last >= last, "queue {:?} out of order", class);
-                last = e.last;
+                assert!(e.queued() >= last, "queue {:?} out of order", class);
+                assert!(e.last >= e.queued() && e.last - e.queued() < RELINK_MS);
+                last = e.queued();
                 queued += 1;
                 cur = t.newer(i);
             }
@@ -315,5 +334,27 @@ mod tests {
         t.touch(a, TimeoutClass::Udp, 2_500);
         assert_eq!(t.expired_head(TimeoutClass::Udp, 3_000, 1_000), Some(b));
         assert_eq!(t.expired_head(TimeoutClass::Icmp, 1 << 40, 1), None);
+    }
+
+    #[test]
+    fn activity_within_relink_ms_only_stamps_the_session() {
+        let key = SipKey::from_seed(&[5; 16]);
+        let mut region = Region::for_layout(|c| SessionTable::carve(c, 8, &key).map(|_| ()));
+        let mut c = region.carver();
+        let mut t = SessionTable::carve(&mut c, 8, &key).unwrap();
+        let a = t.insert(0, 1, 1, TcpState::Closed, TimeoutClass::Udp, stamp(1_000)).unwrap();
+        let b = t.insert(0, 1, 2, TcpState::Closed, TimeoutClass::Udp, stamp(1_100)).unwrap();
+        t.touch(a, TimeoutClass::Udp, 1_900);
+        assert_eq!((t.oldest(TimeoutClass::Udp), t.get(a).last), (Some(a), stamp(1_900)), "not moved, stamped");
+        // b outlived a 1 s lifetime at 2 100 but waits behind a, which has not: less than
+        // RELINK_MS late, never early.
+        assert_eq!(t.expired_head(TimeoutClass::Udp, 2_100, 1_000), None);
+        assert_eq!(t.expired_head(TimeoutClass::Udp, 2_900, 1_000), Some(a));
+        t.remove(a);
+        assert_eq!(t.expired_head(TimeoutClass::Udp, 2_900, 1_000), Some(b));
+        t.touch(b, TimeoutClass::Icmp, 2_950);
+        assert_eq!((t.queued(TimeoutClass::Udp), t.queued(TimeoutClass::Icmp)), (0, 1), "a class change moves at once");
+        t.touch(b, TimeoutClass::Icmp, 3_950);
+        assert_eq!(t.get(b).queued(), stamp(3_950), "a second on, activity moves it again");
     }
 }

@@ -17,8 +17,11 @@
 //! their own: a dynamic entry exists exactly while it has sessions, and static entries
 //! come from the configuration (a record of a static entry attaches to the configured
 //! entry). Lifetimes are stored as time *remaining*, so a restore under another clock
-//! keeps them. Records are written per timeout class, oldest first, and import checks
-//! that order (it is what rebuilds the expiry queues without sorting).
+//! keeps them. Records are written per timeout class in queue order, and import checks
+//! that the remaining lifetimes do not decrease (it is what rebuilds the expiry queues
+//! without sorting); a session whose activity had not moved it in its queue (within
+//! `RELINK_MS`, see `timeouts`) is written with the remaining lifetime of the one
+//! before it if that is longer, so it may come back living up to `RELINK_MS` longer.
 //!
 //! Import runs on an engine without sessions, after `configure`. Every record is
 //! validated before anything changes; a record that contradicts another (same BIB key

@@ -13,6 +13,9 @@ use super::tcp::{self, OnExpiry, Side, TcpFlags, TcpState, Timer};
 use super::timeouts::{stamp, TimeoutClass, Timeouts, SESSION_CLASSES};
 use super::types::{u32_to_v4, v4_to_u32, v6_words, Addr4, Addr6, Flow4, Flow6, Mapping, Proto, Refusal};
 
+/// The largest session capacity: 2^24.
+pub const MAX_SESSIONS: u32 = 1 << 24;
+
 /// Sizes fixed at init.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Capacity {
@@ -143,8 +146,9 @@ pub struct Nat64<'a> {
 impl<'a> Nat64<'a> {
     fn carve(c: &mut Carver<'a>, cap: &Capacity, seed: &[u8; 16]) -> Result<Self, InitError> {
         // Entry numbers stay below NIL; held fragment and stored SYN lengths fit u16.
+        // A BIB entry counts its sessions in 25 bits (see `bib`).
         if cap.sessions == 0
-            || cap.sessions >= u32::MAX / 2
+            || cap.sessions > MAX_SESSIONS
             || cap.static_bibs >= u32::MAX / 2
             || cap.held_fragment_bytes > u16::MAX as u32
             || cap.stored_syn_bytes > u16::MAX as u32
@@ -227,7 +231,7 @@ impl<'a> Nat64<'a> {
     fn reconcile_bib(&mut self, statics: &[StaticBib]) {
         let cap = self.bib.capacity();
         for i in 0..cap {
-            self.bib.get_mut(i).flags &= !(POOLED | DOOMED | KEPT);
+            self.bib.get_mut(i).clear_flags(POOLED | DOOMED | KEPT);
         }
         for s in statics {
             let a4 = v4_to_u32(s.addr4);
@@ -236,14 +240,14 @@ impl<'a> Nat64<'a> {
             match (b6, b4) {
                 (Some(x), Some(y)) if x == y => {
                     if !self.bib.get(x).is_static() {
-                        self.bib.get_mut(x).flags |= STATIC;
+                        self.bib.get_mut(x).set_flags(STATIC);
                         self.forget_dynamic_bib_of_host(&s.addr6);
                     }
-                    self.bib.get_mut(x).flags |= KEPT;
+                    self.bib.get_mut(x).set_flags(KEPT);
                 }
                 _ => {
                     for b in [b6, b4].iter().flatten() {
-                        self.bib.get_mut(*b).flags |= DOOMED;
+                        self.bib.get_mut(*b).set_flags(DOOMED);
                     }
                 }
             }
@@ -256,24 +260,24 @@ impl<'a> Nat64<'a> {
                 None => continue,
             };
             let gone = if e.is_static() {
-                e.flags & KEPT == 0
+                e.flags() & KEPT == 0
             } else {
                 self.pool.find(proto, e.addr4).is_none()
             };
-            if gone || e.flags & DOOMED != 0 {
-                self.bib.get_mut(i).flags |= DOOMED;
+            if gone || e.flags() & DOOMED != 0 {
+                self.bib.get_mut(i).set_flags(DOOMED);
                 doomed = true;
             }
         }
         if doomed {
             for s in 0..self.sessions.capacity() {
                 let e = *self.sessions.get(s);
-                if e.is_live() && self.bib.get(e.bib).flags & DOOMED != 0 {
+                if e.is_live() && self.bib.get(e.bib).flags() & DOOMED != 0 {
                     self.remove_session_only(s);
                 }
             }
             for i in 0..cap {
-                if self.bib.get(i).protocol().is_some() && self.bib.get(i).flags & DOOMED != 0 {
+                if self.bib.get(i).protocol().is_some() && self.bib.get(i).flags() & DOOMED != 0 {
                     self.remove_bib(i);
                 }
             }
@@ -283,7 +287,7 @@ impl<'a> Nat64<'a> {
             if let Some(proto) = e.protocol() {
                 if let Some(set) = self.pool.find(proto, e.addr4) {
                     if self.pool.take(set, e.port4) {
-                        self.bib.get_mut(i).flags |= POOLED;
+                        self.bib.get_mut(i).set_flags(POOLED);
                     }
                 }
             }
@@ -303,7 +307,7 @@ impl<'a> Nat64<'a> {
             self.bib.insert(BibEntry::new(s.proto, s.addr6, s.port6, a4, s.port4, flags));
         }
         for i in 0..cap {
-            self.bib.get_mut(i).flags &= !KEPT;
+            self.bib.get_mut(i).clear_flags(KEPT);
         }
     }
 
@@ -323,7 +327,7 @@ impl<'a> Nat64<'a> {
         let remote4 = v4_to_u32(f.dst4);
         let needs_syn = f.proto == Proto::Tcp && !f.flags.syn();
         if let Some(b) = self.bib.find6(f.proto, &f.src6, f.sport) {
-            if let Some(s) = self.sessions.find(b, remote4, rport) {
+            if let Some(s) = self.session_of(b, remote4, rport) {
                 self.update(s, f.proto, Side::V6, f.flags, now_ms);
                 return Ok(self.mapping(b, Some(s), remote4, rport));
             }
@@ -360,7 +364,7 @@ impl<'a> Nat64<'a> {
             .bib
             .find4(f.proto, v4_to_u32(f.dst4), f.dport)
             .ok_or(Refusal::NoBinding)?;
-        if let Some(s) = self.sessions.find(b, remote4, rport) {
+        if let Some(s) = self.session_of(b, remote4, rport) {
             self.update(s, f.proto, Side::V4, f.flags, now_ms);
             return Ok(self.mapping(b, Some(s), remote4, rport));
         }
@@ -388,7 +392,7 @@ impl<'a> Nat64<'a> {
         let rport = if f.proto == Proto::Icmp { 0 } else { f.dport };
         let remote4 = v4_to_u32(f.dst4);
         let b = self.bib.find6(f.proto, &f.src6, f.sport)?;
-        Some(self.mapping(b, self.sessions.find(b, remote4, rport), remote4, rport))
+        Some(self.mapping(b, self.peek_session(b, remote4, rport), remote4, rport))
     }
 
     /// The mapping of an IPv4 flow without changing anything (see
@@ -398,15 +402,39 @@ impl<'a> Nat64<'a> {
         let rport = if f.proto == Proto::Icmp { 0 } else { f.sport };
         let remote4 = v4_to_u32(f.src4);
         let b = self.bib.find4(f.proto, v4_to_u32(f.dst4), f.dport)?;
-        Some(self.mapping(b, self.sessions.find(b, remote4, rport), remote4, rport))
+        Some(self.mapping(b, self.peek_session(b, remote4, rport), remote4, rport))
     }
 
-    /// Whether `addr` is in pool4 for `proto`: IPv4 packets to other addresses are not
-    /// for the NAT64, and an IPv6 packet whose pool6 destination embeds a pool4 address
-    /// is hairpinned (RFC 6146 §3.8: translate it 6→4 with [`Nat64::outbound`], then
-    /// treat the result as an incoming IPv4 packet with [`Nat64::inbound`]).
-    pub fn pool4_contains(&self, proto: Proto, addr: Addr4) -> bool {
-        self.pool.contains(proto, addr)
+    /// The session of BIB entry `b` with (Y, y), through the entry's hint when it is
+    /// still right; without changing anything.
+    #[inline]
+    fn peek_session(&self, b: u32, remote4: u32, rport: u16) -> Option<u32> {
+        let r = self.bib.get(b).recent;
+        if r < self.sessions.capacity() {
+            let e = self.sessions.get(r);
+            if e.bib == b && e.remote4 == remote4 && e.rport == rport {
+                return Some(r);
+            }
+        }
+        self.sessions.find(b, remote4, rport)
+    }
+
+    /// [`Nat64::peek_session`], keeping what it found as the entry's hint.
+    #[inline]
+    fn session_of(&mut self, b: u32, remote4: u32, rport: u16) -> Option<u32> {
+        let s = self.peek_session(b, remote4, rport)?;
+        self.bib.get_mut(b).recent = s;
+        Some(s)
+    }
+
+    /// Whether `addr` is a pool4 address (for any protocol): IPv4 packets to other
+    /// addresses are not for the NAT64, and an IPv6 packet whose pool6 destination
+    /// embeds a pool4 address is hairpinned (RFC 6146 §3.8: translate it 6→4 with
+    /// [`Nat64::outbound`], then treat the result as an incoming IPv4 packet with
+    /// [`Nat64::inbound`]). No hashing: this runs for every packet.
+    #[inline]
+    pub fn pool4_has_address(&self, addr: Addr4) -> bool {
+        self.pool.has_address(v4_to_u32(addr))
     }
 
     /// Keeps a copy of an IPv4 TCP SYN that got [`Refusal::NoBinding`] or
@@ -600,7 +628,8 @@ impl<'a> Nat64<'a> {
         let h = self.hosts.find_or_insert(&addr6)?;
         match self.sessions.insert(b, remote4, rport, state, class, last) {
             Some(s) => {
-                self.bib.get_mut(b).sessions += 1;
+                self.bib.get_mut(b).add_session();
+                self.bib.get_mut(b).recent = s;
                 self.hosts.get_mut(h).sessions += 1;
                 Some(s)
             }
@@ -678,7 +707,7 @@ impl<'a> Nat64<'a> {
         let b = self.sessions.get(s).bib;
         self.remove_session_only(s);
         let e = self.bib.get(b);
-        if e.sessions == 0 && !e.is_static() {
+        if e.sessions() == 0 && !e.is_static() {
             self.remove_bib(b);
         }
     }
@@ -688,7 +717,7 @@ impl<'a> Nat64<'a> {
         let b = self.sessions.get(s).bib;
         self.sessions.remove(s);
         let e = self.bib.get_mut(b);
-        e.sessions -= 1;
+        e.drop_session();
         let addr6 = e.addr6;
         if let Some(h) = self.hosts.find(&addr6) {
             self.hosts.get_mut(h).sessions -= 1;
@@ -703,7 +732,7 @@ impl<'a> Nat64<'a> {
             Some(p) => p,
             None => return,
         };
-        if e.flags & POOLED != 0 {
+        if e.flags() & POOLED != 0 {
             if let Some(set) = self.pool.find(proto, e.addr4) {
                 self.pool.release(set, e.port4);
             }

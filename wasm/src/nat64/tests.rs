@@ -3,7 +3,7 @@
 use super::records::{SessionRecord, BIB_RECORD, SESSION_RECORD};
 use super::snapshot::HEADER;
 use super::test_region::Region;
-use super::timeouts::{TCP_EST_MS, TCP_TRANS_MS, UDP_DEFAULT_MS};
+use super::timeouts::{RELINK_MS, TCP_EST_MS, TCP_TRANS_MS, UDP_DEFAULT_MS};
 use super::*;
 
 const SEED: [u8; 16] = *b"0123456789abcdef";
@@ -130,7 +130,7 @@ fn udp_mapping_is_endpoint_independent_and_found_from_both_sides() {
         let a = n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
         assert_eq!((a.addr6, a.port6), (host(1), 5000));
         assert_eq!((a.remote4, a.remote_port), (SERVER, 53));
-        assert!(n.pool4_contains(Proto::Udp, a.addr4));
+        assert!(n.pool4_has_address(a.addr4));
         let b = n.outbound(&udp6(1, 5000, OTHER_SERVER, 123), T0).unwrap();
         assert_eq!((b.addr4, b.port4), (a.addr4, a.port4), "RFC 6146 §3.5.1: endpoint-independent mapping");
         assert_ne!(a.session, b.session);
@@ -480,7 +480,7 @@ fn icmp_queries_use_the_identifier_as_port() {
 fn hairpinning_reaches_another_hosts_binding() {
     engine(small(), &config(&full_pool(), &[]), |n| {
         let a = n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
-        assert!(n.pool4_contains(Proto::Udp, a.addr4));
+        assert!(n.pool4_has_address(a.addr4));
         // Host 2 sends to A's pool4 address through pool6: 6→4 first...
         let b = n.outbound(&udp6(2, 6000, a.addr4, a.port4), T0).unwrap();
         // ...then the translated packet comes back in as IPv4 (RFC 6146 §3.8).
@@ -523,8 +523,9 @@ fn expiry_pops_oldest_first_and_only_looks_at_heads() {
         let (sum, _) = drain(n, T0 + UDP_DEFAULT_MS as u64 - 1);
         assert_eq!(sum.sessions_removed, 0);
         assert!(sum.examined <= 6, "an idle tick looks at {} heads", sum.examined);
-        // Session 0 saw traffic late: it moved to the tail of the queue.
-        n.outbound(&synthetic_flow(0, 400), T0 + 99).unwrap();
+        // Session 0 saw traffic a second after it began: it moved to the tail of the
+        // queue (activity within RELINK_MS only stamps it).
+        n.outbound(&synthetic_flow(0, 400), T0 + RELINK_MS as u64).unwrap();
         let mut removed = Vec::new();
         let sum = n.expire(T0 + UDP_DEFAULT_MS as u64 + 1, 1500, &mut |e| {
             if let Expired::Session(m) = e {

@@ -22,6 +22,15 @@ pub const FRAGMENT_MIN_MS: u32 = 2 * 1000;
 pub const ICMP_DEFAULT_MS: u32 = 60 * 1000;
 /// The longest lifetime the wrapping 32-bit clock can measure safely.
 pub const MAX_TIMEOUT_MS: u32 = (1 << 31) - 1;
+/// Activity moves a session to the tail of its expiry queue at most once per this
+/// many milliseconds (a change of timeout class moves it at once). A packet of a busy
+/// flow then only writes its session's time stamp, and no queue neighbours of a random
+/// session are touched per packet; the price is that a session may outlive its lifetime
+/// by less than this (never fall short of it): the host's timer tick is as coarse.
+pub const RELINK_MS: u32 = 1000;
+
+// The lag of `last` behind the queue order is kept in 11 bits (`sessions`).
+const _: () = assert!(RELINK_MS < 2048);
 
 /// The timeout class of a session: which queue it waits in and which lifetime applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
