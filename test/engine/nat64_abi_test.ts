@@ -9,6 +9,7 @@ import { Engine, OutputKind } from "../../src/engine/engine.ts";
 import { parseFlags } from "../../src/config/flags.ts";
 import { buildPacket, checksumsValid } from "../util/packets.ts";
 import { formatIP } from "../../src/net/ip.ts";
+import { withTcpFlags } from "../nat64/tcp_flags.ts";
 
 const FLAGS = [
   "--mode",
@@ -37,21 +38,6 @@ function run(e: Engine, packets: Uint8Array[], nowMs: number): Uint8Array[] {
   packets.forEach((p, i) => e.load(i, p));
   const n = e.translate(packets.length, nowMs);
   return Array.from({ length: n }, (_, j) => e.output(j).slice());
-}
-
-/** `p` (TCP, from buildPacket) with the flags byte set to `flags`, checksum kept right (RFC 1624). */
-function withTcpFlags(p: Uint8Array, flags: number): Uint8Array {
-  const q = p.slice();
-  const l4 = q[0] >> 4 === 6 ? 40 : 20;
-  const old = (q[l4 + 12] << 8) | q[l4 + 13];
-  q[l4 + 13] = flags;
-  const now = (q[l4 + 12] << 8) | q[l4 + 13];
-  let sum = (~((q[l4 + 16] << 8) | q[l4 + 17]) & 0xffff) + (~old & 0xffff) + now;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
-  const c = ~sum & 0xffff;
-  q[l4 + 16] = c >> 8;
-  q[l4 + 17] = c & 0xff;
-  return q;
 }
 
 const port = (p: Uint8Array, at: number) => (p[at] << 8) | p[at + 1];
