@@ -42,6 +42,8 @@ export interface TranslatorConfig {
   zeroizeTrafficClass: boolean;
   /** Let 64:ff9b::/96 carry non-global IPv4 addresses, which RFC 6052 §3.1 forbids. */
   allowNonGlobalWkp: boolean;
+  /** IPv4 destinations no IPv6 packet is translated to (at most {@link MAX_DENY_V4}). */
+  denyV4: Prefix[];
   /** A fixed IPv4 TOS instead of a copy of the IPv6 traffic class (RFC 7915 §5.1). */
   tosV4?: number;
   /** Most ICMP errors the translator generates per second (RFC 4443 §2.4(f)); 0 sends none. */
@@ -202,6 +204,9 @@ function eamtEntry(text: string): EamtEntry {
   return { v6, v4 };
 }
 
+/** Most `deny-v4` prefixes the engine takes (`MAX_DENY_V4` in `wasm/src/config.rs`). */
+export const MAX_DENY_V4 = 64;
+
 /** Every translator key, in the order `--help` lists them. */
 export const TRANSLATOR_KEYS: readonly KeySpec[] = [
   {
@@ -263,6 +268,14 @@ export const TRANSLATOR_KEYS: readonly KeySpec[] = [
     name: "allow-nonglobal-wkp", kind: "boolean",
     help: "let 64:ff9b::/96 carry private IPv4 addresses (RFC 6052 §3.1 forbids it)",
     apply: (c, v) => (c.allowNonGlobalWkp = v as boolean),
+  },
+  {
+    name: "deny-v4", kind: "string", multiple: true,
+    help: `IPv4 prefix IPv6 clients may not reach through the translator, repeatable (at most ${MAX_DENY_V4})`,
+    apply: (c, v) => {
+      if (c.denyV4.length === MAX_DENY_V4) throw new Error(`more than ${MAX_DENY_V4} prefixes`);
+      c.denyV4.push(parsePrefix(v as string, 4));
+    },
   },
   {
     name: "tos-v4", kind: "string", help: "set every IPv4 TOS to this value instead of copying the traffic class",
@@ -356,6 +369,7 @@ export function defaultTranslatorConfig(): TranslatorConfig {
     udpZeroCsum: "drop",
     zeroizeTrafficClass: false,
     allowNonGlobalWkp: false,
+    denyV4: [],
     icmpErrorsPerSecond: 1000,
     nat64: {
       pool4: [],

@@ -31,7 +31,15 @@ export interface ArenaLayout {
 }
 
 interface RegionExports {
-  nat64_init(slotCount: number, slotSize: number, sessionCapacity: number): number;
+  nat64_init(
+    slotCount: number,
+    slotSize: number,
+    sessionCapacity: number,
+    seed0: number,
+    seed1: number,
+    seed2: number,
+    seed3: number,
+  ): number;
   nat64_slot_base(): number;
   nat64_slot_size(): number;
   nat64_slot_count(): number;
@@ -49,7 +57,9 @@ const DESCRIPTOR_BYTES = 16;
 /** The arena layout of `engine`, created with `opts`; throws when the twin disagrees with it. */
 export function arenaLayout(engine: Engine, opts: EngineOptions): ArenaLayout {
   const twin = new WebAssembly.Instance(engineModule, {}).exports as unknown as RegionExports;
-  const rc = twin.nat64_init(opts.slotCount ?? 64, opts.slotSize ?? 2048, opts.sessionCapacity ?? 65536);
+  // The seed keys the NAT64 hashes only, never the layout: any four words will do.
+  const [s0, s1, s2, s3] = crypto.getRandomValues(new Uint32Array(4));
+  const rc = twin.nat64_init(opts.slotCount ?? 64, opts.slotSize ?? 2048, opts.sessionCapacity ?? 65536, s0, s1, s2, s3);
   if (rc !== 0) throw new Error(`the twin engine refused the geometry (${rc})`);
   const slotBase = twin.nat64_slot_base();
   const slotSize = twin.nat64_slot_size();

@@ -4,8 +4,7 @@
  * Well-Known Prefix 64:ff9b::/96 carries no non-global IPv4 address either way (RFC 6052
  * §3.1) unless `allow-nonglobal-wkp` says so. With any prefix the translator should never
  * reach loopback, link-local, multicast, broadcast or "this network" addresses, nor its
- * own IPv4 address, and should honour an operator's deny list: those tests are ignored
- * with the missing behaviour named until the engine has it.
+ * own IPv4 address, and honours an operator's deny list (`deny-v4`).
  */
 
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
@@ -80,8 +79,6 @@ const NEVER = [
 
 Deno.test({
   name: "security, engine: no prefix reaches loopback, link-local, multicast, broadcast or this-network IPv4",
-  // Missing: the engine refuses these only under 64:ff9b::/96 (and translates multicast even there).
-  ignore: true,
   fn: () => {
     for (const v4 of NEVER) {
       for (const [flags, prefix] of [[NSP, "2001:db8:64::"], [WKP, "64:ff9b::"]] as const) {
@@ -95,8 +92,6 @@ Deno.test({
 
 Deno.test({
   name: "security, engine: the translator's own IPv4 address is not a destination",
-  // Missing: an IPv6 packet to pool6 + the `ipv4` key's address is translated like any other.
-  ignore: true,
   fn: () => {
     const v = translateOne(NSP, CLIENT6, "2001:db8:64::203.0.113.1");
     eq(v.translated, 0, "a packet to the translator's own IPv4 address was translated");
@@ -106,8 +101,6 @@ Deno.test({
 
 Deno.test({
   name: "security, engine: a deny list of IPv4 destinations (proposed key deny-v4) drops and counts",
-  // Missing: no key for an IPv4 destination deny list exists (parseFlags refuses --deny-v4).
-  ignore: true,
   fn: () => {
     const flags = [...NSP, "--deny-v4", "198.51.100.0/28"];
     const denied = translateOne(flags, CLIENT6, "2001:db8:64::198.51.100.2");

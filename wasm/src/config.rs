@@ -66,6 +66,9 @@ pub mod tag {
     /// `source-icmpv6-errors-better`); 1 = the destination of the packet the error
     /// quotes, inside pool6: the outgoing tuple RFC 6146 §3.6 computes from it.
     pub const ICMP_ERROR_SOURCE: u16 = 0x17;
+    /// `[4] addr, u8 prefix_len`: IPv4 destinations no IPv6 packet is translated to;
+    /// repeatable, at most [`super::MAX_DENY_V4`].
+    pub const DENY_V4: u16 = 0x18;
 }
 
 /// Most POOL4 records.
@@ -73,6 +76,9 @@ pub const MAX_POOL4: usize = 64;
 /// Most STATIC_BIB records: the static share of the BIB
 /// (`crate::nat64::Capacity::static_bibs`).
 pub const MAX_STATIC_BIB: usize = 256;
+
+/// Most DENY_V4 records (each one costs a compare per IPv6 packet).
+pub const MAX_DENY_V4: usize = 64;
 
 /// Name of a tag, for error messages.
 pub fn tag_name(t: u16) -> &'static str {
@@ -100,6 +106,7 @@ pub fn tag_name(t: u16) -> &'static str {
         tag::MAX_SESSIONS => "MAX_SESSIONS",
         tag::MAX_SESSIONS_PER_HOST => "MAX_SESSIONS_PER_HOST",
         tag::ICMP_ERROR_SOURCE => "ICMP_ERROR_SOURCE",
+        tag::DENY_V4 => "DENY_V4",
         _ => "unknown",
     }
 }
@@ -194,6 +201,10 @@ pub struct Config {
     pub max_sessions_per_host: u32,
     /// NAT64: source of translated ICMPv6 errors.
     pub icmp_error_source: ErrorSource,
+    /// IPv4 destinations refused, `deny_v4[..deny_v4_len]`.
+    pub deny_v4: [Prefix4; MAX_DENY_V4],
+    /// How many deny prefixes there are.
+    pub deny_v4_len: usize,
 }
 
 const NO_POOL4: Pool4Entry = Pool4Entry { proto: Proto::Tcp, prefix: [0; 4], prefix_len: 0, first_port: 0, last_port: 0 };
@@ -230,6 +241,8 @@ impl Config {
         max_sessions: 0,
         max_sessions_per_host: 0,
         icmp_error_source: ErrorSource::Sender,
+        deny_v4: [Prefix4 { addr: [0; 4], len: 0 }; MAX_DENY_V4],
+        deny_v4_len: 0,
     };
 
     /// A boxed configuration holding the defaults (for tests and tools; the engine
@@ -258,7 +271,7 @@ impl Config {
                 return Err(ConfigError::Truncated { at });
             }
             let v = &bytes[value_at..value_at + len];
-            if !matches!(t, tag::EAMT | tag::POOL4 | tag::STATIC_BIB) && t < 32 {
+            if !matches!(t, tag::EAMT | tag::POOL4 | tag::STATIC_BIB | tag::DENY_V4) && t < 32 {
                 if seen & (1 << t) != 0 {
                     return Err(ConfigError::Repeated { tag: t });
                 }
@@ -299,7 +312,7 @@ impl Config {
 
     /// Sets the defaults, in place (no copy of the EAMT array): SIIT, no prefixes and
     /// no EAMT entry, lowest-ipv6-mtu 1280, next-hop MTUs 1500, zero UDP checksums
-    /// dropped, no own addresses, Traffic Class copied, RFC 6052 §3.1 enforced, at
+    /// dropped, no own addresses, no denied destinations, Traffic Class copied, RFC 6052 §3.1 enforced, at
     /// most 1000 ICMP errors originated per second; for NAT64 no pool4 and no static
     /// entries, RFC 6146 §4 lifetimes, endpoint-independent filtering, no limit below
     /// the capacity, ICMPv6 errors sourced from the IPv4 node that sent them.
@@ -327,6 +340,7 @@ impl Config {
         self.max_sessions = 0;
         self.max_sessions_per_host = 0;
         self.icmp_error_source = ErrorSource::Sender;
+        self.deny_v4_len = 0;
     }
 
     fn apply(&mut self, t: u16, v: &[u8], at: usize) -> Result<(), ConfigError> {
@@ -358,6 +372,18 @@ impl Config {
                     return Err(ConfigError::Value { tag: t, why: "the prefix length must be at most 32 with no host bits set" });
                 }
                 self.rfc6791_v4 = Some(p);
+            }
+            tag::DENY_V4 => {
+                expect_len(t, v, 5)?;
+                if self.deny_v4_len == MAX_DENY_V4 {
+                    return Err(ConfigError::Value { tag: t, why: "more than 64 records" });
+                }
+                let p = Prefix4 { addr: [v[0], v[1], v[2], v[3]], len: v[4] };
+                if p.len > 32 || !p.host_bits_zero() {
+                    return Err(ConfigError::Value { tag: t, why: "the prefix length must be at most 32 with no host bits set" });
+                }
+                self.deny_v4[self.deny_v4_len] = p;
+                self.deny_v4_len += 1;
             }
             tag::RFC6791_V6 => self.rfc6791_v6 = Some(prefix6(t, v)?),
             tag::LOWEST_IPV6_MTU => self.lowest_ipv6_mtu = mtu(t, v, 1280)?,
@@ -642,6 +668,21 @@ mod tests {
         let mut b = Vec::new();
         rec(&mut b, tag::POOL6, &pool6_40());
         assert_eq!(parse(&b).unwrap().icmp_errors_per_second, DEFAULT_ICMP_ERRORS_PER_SECOND);
+    }
+
+    #[test]
+    fn deny_v4_repeats_and_refuses_host_bits() {
+        let mut b = Vec::new();
+        rec(&mut b, tag::POOL6, &pool6_40());
+        rec(&mut b, tag::DENY_V4, &[198, 51, 100, 0, 28]);
+        rec(&mut b, tag::DENY_V4, &[10, 0, 0, 0, 8]);
+        let c = parse(&b).unwrap();
+        assert_eq!(&c.deny_v4[..c.deny_v4_len], &[Prefix4 { addr: [198, 51, 100, 0], len: 28 }, Prefix4 { addr: [10, 0, 0, 0], len: 8 }]);
+        rec(&mut b, tag::DENY_V4, &[10, 0, 0, 1, 8]);
+        assert_eq!(
+            parse(&b).err().unwrap().to_string(),
+            "config tag DENY_V4 (0x18): the prefix length must be at most 32 with no host bits set"
+        );
     }
 
     #[test]

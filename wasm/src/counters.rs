@@ -63,6 +63,18 @@ counters! {
     drop_untranslatable_dst,
     /// Non-global IPv4 address under 64:ff9b::/96 (RFC 6052 §3.1).
     drop_wkp_nonglobal,
+    /// IPv4 destination that is "this network", loopback, link-local, multicast or
+    /// reserved (limited broadcast included): never reached through translation.
+    drop_dst_v4_special,
+    /// IPv6 destination that is multicast, link-local, loopback or unspecified.
+    drop_dst_v6_special,
+    /// Destination is the translator's own IPv4 or IPv6 address.
+    drop_dst_own_address,
+    /// IPv4 destination in the operator's deny list (DENY_V4).
+    drop_dst_denied,
+    /// IPv4 protocol 0, 43, 44 or 60: as an IPv6 Next Header it would announce an
+    /// extension header the payload is not (RFC 8200 §4).
+    drop_v4_proto_ext_header,
     /// TTL or Hop Limit would reach zero (RFC 7915 §4.1, §5.1).
     drop_ttl_expired,
     /// IPv4 unexpired source route option (RFC 7915 §4.1).

@@ -1,10 +1,11 @@
 //! SIIT address mapping: EAMT first, then the RFC 6052 prefix (RFC 7757 §3.3), the
 //! RFC 6052 §3.1 rule for the Well-Known Prefix, the hairpin test (RFC 7757 §4.2),
-//! and the RFC 6791 pools used when an ICMP error comes from an untranslatable
-//! address.
+//! the RFC 6791 pools used when an ICMP error comes from an untranslatable
+//! address, and the destinations no translation may reach.
 
 use crate::config::Config;
 use crate::counters::Counter;
+use crate::prefix::mask32;
 use crate::rfc6052;
 
 /// Why an address has no counterpart.
@@ -86,6 +87,61 @@ impl<'c> Mapper<'c> {
             Err(MapError::NonGlobalWkp)
         } else {
             Ok(())
+        }
+    }
+
+    /// Why an IPv4 destination may not be reached through the translator, whatever
+    /// mapped it; `None` for one that may. A few compares on the common path.
+    #[inline]
+    pub fn refuses_v4_dst(&self, a: &[u8; 4]) -> Option<Counter> {
+        // RFC 6890 §2.2.2 registry, "Forwardable: False" or not unicast: "this network"
+        // 0/8 and loopback 127/8 (RFC 1122 §3.2.1.3), link-local 169.254/16 (RFC 3927
+        // §2.7: a router must not forward it), multicast 224/4 (RFC 5771) and 240/4,
+        // which holds the limited broadcast 255.255.255.255 (RFC 919, RFC 6890). In the
+        // spirit of RFC 6052 §3.1 and RFC 7915 §1.3: a translator must not hand an IPv6
+        // client what it could not reach natively (RFC 6146 §3.5 for NAT64 alike).
+        let special = match a[0] {
+            0 | 127 => true,
+            169 => a[1] == 254,
+            first => first >= 224,
+        };
+        if special {
+            return Some(Counter::drop_dst_v4_special);
+        }
+        let x = u32::from_be_bytes(*a);
+        if self.cfg.deny_v4[..self.cfg.deny_v4_len].iter().any(|p| (x ^ u32::from_be_bytes(p.addr)) & mask32(p.len) == 0) {
+            return Some(Counter::drop_dst_denied);
+        }
+        // The translator's own address is the source of the errors it makes, not a
+        // host behind it (RFC 7915 §4.2, §5.2). Checked last: a stateful NAT64 whose
+        // pool4 holds it lets it through to hairpin (RFC 6146 §3.8).
+        if self.cfg.own_ipv4 == Some(*a) {
+            return Some(Counter::drop_dst_own_address);
+        }
+        None
+    }
+
+    /// Why an IPv6 destination may not be reached through the translator; `None` for
+    /// one that may.
+    #[inline]
+    pub fn refuses_v6_dst(&self, a: &[u8; 16]) -> Option<Counter> {
+        // Multicast ff00::/8 (RFC 4291 §2.7), link-local fe80::/10 (RFC 4291 §2.5.6:
+        // routers must not forward it), loopback ::1 and the unspecified address
+        // (RFC 4291 §2.5.2, §2.5.3): never a translated packet's destination, as
+        // RFC 6052 §3.1 keeps non-global addresses out of the Well-Known Prefix.
+        let special = match a[0] {
+            0xff => true,
+            0xfe => a[1] & 0xc0 == 0x80,
+            0 => u128::from_be_bytes(*a) <= 1,
+            _ => false,
+        };
+        if special {
+            Some(Counter::drop_dst_v6_special)
+        } else if self.cfg.own_ipv6 == Some(*a) {
+            // RFC 7915 §4.2, §5.2: the translator's own address sources its errors only.
+            Some(Counter::drop_dst_own_address)
+        } else {
+            None
         }
     }
 
@@ -183,6 +239,32 @@ mod tests {
         c.pool6 = Some(Prefix6 { addr: a6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0]), len: 48 });
         let m = Mapper::new(&c);
         assert!(m.v4_to_v6(&[10, 0, 0, 1], true).is_ok());
+    }
+
+    #[test]
+    fn special_own_and_denied_destinations_are_refused() {
+        let mut c = corpus_config();
+        c.own_ipv4 = Some([203, 0, 113, 1]);
+        c.own_ipv6 = Some(a6([0x2001, 0xdb8, 0xff, 0, 0, 0, 0, 1]));
+        c.deny_v4[0] = Prefix4 { addr: [198, 51, 100, 0], len: 28 };
+        c.deny_v4_len = 1;
+        let m = Mapper::new(&c);
+        for v4 in [[0, 0, 0, 1], [127, 0, 0, 1], [169, 254, 169, 254], [224, 0, 0, 1], [239, 255, 255, 250], [255, 255, 255, 255]] {
+            assert_eq!(m.refuses_v4_dst(&v4), Some(Counter::drop_dst_v4_special), "{:?}", v4);
+        }
+        assert_eq!(m.refuses_v4_dst(&[203, 0, 113, 1]), Some(Counter::drop_dst_own_address));
+        assert_eq!(m.refuses_v4_dst(&[198, 51, 100, 15]), Some(Counter::drop_dst_denied));
+        for v4 in [[198, 51, 100, 16], [169, 253, 0, 1], [223, 255, 255, 255], [1, 0, 0, 0], [203, 0, 113, 2]] {
+            assert_eq!(m.refuses_v4_dst(&v4), None, "{:?}", v4);
+        }
+        let special6 = [a6([0xff02, 0, 0, 0, 0, 0, 0, 1]), a6([0xfe80, 0, 0, 0, 0, 0, 0, 1]), a6([0xfebf, 0, 0, 0, 0, 0, 0, 1]), a6([0, 0, 0, 0, 0, 0, 0, 1]), [0; 16]];
+        for v6 in special6.iter() {
+            assert_eq!(m.refuses_v6_dst(v6), Some(Counter::drop_dst_v6_special), "{:?}", v6);
+        }
+        assert_eq!(m.refuses_v6_dst(&a6([0x2001, 0xdb8, 0xff, 0, 0, 0, 0, 1])), Some(Counter::drop_dst_own_address));
+        for v6 in [a6([0xfec0, 0, 0, 0, 0, 0, 0, 1]), a6([0, 0, 0, 0, 0, 0, 0, 2]), a6([0x2001, 0xdb8, 3, 0, 0, 0, 0, 1])].iter() {
+            assert_eq!(m.refuses_v6_dst(v6), None, "{:?}", v6);
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::icmp46::{self, Outer6};
 use crate::icmp_errors::{self, Reply};
 use crate::ipv4::{self, Ipv4Error, Ipv4Fields};
 use crate::ipv6::{self, Fragment, Ipv6Out};
-use crate::protocol::{FRAGMENT, ICMP, ICMPV6, UDP};
+use crate::protocol::{DSTOPTS, FRAGMENT, HOPOPT, ICMP, ICMPV6, ROUTING, UDP};
 use crate::stateful;
 use crate::transport;
 use crate::verdict::Verdict;
@@ -29,6 +29,11 @@ pub fn translate<const NAT64: bool>(tx: &mut Tx, buf: &mut [u8], start: usize, l
         Err(Ipv4Error::Checksum) => return Verdict::Drop(Counter::drop_bad_ipv4_checksum),
         Err(Ipv4Error::Malformed) => return Verdict::Drop(Counter::drop_malformed_v4),
     };
+    // RFC 7915 §4.1 copies the protocol into Next Header, but 0, 43, 44 and 60 there
+    // announce an extension header (RFC 8200 §4) that the IPv4 payload is not.
+    if matches!(ip.protocol, HOPOPT | ROUTING | FRAGMENT | DSTOPTS) {
+        return Verdict::Drop(Counter::drop_v4_proto_ext_header);
+    }
     let payload_at = start + ip.header_len;
     let payload_len = ip.payload_len();
     let first = ip.offset() == 0;
@@ -54,6 +59,10 @@ pub fn translate<const NAT64: bool>(tx: &mut Tx, buf: &mut [u8], start: usize, l
                 return answer(tx, buf, start, &ip, any_icmp, hairpin, r);
             }
         };
+        // Silently, like the IPv6 side (see `Mapper::refuses_v6_dst`).
+        if let Some(reason) = tx.map.refuses_v6_dst(&dst) {
+            return Verdict::Drop(reason);
+        }
         let src = match tx.map.v4_to_v6(&ip.src, !hairpin) {
             Ok(a) => a,
             Err(e) => match (about_error, tx.map.rfc6791_v6(&ip.src)) {

@@ -50,6 +50,15 @@ pub fn translate<const NAT64: bool>(tx: &mut Tx, buf: &mut [u8], start: usize, l
             return icmp_errors::v6(tx, buf, start, end, &ip, any_icmp, r);
         }
     };
+    // Destinations no client may reach through the translator are dropped without an
+    // answer: an error would tell a scanner what is behind it (see `Mapper::refuses_v4_dst`).
+    if let Some(reason) = tx.map.refuses_v4_dst(&dst) {
+        // RFC 6146 §3.8: a pool4 address hairpins, even when it is also the translator's own.
+        let pool4_hairpin = NAT64 && reason == Counter::drop_dst_own_address && stateful::serves(tx, dst);
+        if !pool4_hairpin {
+            return Verdict::Drop(reason);
+        }
+    }
     // Stateful NAT64 takes the source from the binding (RFC 6146 §3.5), looked up only
     // for a packet that passes the checks below: one that is answered instead of
     // translated creates no state.
