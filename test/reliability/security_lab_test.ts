@@ -91,7 +91,8 @@ Deno.test({
 
 Deno.test({
   name: "security, translator: clients cannot reach the gateway's own addresses through it",
-  // Missing: the engine knows no host address; 198.51.100.1 (the gw) answers pings sent to pool6 + 198.51.100.1.
+  // Missing: the engine refuses the translator's own addresses (`ipv4`, `ipv6` keys) but knows no address of the
+  // gw host's kernel: 198.51.100.1 answers pings sent to pool6 + 198.51.100.1 (a host routing/firewall matter).
   ignore: true,
   fn: () =>
     withGateway("sec-own", SIIT, async (lab) => {

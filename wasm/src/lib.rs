@@ -61,7 +61,12 @@
 //! A successful call replaces the whole configuration (tags left out take their
 //! defaults, see [`config::Config::set_defaults`]); a failed one keeps the previous
 //! configuration and leaves a one-sentence reason, NUL-terminated, at `nat64_error()`.
-//! Until the first success every packet is dropped (`drop_not_configured`). MODE 1
+//! Until the first success every packet is dropped (`drop_not_configured`). DENY_V4
+//! (0x18, `[4] addr, u8 len`, repeatable, at most 64) lists IPv4 destinations no IPv6
+//! packet is translated to (`drop_dst_denied`); whatever the records, the engine never
+//! translates to a loopback, link-local, multicast, reserved or "this network" address
+//! (`drop_dst_v4_special`, `drop_dst_v6_special`), nor to OWN_IPV4 / OWN_IPV6
+//! (`drop_dst_own_address`), and drops these silently (see [`mapping::Mapper`]). MODE 1
 //! is stateful NAT64 (RFC 6146): it needs POOL6, takes no EAMT, and reads the records
 //! POOL4, STATIC_BIB, TIMEOUTS, FILTERING, DROP_EXTERNAL_TCP, MAX_SESSIONS,
 //! MAX_SESSIONS_PER_HOST and ICMP_ERROR_SOURCE; reconfiguring keeps the sessions the
