@@ -36,6 +36,9 @@ pub struct Mapper<'c> {
     /// Little-endian views of pool6 and its mask, for a swap-free containment test.
     pool6_le: u128,
     pool6_mask_le: u128,
+    /// The translator's own addresses as integers: one compare each per packet.
+    own_v4: Option<u32>,
+    own_v6: Option<u128>,
 }
 
 impl<'c> Mapper<'c> {
@@ -49,7 +52,9 @@ impl<'c> Mapper<'c> {
             }
             None => (0, 0),
         };
-        Mapper { cfg, wkp_checked, pool6_le, pool6_mask_le }
+        let own_v4 = cfg.own_ipv4.map(u32::from_be_bytes);
+        let own_v6 = cfg.own_ipv6.map(u128::from_be_bytes);
+        Mapper { cfg, wkp_checked, pool6_le, pool6_mask_le, own_v4, own_v6 }
     }
 
     /// IPv6 → IPv4: the longest EAMT match, else extraction from pool6.
@@ -115,7 +120,7 @@ impl<'c> Mapper<'c> {
         // The translator's own address is the source of the errors it makes, not a
         // host behind it (RFC 7915 §4.2, §5.2). Checked last: a stateful NAT64 whose
         // pool4 holds it lets it through to hairpin (RFC 6146 §3.8).
-        if self.cfg.own_ipv4 == Some(*a) {
+        if self.own_v4 == Some(x) {
             return Some(Counter::drop_dst_own_address);
         }
         None
@@ -129,15 +134,16 @@ impl<'c> Mapper<'c> {
         // routers must not forward it), loopback ::1 and the unspecified address
         // (RFC 4291 §2.5.2, §2.5.3): never a translated packet's destination, as
         // RFC 6052 §3.1 keeps non-global addresses out of the Well-Known Prefix.
+        let x = u128::from_be_bytes(*a);
         let special = match a[0] {
             0xff => true,
             0xfe => a[1] & 0xc0 == 0x80,
-            0 => u128::from_be_bytes(*a) <= 1,
+            0 => x <= 1,
             _ => false,
         };
         if special {
             Some(Counter::drop_dst_v6_special)
-        } else if self.cfg.own_ipv6 == Some(*a) {
+        } else if self.own_v6 == Some(x) {
             // RFC 7915 §4.2, §5.2: the translator's own address sources its errors only.
             Some(Counter::drop_dst_own_address)
         } else {
