@@ -192,6 +192,14 @@ function seconds(text: string, min: number, what: string): number {
   return n;
 }
 
+/** A session lifetime key, in seconds, never under its RFC 6146 §4 minimum `min` (named `what`). */
+function timeoutKey(name: string, field: keyof Nat64Timeouts, min: number, what: string, help: string): KeySpec {
+  return {
+    name, kind: "string", help: `${help}, in seconds, at least ${min} (${what}, RFC 6146 §4)`,
+    apply: (c, v) => (c.nat64.timeouts[field] = seconds(v as string, min, what)),
+  };
+}
+
 function eamtEntry(text: string): EamtEntry {
   const eq = text.indexOf("=");
   if (eq < 0) throw new Error(`"${text}" is not of the form V6PREFIX=V4PREFIX`);
@@ -307,30 +315,12 @@ export const TRANSLATOR_KEYS: readonly KeySpec[] = [
     name: "drop-external-tcp", kind: "boolean", help: "refuse TCP connections opened from the IPv4 side",
     apply: (c, v) => (c.nat64.dropExternalTcp = v as boolean),
   },
-  {
-    name: "udp-timeout", kind: "string", help: "UDP session lifetime in seconds (default 300, at least 120: RFC 6146 §4)",
-    apply: (c, v) => (c.nat64.timeouts.udp = seconds(v as string, 120, "UDP_MIN")),
-  },
-  {
-    name: "tcp-est-timeout", kind: "string", help: "established TCP session lifetime in seconds (default 7440)",
-    apply: (c, v) => (c.nat64.timeouts.tcpEstablished = seconds(v as string, 7440, "TCP_EST, RFC 6146 §4")),
-  },
-  {
-    name: "tcp-trans-timeout", kind: "string", help: "transitory TCP session lifetime in seconds (default 240)",
-    apply: (c, v) => (c.nat64.timeouts.tcpTransitory = seconds(v as string, 240, "TCP_TRANS, RFC 6146 §4")),
-  },
-  {
-    name: "icmp-timeout", kind: "string", help: "ICMP query session lifetime in seconds (default 60)",
-    apply: (c, v) => (c.nat64.timeouts.icmp = seconds(v as string, 1, "one second")),
-  },
-  {
-    name: "tcp-syn-timeout", kind: "string", help: "how long an unsolicited IPv4 SYN is kept, seconds (default 6)",
-    apply: (c, v) => (c.nat64.timeouts.tcpIncomingSyn = seconds(v as string, 6, "TCP_INCOMING_SYN, RFC 6146 §4")),
-  },
-  {
-    name: "fragment-timeout", kind: "string", help: "how long fragments wait for the rest, seconds (default 2)",
-    apply: (c, v) => (c.nat64.timeouts.fragment = seconds(v as string, 2, "FRAGMENT_MIN, RFC 6146 §4")),
-  },
+  timeoutKey("udp-timeout", "udp", 120, "UDP_MIN", "UDP session lifetime (default 300)"),
+  timeoutKey("tcp-est-timeout", "tcpEstablished", 7440, "TCP_EST", "established TCP session lifetime (default 7440)"),
+  timeoutKey("tcp-trans-timeout", "tcpTransitory", 240, "TCP_TRANS", "transitory TCP session lifetime (default 240)"),
+  timeoutKey("icmp-timeout", "icmp", 1, "one second", "ICMP query session lifetime (default 60)"),
+  timeoutKey("tcp-syn-timeout", "tcpIncomingSyn", 6, "TCP_INCOMING_SYN", "how long an unsolicited IPv4 SYN is kept (default 6)"),
+  timeoutKey("fragment-timeout", "fragment", 2, "FRAGMENT_MIN", "how long fragments wait for the rest (default 2)"),
   {
     name: "max-sessions", kind: "string", help: "most NAT64 sessions overall (default: the session capacity)",
     apply: (c, v) => (c.nat64.maxSessions = intIn(v as string, 1, 2 ** 31)),
