@@ -44,6 +44,8 @@ export interface TranslatorConfig {
   allowNonGlobalWkp: boolean;
   /** IPv4 destinations no IPv6 packet is translated to (at most {@link MAX_DENY_V4}). */
   denyV4: Prefix[];
+  /** IPv6 destinations no IPv4 packet is translated to (at most {@link MAX_DENY_V4}). */
+  denyV6: Prefix[];
   /** A fixed IPv4 TOS instead of a copy of the IPv6 traffic class (RFC 7915 §5.1). */
   tosV4?: number;
   /** Most ICMP errors the translator generates per second (RFC 4443 §2.4(f)); 0 sends none. */
@@ -212,7 +214,7 @@ function eamtEntry(text: string): EamtEntry {
   return { v6, v4 };
 }
 
-/** Most `deny-v4` prefixes the engine takes (`MAX_DENY_V4` in `wasm/src/config.rs`). */
+/** Most `deny-v4` (and `deny-v6`) prefixes the engine takes (`MAX_DENY_V4`, `MAX_DENY_V6` in `wasm/src/config.rs`). */
 export const MAX_DENY_V4 = 64;
 
 /** Every translator key, in the order `--help` lists them. */
@@ -283,6 +285,14 @@ export const TRANSLATOR_KEYS: readonly KeySpec[] = [
     apply: (c, v) => {
       if (c.denyV4.length === MAX_DENY_V4) throw new Error(`more than ${MAX_DENY_V4} prefixes`);
       c.denyV4.push(parsePrefix(v as string, 4));
+    },
+  },
+  {
+    name: "deny-v6", kind: "string", multiple: true,
+    help: `IPv6 prefix IPv4 clients may not reach through the translator, repeatable (at most ${MAX_DENY_V4})`,
+    apply: (c, v) => {
+      if (c.denyV6.length === MAX_DENY_V4) throw new Error(`more than ${MAX_DENY_V4} prefixes`);
+      c.denyV6.push(parsePrefix(v as string, 6));
     },
   },
   {
@@ -360,6 +370,7 @@ export function defaultTranslatorConfig(): TranslatorConfig {
     zeroizeTrafficClass: false,
     allowNonGlobalWkp: false,
     denyV4: [],
+    denyV6: [],
     icmpErrorsPerSecond: 1000,
     nat64: {
       pool4: [],

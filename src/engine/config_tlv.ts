@@ -34,6 +34,7 @@ export const TAG = {
   MAX_SESSIONS_PER_HOST: 0x16,
   ICMP_ERROR_SOURCE: 0x17,
   DENY_V4: 0x18,
+  DENY_V6: 0x19,
 } as const;
 
 /** Protocol numbers of the NAT64 records: 0 TCP, 1 UDP, 2 ICMP. */
@@ -88,6 +89,7 @@ export function encodeTranslatorConfig(c: TranslatorConfig): TlvWriter {
   w.record(TAG.ZEROIZE_TC, [c.zeroizeTrafficClass ? 1 : 0]);
   w.record(TAG.WKP_ALLOW_NONGLOBAL, [c.allowNonGlobalWkp ? 1 : 0]);
   for (const p of c.denyV4) w.record(TAG.DENY_V4, prefixBytes(p));
+  for (const p of c.denyV6) w.record(TAG.DENY_V6, prefixBytes(p));
   if (c.tosV4 !== undefined) w.record(TAG.TOS_V4, [c.tosV4]);
   w.record(TAG.ICMP_ERRORS_PER_SECOND, u32(c.icmpErrorsPerSecond));
   if (c.mode === "nat64") encodeNat64(w, c.nat64);

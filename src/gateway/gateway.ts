@@ -19,7 +19,8 @@ import type { Logger } from "../control/logger.ts";
 import { type CounterSource, type GatewayView, withCounters } from "../control/view.ts";
 import { type LoadedConfig, tunRoutes } from "./config.ts";
 import { EngineView } from "./view.ts";
-import { formatIP, formatPrefix, parseIP, type Prefix } from "../net/ip.ts";
+import { formatIP, formatPrefix, parseIP, type Prefix, prefixContains } from "../net/ip.ts";
+import { MAX_DENY_V4, type TranslatorConfig } from "../config/schema.ts";
 import { Dns64Server } from "../dns64/server.ts";
 import type { Dns64Options } from "../dns64/options.ts";
 import { Pref64Advertiser } from "../pref64/advertiser.ts";
@@ -91,6 +92,40 @@ function dns64Counters(server: Dns64Server): CounterSource {
         ]),
       ),
   };
+}
+
+/**
+ * The translator must not be a way into the gateway host itself (issue of every
+ * translator on an edge box: a client would reach the box's services through an address
+ * of the other family). This host's own addresses, the TUN's excepted, join the deny
+ * lists the engine applies to translated destinations; link-local and loopback are
+ * refused by the engine already.
+ */
+function withHostAddressesDenied(t: TranslatorConfig, tun: string, logger: Logger): TranslatorConfig {
+  let interfaces: Deno.NetworkInterfaceInfo[];
+  try {
+    interfaces = Deno.networkInterfaces();
+  } catch {
+    logger.warn("without --allow-sys the host's own addresses cannot be kept out of translation");
+    return t;
+  }
+  const denyV4 = [...t.denyV4], denyV6 = [...t.denyV6];
+  const pool4 = t.nat64.pool4.map((r) => r.prefix);
+  for (const i of interfaces) {
+    if (i.name === tun) continue;
+    const addr = parseIP(i.address);
+    // A stateful NAT64 hairpins its pool4 addresses (RFC 6146 §3.8), host's or not.
+    if (addr.length === 4 && addr[0] !== 127 && !pool4.some((p) => prefixContains(p, addr))) {
+      denyV4.push({ family: 4, addr, length: 32 });
+    } else if (addr.length === 16 && addr[0] !== 0xfe && !(addr.every((b, k) => k === 15 ? b === 1 : b === 0))) {
+      denyV6.push({ family: 6, addr, length: 128 });
+    }
+  }
+  const fit = (list: Prefix[]) => {
+    if (list.length > MAX_DENY_V4) logger.warn("more host addresses than the deny lists hold", { kept: MAX_DENY_V4 });
+    return list.slice(0, MAX_DENY_V4);
+  };
+  return { ...t, denyV4: fit(denyV4), denyV6: fit(denyV6) };
 }
 
 /** A started gateway. */
@@ -172,7 +207,7 @@ export class Gateway {
         slotSize: config.run.tunMtu + SLOT_SPARE,
         sessionCapacity: config.translator.nat64.sessionCapacity,
       });
-      engine.configure(config.translator);
+      engine.configure(withHostAddressesDenied(config.translator, config.run.tun, logger));
       checkMtuFitsSlots(config.run.tunMtu, engine);
       if (config.run.stateFile && config.translator.mode === "nat64") {
         // Before any packet: the restored sessions keep their pool4 ports.
@@ -196,6 +231,8 @@ export class Gateway {
       const timers = new SessionTimers(engine, tun.memoryPort(engine.memory));
       const startedAt = new Date();
       // The view reads the config in force through the gateway, so a reload shows at once.
+      // `let`, not `const`: a control request may read it before the gateway exists.
+      // deno-lint-ignore prefer-const
       let gw: Gateway | undefined;
       const engineView = new EngineView(engine, stats, timers.stats, () => gw?.loaded ?? loaded, tun.name, startedAt);
       const sources: CounterSource[] = [logger];
@@ -217,7 +254,9 @@ export class Gateway {
         sources.push(advertiser);
         pref64 = advertiser;
       }
-      // The control server counts its own requests, and its view shows them too.
+      // The control server counts its own requests, and its view shows them too
+      // (`let`: the view is made before the server it counts).
+      // deno-lint-ignore prefer-const
       let control: ControlServer | undefined;
       const view = withCounters(engineView, ...sources, { counters: () => control?.counters() ?? {} });
       control = new ControlServer(view, {
@@ -278,7 +317,7 @@ export class Gateway {
     if (old.translator.nat64.sessionCapacity !== next.config.translator.nat64.sessionCapacity) {
       restartOnly.push("sessionCapacity");
     }
-    this.#engine.configure(next.config.translator);
+    this.#engine.configure(withHostAddressesDenied(next.config.translator, this.#tun.name, this.#logger));
     this.#loaded = {
       ...next,
       config: { ...next.config, run: old.run, operator: old.operator },

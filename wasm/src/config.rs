@@ -69,6 +69,9 @@ pub mod tag {
     /// `[4] addr, u8 prefix_len`: IPv4 destinations no IPv6 packet is translated to;
     /// repeatable, at most [`super::MAX_DENY_V4`].
     pub const DENY_V4: u16 = 0x18;
+    /// `[16] addr, u8 prefix_len`: IPv6 destinations no IPv4 packet is translated to
+    /// (the host fills in its own addresses); repeatable, at most [`super::MAX_DENY_V6`].
+    pub const DENY_V6: u16 = 0x19;
 }
 
 /// Most POOL4 records.
@@ -79,6 +82,8 @@ pub const MAX_STATIC_BIB: usize = 256;
 
 /// Most DENY_V4 records (each one costs a compare per IPv6 packet).
 pub const MAX_DENY_V4: usize = 64;
+/// Most DENY_V6 records (each one costs a compare per IPv4 packet).
+pub const MAX_DENY_V6: usize = 64;
 
 /// Name of a tag, for error messages.
 pub fn tag_name(t: u16) -> &'static str {
@@ -107,6 +112,7 @@ pub fn tag_name(t: u16) -> &'static str {
         tag::MAX_SESSIONS_PER_HOST => "MAX_SESSIONS_PER_HOST",
         tag::ICMP_ERROR_SOURCE => "ICMP_ERROR_SOURCE",
         tag::DENY_V4 => "DENY_V4",
+        tag::DENY_V6 => "DENY_V6",
         _ => "unknown",
     }
 }
@@ -205,6 +211,10 @@ pub struct Config {
     pub deny_v4: [Prefix4; MAX_DENY_V4],
     /// How many deny prefixes there are.
     pub deny_v4_len: usize,
+    /// IPv6 destinations refused, `deny_v6[..deny_v6_len]`.
+    pub deny_v6: [Prefix6; MAX_DENY_V6],
+    /// How many IPv6 deny prefixes there are.
+    pub deny_v6_len: usize,
 }
 
 const NO_POOL4: Pool4Entry = Pool4Entry { proto: Proto::Tcp, prefix: [0; 4], prefix_len: 0, first_port: 0, last_port: 0 };
@@ -243,6 +253,8 @@ impl Config {
         icmp_error_source: ErrorSource::Sender,
         deny_v4: [Prefix4 { addr: [0; 4], len: 0 }; MAX_DENY_V4],
         deny_v4_len: 0,
+        deny_v6: [Prefix6 { addr: [0; 16], len: 0 }; MAX_DENY_V6],
+        deny_v6_len: 0,
     };
 
     /// A boxed configuration holding the defaults (for tests and tools; the engine
@@ -271,7 +283,7 @@ impl Config {
                 return Err(ConfigError::Truncated { at });
             }
             let v = &bytes[value_at..value_at + len];
-            if !matches!(t, tag::EAMT | tag::POOL4 | tag::STATIC_BIB | tag::DENY_V4) && t < 32 {
+            if !matches!(t, tag::EAMT | tag::POOL4 | tag::STATIC_BIB | tag::DENY_V4 | tag::DENY_V6) && t < 32 {
                 if seen & (1 << t) != 0 {
                     return Err(ConfigError::Repeated { tag: t });
                 }
@@ -341,6 +353,7 @@ impl Config {
         self.max_sessions_per_host = 0;
         self.icmp_error_source = ErrorSource::Sender;
         self.deny_v4_len = 0;
+        self.deny_v6_len = 0;
     }
 
     fn apply(&mut self, t: u16, v: &[u8], at: usize) -> Result<(), ConfigError> {
@@ -384,6 +397,13 @@ impl Config {
                 }
                 self.deny_v4[self.deny_v4_len] = p;
                 self.deny_v4_len += 1;
+            }
+            tag::DENY_V6 => {
+                if self.deny_v6_len == MAX_DENY_V6 {
+                    return Err(ConfigError::Value { tag: t, why: "more than 64 records" });
+                }
+                self.deny_v6[self.deny_v6_len] = prefix6(t, v)?;
+                self.deny_v6_len += 1;
             }
             tag::RFC6791_V6 => self.rfc6791_v6 = Some(prefix6(t, v)?),
             tag::LOWEST_IPV6_MTU => self.lowest_ipv6_mtu = mtu(t, v, 1280)?,

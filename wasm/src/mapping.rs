@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::counters::Counter;
-use crate::prefix::mask32;
+use crate::prefix::{mask128, mask32};
 use crate::rfc6052;
 
 /// Why an address has no counterpart.
@@ -143,6 +143,8 @@ impl<'c> Mapper<'c> {
         };
         if special {
             Some(Counter::drop_dst_v6_special)
+        } else if self.cfg.deny_v6[..self.cfg.deny_v6_len].iter().any(|p| (x ^ u128::from_be_bytes(p.addr)) & mask128(p.len) == 0) {
+            Some(Counter::drop_dst_denied)
         } else if self.own_v6 == Some(x) {
             // RFC 7915 §4.2, §5.2: the translator's own address sources its errors only.
             Some(Counter::drop_dst_own_address)
@@ -254,6 +256,8 @@ mod tests {
         c.own_ipv6 = Some(a6([0x2001, 0xdb8, 0xff, 0, 0, 0, 0, 1]));
         c.deny_v4[0] = Prefix4 { addr: [198, 51, 100, 0], len: 28 };
         c.deny_v4_len = 1;
+        c.deny_v6[0] = Prefix6 { addr: a6([0x2001, 0xdb8, 1, 0, 0, 0, 0, 1]), len: 128 };
+        c.deny_v6_len = 1;
         let m = Mapper::new(&c);
         for v4 in [[0, 0, 0, 1], [127, 0, 0, 1], [169, 254, 169, 254], [224, 0, 0, 1], [239, 255, 255, 250], [255, 255, 255, 255]] {
             assert_eq!(m.refuses_v4_dst(&v4), Some(Counter::drop_dst_v4_special), "{:?}", v4);
@@ -268,6 +272,8 @@ mod tests {
             assert_eq!(m.refuses_v6_dst(v6), Some(Counter::drop_dst_v6_special), "{:?}", v6);
         }
         assert_eq!(m.refuses_v6_dst(&a6([0x2001, 0xdb8, 0xff, 0, 0, 0, 0, 1])), Some(Counter::drop_dst_own_address));
+        assert_eq!(m.refuses_v6_dst(&a6([0x2001, 0xdb8, 1, 0, 0, 0, 0, 1])), Some(Counter::drop_dst_denied));
+        assert_eq!(m.refuses_v6_dst(&a6([0x2001, 0xdb8, 1, 0, 0, 0, 0, 2])), None);
         for v6 in [a6([0xfec0, 0, 0, 0, 0, 0, 0, 1]), a6([0, 0, 0, 0, 0, 0, 0, 2]), a6([0x2001, 0xdb8, 3, 0, 0, 0, 0, 1])].iter() {
             assert_eq!(m.refuses_v6_dst(v6), None, "{:?}", v6);
         }

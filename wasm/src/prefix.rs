@@ -38,6 +38,16 @@ impl Prefix4 {
     }
 }
 
+/// Network mask of `len` leading one bits, for IPv6 addresses as `u128`.
+#[inline]
+pub fn mask128(len: u8) -> u128 {
+    if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - len as u32)
+    }
+}
+
 /// Network mask of `len` leading one bits.
 #[inline]
 pub fn mask32(len: u8) -> u32 {
