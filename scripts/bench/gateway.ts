@@ -23,8 +23,9 @@ const GATEWAY_POOL4 = "192.0.2.1/32";
 /**
  * The gateway's command line, run from the repository root inside the gateway namespace.
  * Stateful NAT64 (RFC 6146) takes pool4; SIIT (RFC 7915) maps the client by EAMT.
+ * `offloads: false` adds `--no-offloads`.
  */
-export function gatewayCommand(mode: GatewayMode, controlSocket: string): string[] {
+export function gatewayCommand(mode: GatewayMode, controlSocket: string, offloads = true): string[] {
   return [
     Deno.execPath(),
     "task",
@@ -41,6 +42,7 @@ export function gatewayCommand(mode: GatewayMode, controlSocket: string): string
       : ["--eamt", `${LAB_ADDRESSES.clientV6}/128=${SIIT_CLIENT_V4}/32`]),
     "--control-socket",
     controlSocket,
+    ...(offloads ? [] : ["--no-offloads"]),
   ];
 }
 
@@ -60,8 +62,10 @@ export async function startGateway(
   mode: GatewayMode,
   controlSocket: string,
   pin: string[],
+  offloads: boolean,
 ): Promise<Background> {
-  const gw = new Background("nat64 run", lab.exec("gw", [...pin, ...gatewayCommand(mode, controlSocket)]), REPO);
+  const command = gatewayCommand(mode, controlSocket, offloads);
+  const gw = new Background("nat64 run", lab.exec("gw", [...pin, ...command]), REPO);
   const routed = mode === "nat64" ? [LAB_ADDRESSES.nat64Prefix, GATEWAY_POOL4] : [LAB_ADDRESSES.nat64Prefix];
   try {
     await gw.waitUntil(

@@ -5,16 +5,21 @@
  * @module
  */
 
-/** The three things measured side by side. */
-export type ColumnName = "kernel" | "tayga" | "gateway";
+/**
+ * The things measured side by side: the kernel's own forwarding (the ceiling), TAYGA,
+ * and this gateway twice, without TUN offloads (`--no-offloads`: one packet per read and
+ * write, the way TAYGA works) and as it ships, so the table shows what offloads bring.
+ */
+export type ColumnName = "kernel" | "tayga" | "gateway-no-offloads" | "gateway";
 
 /** The columns in the order they are run and shown. */
-export const COLUMNS: readonly ColumnName[] = ["kernel", "tayga", "gateway"];
+export const COLUMNS: readonly ColumnName[] = ["kernel", "tayga", "gateway-no-offloads", "gateway"];
 
 /** How each column is headed. */
 export const COLUMN_LABELS: Record<ColumnName, string> = {
   kernel: "kernel IPv6",
   tayga: "TAYGA",
+  "gateway-no-offloads": "gw no offloads",
   gateway: "this gateway",
 };
 
@@ -148,7 +153,12 @@ export interface BenchResult {
     target: string;
   };
   columns: Record<ColumnName, ColumnResult>;
-  ratios: { gatewayVsTayga: Partial<Record<MetricKey, number>>; gatewayVsKernel: Partial<Record<MetricKey, number>> };
+  ratios: {
+    gatewayVsTayga: Partial<Record<MetricKey, number>>;
+    gatewayVsKernel: Partial<Record<MetricKey, number>>;
+    /** What the offloads bring: the gateway over itself with `--no-offloads`. */
+    gatewayVsNoOffloads: Partial<Record<MetricKey, number>>;
+  };
   controlStats: ControlStatsResult;
   dns64: Dns64Result;
 }
@@ -188,14 +198,15 @@ export function alignColumns(rows: string[][]): string[] {
   );
 }
 
-/** The figures table: one row per metric, the three columns, then gateway/TAYGA and gateway/kernel. */
+/** The figures table: one row per metric, the columns, then gateway/TAYGA, gateway/kernel and offloads on/off. */
 export function figuresTable(result: BenchResult): string[] {
-  const head = ["", ...COLUMNS.map((c) => COLUMN_LABELS[c]), "gw/TAYGA", "gw/kernel"];
+  const head = ["", ...COLUMNS.map((c) => COLUMN_LABELS[c]), "gw/TAYGA", "gw/kernel", "offloads"];
   const rows = METRICS.map((m) => [
     m.label,
     ...COLUMNS.map((c) => formatValue(result.columns[c].metrics[m.key], m.digits)),
     formatRatio(result.ratios.gatewayVsTayga[m.key]),
     formatRatio(result.ratios.gatewayVsKernel[m.key]),
+    formatRatio(result.ratios.gatewayVsNoOffloads?.[m.key]),
   ]);
   return alignColumns([head, ...rows]);
 }

@@ -5,7 +5,7 @@
  * results/bench-latest.svg, and always tears down what it built (also on Ctrl-C).
  * Needs root.
  *
- *   deno task bench [--quick] [--only kernel,tayga,gateway,dns64] [--gateway-mode nat64|siit]
+ *   deno task bench [--quick] [--only kernel,tayga,gateway-no-offloads,gateway,dns64] [--gateway-mode nat64|siit]
  *                   [--rounds N] [--wait-quiet S]
  *
  * --quick        one round of 2-second runs and 200 pings instead of 3 rounds of 8 (+1 omitted)
@@ -46,7 +46,8 @@ import { type Endpoint, runSuite, type SuiteOptions, type Translator } from "./s
 import { startTayga } from "./tayga.ts";
 import { STATS_BUDGET_MS } from "./control_probe.ts";
 
-const USAGE = "usage: deno task bench [--quick] [--only kernel,tayga,gateway,dns64] [--gateway-mode nat64|siit] " +
+const USAGE = "usage: deno task bench [--quick] [--only kernel,tayga,gateway-no-offloads,gateway,dns64] " +
+  "[--gateway-mode nat64|siit] " +
   "[--rounds N] [--wait-quiet SECONDS]";
 const PARTS = [...COLUMNS, "dns64"] as const;
 type Part = typeof PARTS[number];
@@ -155,10 +156,11 @@ async function measureRound(
       translator.pid = process.pid;
     } else {
       const socket = `${dir}/control.sock`;
-      process = await startGateway(lab, mode, socket, taskset(pin.translator));
+      const offloads = column === "gateway";
+      process = await startGateway(lab, mode, socket, taskset(pin.translator), offloads);
       translator.pid = process.pid;
       translator.controlSocket = socket;
-      notes.push(`--mode ${mode}`);
+      notes.push(`--mode ${mode}${offloads ? "" : " --no-offloads"}`);
     }
     stats = await runSuite(lab, at, pin, translator, opts, round.metrics, notes, log);
   } catch (err) {
@@ -214,7 +216,7 @@ async function main(args: string[]): Promise<number> {
     `bench: ${s.seconds} s per iperf3 run${s.omit ? ` (+${s.omit} s omitted)` : ""}, ${s.rttCount} pings, ` +
       `${navigator.hardwareConcurrency} CPUs, load average ${loadavgBefore}`,
   );
-  const rounds: Record<ColumnName, RoundResult[]> = { kernel: [], tayga: [], gateway: [] };
+  const rounds = Object.fromEntries(COLUMNS.map((c) => [c, [] as RoundResult[]])) as Record<ColumnName, RoundResult[]>;
   const statsRounds: ControlStatsResult[] = [];
   let dns64: Dns64Result = { status: "skipped", note: "not selected (--only)", qps: {}, report: null };
   try {
@@ -272,6 +274,7 @@ async function main(args: string[]): Promise<number> {
     ratios: {
       gatewayVsTayga: ratios(columns.gateway, columns.tayga),
       gatewayVsKernel: ratios(columns.gateway, columns.kernel),
+      gatewayVsNoOffloads: ratios(columns.gateway, columns["gateway-no-offloads"]),
     },
     controlStats,
     dns64,

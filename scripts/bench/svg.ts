@@ -18,7 +18,12 @@ const PANEL_GAP = 14;
 const TOP = 56;
 
 /** Bar colour per column. */
-const COLOURS: Record<ColumnName, string> = { kernel: "#8c8c8c", tayga: "#4a7fb5", gateway: "#e07b39" };
+const COLOURS: Record<ColumnName, string> = {
+  kernel: "#8c8c8c",
+  tayga: "#4a7fb5",
+  "gateway-no-offloads": "#f2c19d",
+  gateway: "#e07b39",
+};
 
 /** `text` safe inside SVG text and attribute values. */
 export function escapeXml(text: string): string {

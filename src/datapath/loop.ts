@@ -26,6 +26,10 @@ export interface BatchEngine {
   readonly headroom: number;
   /** Memory offset where the input packet of `slot` starts. */
   packetOffset(slot: number): number;
+  /** Memory offset of the offload header (`virtio_net_hdr`) of input `slot`. */
+  vnetInOffset(slot: number): number;
+  /** Memory offset of the offload header of output `j`. */
+  vnetOutOffset(j: number): number;
   /** Records the length of the packet in `slot`. */
   setInputLength(slot: number, len: number): void;
   /** Translates slots `0..count-1`; returns how many outputs it wrote. */
@@ -36,12 +40,16 @@ export interface BatchEngine {
   outputLength(j: number): number;
 }
 
-/** Moves packets between the device and engine memory; results are lengths or -errno. */
+/**
+ * Moves packets between the device and engine memory; results are packet lengths or
+ * -errno. A device with offloads also moves each packet's `virtio_net_hdr` to or from
+ * memory offset `header`; one without ignores it.
+ */
 export interface PacketPort {
   /** Reads one packet to memory offset `offset`, at most `max` bytes. */
-  read(offset: number, max: number): number;
+  read(offset: number, max: number, header: number): number;
   /** Writes `length` bytes at memory offset `offset` as one packet. */
-  write(offset: number, length: number): number;
+  write(offset: number, length: number, header: number): number;
 }
 
 /** Tells the loop when to read; see `src/tun/poller.ts`. */
@@ -121,7 +129,11 @@ export async function runDatapath(opts: DatapathOptions): Promise<DatapathExit> 
   const slots = engine.slotCount;
   const maxPacket = engine.slotSize - engine.headroom;
   const offsets = new Float64Array(slots);
-  for (let i = 0; i < slots; i++) offsets[i] = engine.packetOffset(i);
+  const headers = new Float64Array(slots);
+  for (let i = 0; i < slots; i++) {
+    offsets[i] = engine.packetOffset(i);
+    headers[i] = engine.vnetInOffset(i);
+  }
   const lost = (why: string): DatapathExit => ({
     reason: "device-lost",
     message: `TUN "${deviceName}" went away (${why}); the datapath stopped`,
@@ -140,7 +152,7 @@ export async function runDatapath(opts: DatapathOptions): Promise<DatapathExit> 
       // On DEVICE_ERROR the read below returns the errno that says what happened.
       let count = 0;
       while (count < slots) {
-        const n = port.read(offsets[count], maxPacket);
+        const n = port.read(offsets[count], maxPacket, headers[count]);
         if (n > 0) {
           engine.setInputLength(count, n);
           count++;
@@ -161,7 +173,7 @@ export async function runDatapath(opts: DatapathOptions): Promise<DatapathExit> 
       const outputs = engine.translate(count, clock());
       for (let j = 0; j < outputs; j++) {
         const len = engine.outputLength(j);
-        const n = port.write(engine.outputAddress(j), len);
+        const n = port.write(engine.outputAddress(j), len, engine.vnetOutOffset(j));
         if (n === len) {
           stats.packetsOut++;
         } else if (n < 0 && deviceGone(-n)) {

@@ -18,6 +18,11 @@ export interface RunConfig {
   tunMtu: number;
   /** Leave the interface alone (already set up by root for an unprivileged gateway). */
   noSetup: boolean;
+  /**
+   * Open the TUN without checksum and segmentation offloads: one packet per read and
+   * write, as the kernel segments before the TUN (for comparison, or a kernel that refuses them).
+   */
+  noOffloads: boolean;
   /** Do not route pool6 / pool4 / EAMT prefixes into the TUN. */
   noRoutes: boolean;
   /** Extra prefixes routed into the TUN. */
@@ -34,7 +39,16 @@ export interface RunConfig {
 
 /** The run config before any key is applied. */
 export function defaultRunConfig(): RunConfig {
-  return { tun: "nat64", tunMtu: 1500, noSetup: false, noRoutes: false, routes: [], tunAddresses: [], checkpointInterval: 60 };
+  return {
+    tun: "nat64",
+    tunMtu: 1500,
+    noSetup: false,
+    noOffloads: false,
+    noRoutes: false,
+    routes: [],
+    tunAddresses: [],
+    checkpointInterval: 60,
+  };
 }
 
 function wholeNumber(text: string, min: number, max: number): number {
@@ -60,6 +74,11 @@ export const RUN_KEYS: readonly KeySpec<RunConfig>[] = [
   {
     name: "no-setup", kind: "boolean", help: "leave the TUN as it is (pre-created and set up by root)",
     apply: (c, v) => (c.noSetup = v as boolean),
+  },
+  {
+    name: "no-offloads", kind: "boolean",
+    help: "open the TUN without checksum/segmentation offloads (one packet per read and write)",
+    apply: (c, v) => (c.noOffloads = v as boolean),
   },
   {
     name: "no-routes", kind: "boolean", help: "do not route pool6, pool4 and EAMT IPv4 prefixes into the TUN",

@@ -24,11 +24,13 @@ export interface ExpiringEngine {
   outputAddress(j: number): number;
   /** Byte length of output `j`. */
   outputLength(j: number): number;
+  /** Memory offset of the offload header of output `j`. */
+  vnetOutOffset(j: number): number;
 }
 
 /** Where the timers' packets go: bytes written or -errno, like the datapath's port. */
 export interface PacketWriter {
-  write(offset: number, length: number): number;
+  write(offset: number, length: number, header: number): number;
 }
 
 /** Schedule and bounds of the timers. */
@@ -92,7 +94,7 @@ export class SessionTimers {
     this.stats.ticks++;
     for (let j = 0; j < r.outputs; j++) {
       const len = this.#engine.outputLength(j);
-      if (this.#out.write(this.#engine.outputAddress(j), len) === len) this.stats.packetsWritten++;
+      if (this.#out.write(this.#engine.outputAddress(j), len, this.#engine.vnetOutOffset(j)) === len) this.stats.packetsWritten++;
       else this.stats.writeErrors++;
     }
     if (r.more) this.stats.busyTicks++;

@@ -31,19 +31,41 @@ const IFREQ_FLAGS = 16;
 const IFF_TUN = 0x0001;
 /** linux/if_tun.h: no 4-byte packet-information prefix on reads and writes. */
 const IFF_NO_PI = 0x1000;
+/** linux/if_tun.h: every read and write starts with a `struct virtio_net_hdr`. */
+const IFF_VNET_HDR = 0x4000;
+
+/** `TUNSETOFFLOAD` = `_IOW('T', 208, unsigned int)`; the flags go by value. */
+const TUNSETOFFLOAD = 0x400454d0;
+/** `TUNSETVNETHDRSZ` = `_IOW('T', 216, int)`; a pointer to the size. */
+const TUNSETVNETHDRSZ = 0x400454d8;
+
+/** Bytes of `struct virtio_net_hdr` (linux/virtio_net.h) in front of every packet with offloads. */
+export const VNET_HDR_LEN = 10;
+
+/**
+ * The `TUNSETOFFLOAD` bits (linux/if_tun.h) the gateway asks for, in the order they are
+ * dropped when the kernel refuses: USO (UDP segmentation, Linux 6.2) first.
+ */
+const OFFLOAD_BITS = [
+  ["csum", 0x01],
+  ["tso4", 0x02],
+  ["tso6", 0x04],
+  ["tso-ecn", 0x08],
+  ["uso4", 0x20],
+  ["uso6", 0x40],
+] as const;
 
 /** How to open a TUN device. */
 export interface TunOptions {
   /** Interface name, at most 15 bytes; a `%d` in it lets the kernel pick a number. */
   name: string;
+  /**
+   * Checksum and segmentation offloads (`IFF_VNET_HDR` + `TUNSETOFFLOAD`): the kernel
+   * hands over TCP and UDP super-packets of up to 64 KiB with partial checksums, and
+   * takes them back, so one read, translation and write moves many segments.
+   */
+  offloads?: boolean;
 }
-
-/**
- * The `ifr_flags` for `TUNSETIFF`. Every feature bit is decided here: offloads
- * (`IFF_VNET_HDR`) or one descriptor per queue (`IFF_MULTI_QUEUE`) become an option of
- * {@link TunOptions} that ORs its bit in, and nothing else in the open path changes.
- */
-const REQUEST_FLAGS = IFF_TUN | IFF_NO_PI;
 
 /** Throws a one-sentence error if the kernel would refuse `name` (dev_valid_name). */
 export function checkInterfaceName(name: string): void {
@@ -64,22 +86,55 @@ export class MemoryPort {
   readonly #libc: Libc;
   readonly #fd: number;
   readonly #base: number;
+  readonly #vnet: boolean;
+  /** Two `struct iovec` (header, packet) as 32-bit halves, and their address. */
+  readonly #iov = new Uint32Array(8);
+  readonly #iovAddress: number;
 
-  constructor(libc: Libc, fd: number, memory: WebAssembly.Memory) {
+  /** `vnet`: the descriptor was opened with `IFF_VNET_HDR` (see {@link TunDevice.offloads}). */
+  constructor(libc: Libc, fd: number, memory: WebAssembly.Memory, vnet = false) {
     this.#libc = libc;
     this.#fd = fd;
     // Valid for the life of the memory as long as it never grows (the engine's promise).
     this.#base = libc.addressOf(new Uint8Array(memory.buffer));
+    this.#vnet = vnet;
+    this.#iovAddress = libc.addressOf(new Uint8Array(this.#iov.buffer));
+    this.#iov[3] = 0;
+    this.#iov[2] = VNET_HDR_LEN;
   }
 
-  /** Reads one packet to `memory[offset..]`, at most `max` bytes: its length or -errno. */
-  read(offset: number, max: number): number {
-    return this.#libc.read(this.#fd, this.#base + offset, max);
+  /**
+   * Reads one packet to `memory[offset..]`, at most `max` bytes: its length or -errno.
+   * With offloads its `virtio_net_hdr` goes to `memory[header..]` in the same read.
+   */
+  read(offset: number, max: number, header = 0): number {
+    if (!this.#vnet) return this.#libc.read(this.#fd, this.#base + offset, max);
+    this.#point(header, offset, max);
+    const n = this.#libc.readv(this.#fd, this.#iovAddress, 2);
+    return n < 0 ? n : n < VNET_HDR_LEN ? -Errno.EIO : n - VNET_HDR_LEN;
   }
 
-  /** Writes `memory[offset .. offset + length]` as one packet: bytes written or -errno. */
-  write(offset: number, length: number): number {
-    return this.#libc.write(this.#fd, this.#base + offset, length);
+  /**
+   * Writes `memory[offset .. offset + length]` as one packet: its length or -errno.
+   * With offloads the `virtio_net_hdr` at `memory[header..]` goes in front, in the same write.
+   */
+  write(offset: number, length: number, header = 0): number {
+    if (!this.#vnet) return this.#libc.write(this.#fd, this.#base + offset, length);
+    this.#point(header, offset, length);
+    const n = this.#libc.writev(this.#fd, this.#iovAddress, 2);
+    return n < 0 ? n : n - VNET_HDR_LEN;
+  }
+
+  /** Aims the iovecs at the header and the packet; addresses stay below 2^53. */
+  #point(header: number, offset: number, length: number): void {
+    const iov = this.#iov;
+    const h = this.#base + header;
+    const p = this.#base + offset;
+    iov[0] = h % 0x1_0000_0000;
+    iov[1] = Math.floor(h / 0x1_0000_0000);
+    iov[4] = p % 0x1_0000_0000;
+    iov[5] = Math.floor(p / 0x1_0000_0000);
+    iov[6] = length;
   }
 }
 
@@ -89,13 +144,19 @@ export class TunDevice {
   readonly name: string;
   /** The descriptor; close it with {@link TunDevice.close}. */
   readonly fd: number;
+  /**
+   * The offloads the kernel accepted ("csum", "tso4", ...); empty without them. When
+   * not empty, every packet read or written carries a `virtio_net_hdr` first.
+   */
+  readonly offloads: readonly string[];
   readonly #libc: Libc;
   #open = true;
 
-  private constructor(libc: Libc, fd: number, name: string) {
+  private constructor(libc: Libc, fd: number, name: string, offloads: readonly string[]) {
     this.#libc = libc;
     this.fd = fd;
     this.name = name;
+    this.offloads = offloads;
   }
 
   /** Creates or attaches to the TUN `options.name`; throws one sentence on failure. */
@@ -105,7 +166,8 @@ export class TunDevice {
     if (fd < 0) throw openError(-fd);
     const ifreq = new Uint8Array(IFREQ_SIZE);
     ifreq.set(new TextEncoder().encode(options.name));
-    new DataView(ifreq.buffer).setUint16(IFREQ_FLAGS, REQUEST_FLAGS, true);
+    const flags = IFF_TUN | IFF_NO_PI | (options.offloads ? IFF_VNET_HDR : 0);
+    new DataView(ifreq.buffer).setUint16(IFREQ_FLAGS, flags, true);
     const rc = libc.ioctl(fd, TUNSETIFF, ifreq);
     if (rc < 0) {
       libc.close(fd);
@@ -113,12 +175,18 @@ export class TunDevice {
     }
     // The kernel writes the final name back into the request (tun_chr_ioctl).
     const end = ifreq.indexOf(0);
-    return new TunDevice(libc, fd, new TextDecoder().decode(ifreq.subarray(0, end < 0 ? 16 : end)));
+    const name = new TextDecoder().decode(ifreq.subarray(0, end < 0 ? 16 : end));
+    try {
+      return new TunDevice(libc, fd, name, setOffloads(libc, fd, name, options.offloads ?? false));
+    } catch (err) {
+      libc.close(fd);
+      throw err;
+    }
   }
 
   /** A port that moves packets between this device and `memory` by address. */
   memoryPort(memory: WebAssembly.Memory): MemoryPort {
-    return new MemoryPort(this.#libc, this.fd, memory);
+    return new MemoryPort(this.#libc, this.fd, memory, this.offloads.length > 0);
   }
 
   /** Closes the descriptor; a non-persistent device disappears with it. Idempotent. */
@@ -127,6 +195,31 @@ export class TunDevice {
     this.#open = false;
     this.#libc.close(this.fd);
   }
+}
+
+/**
+ * Sets the device's offloads and returns the names of those in force. Without
+ * offloads the features are cleared too: a persistent device keeps what an earlier
+ * user set, and a GSO packet read without a `virtio_net_hdr` would arrive cut short.
+ * With them, the header size is set to {@link VNET_HDR_LEN} (a persistent device may
+ * keep another size), then the widest set of offloads the kernel accepts.
+ */
+function setOffloads(libc: Libc, fd: number, name: string, wanted: boolean): string[] {
+  if (!wanted) {
+    const rc = libc.ioctlValue(fd, TUNSETOFFLOAD, 0);
+    if (rc < 0) throw new SysError(`clear the offloads of TUN "${name}" (TUNSETOFFLOAD)`, -rc);
+    return [];
+  }
+  const size = new Uint8Array(new Int32Array([VNET_HDR_LEN]).buffer);
+  const sized = libc.ioctl(fd, TUNSETVNETHDRSZ, size);
+  if (sized < 0) throw new SysError(`set the virtio-net header size of TUN "${name}" (TUNSETVNETHDRSZ)`, -sized);
+  for (let n = OFFLOAD_BITS.length; n > 0; n--) {
+    const bits = OFFLOAD_BITS.slice(0, n);
+    const rc = libc.ioctlValue(fd, TUNSETOFFLOAD, bits.reduce((m, [, bit]) => m | bit, 0));
+    if (rc === 0) return bits.map(([label]) => label);
+    if (rc !== -Errno.EINVAL) throw new SysError(`set the offloads of TUN "${name}" (TUNSETOFFLOAD)`, -rc);
+  }
+  throw new SysError(`set the offloads of TUN "${name}" (TUNSETOFFLOAD)`, Errno.EINVAL, "start with no-offloads");
 }
 
 function openError(errno: number): SysError {

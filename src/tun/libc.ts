@@ -114,8 +114,11 @@ const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   ioctl: { parameters: ["i32", "usize", "buffer"], result: "i32" },
+  ioctlValue: { name: "ioctl", parameters: ["i32", "usize", "usize"], result: "i32" },
   read: { parameters: ["i32", "usize", "usize"], result: "i32" },
   write: { parameters: ["i32", "usize", "usize"], result: "i32" },
+  readv: { parameters: ["i32", "usize", "i32"], result: "i32" },
+  writev: { parameters: ["i32", "usize", "i32"], result: "i32" },
   writeBuffer: { name: "write", parameters: ["i32", "buffer", "usize"], result: "i32" },
   poll: { parameters: ["buffer", "usize", "i32"], result: "i32" },
   pollAsync: { name: "poll", parameters: ["buffer", "usize", "i32"], result: "i32", nonblocking: true },
@@ -134,8 +137,11 @@ interface Calls {
   open(path: Uint8Array, flags: number): number;
   close(fd: number): number;
   ioctl(fd: number, request: number, arg: Uint8Array): number;
+  ioctlValue(fd: number, request: number, arg: number): number;
   read(fd: number, address: number, length: number): number;
   write(fd: number, address: number, length: number): number;
+  readv(fd: number, iovAddress: number, count: number): number;
+  writev(fd: number, iovAddress: number, count: number): number;
   writeBuffer(fd: number, buf: Uint8Array, length: number): number;
   poll(fds: Uint8Array, count: number, timeoutMs: number): number;
   pollAsync(fds: Uint8Array, count: number, timeoutMs: number): Promise<number>;
@@ -201,6 +207,11 @@ export class Libc {
     return this.#check(this.#sym.ioctl(fd, request, arg));
   }
 
+  /** `ioctl(fd, request, arg)` for requests that take their argument by value: the result or -errno. */
+  ioctlValue(fd: number, request: number, arg: number): number {
+    return this.#check(this.#sym.ioctlValue(fd, request, arg));
+  }
+
   /** `read(fd, address, length)` into raw memory: bytes read or -errno. */
   read(fd: number, address: number, length: number): number {
     return this.#check(this.#sym.read(fd, address, length));
@@ -209,6 +220,16 @@ export class Libc {
   /** `write(fd, address, length)` from raw memory: bytes written or -errno. */
   write(fd: number, address: number, length: number): number {
     return this.#check(this.#sym.write(fd, address, length));
+  }
+
+  /** `readv(fd, iov, count)`: scatters one read over the `count` iovecs at `iovAddress`; bytes or -errno. */
+  readv(fd: number, iovAddress: number, count: number): number {
+    return this.#check(this.#sym.readv(fd, iovAddress, count));
+  }
+
+  /** `writev(fd, iov, count)`: gathers one write from the `count` iovecs at `iovAddress`; bytes or -errno. */
+  writev(fd: number, iovAddress: number, count: number): number {
+    return this.#check(this.#sym.writev(fd, iovAddress, count));
   }
 
   /** `write` from a JavaScript buffer (the eventfd wake-up, not packets). */

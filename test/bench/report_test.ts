@@ -27,6 +27,7 @@ const column = (metrics: ColumnResult["metrics"], status: ColumnResult["status"]
 export function sampleResult(): BenchResult {
   const kernel = column({ tcp1Gbps: 16, udp64Kpps: 400, udp64LossPct: 1, rttMedianUs: 40 });
   const tayga = column({ tcp1Gbps: 1.25, udp64Kpps: 90, udp64LossPct: 70, rttMedianUs: 80, cpuPerGbps: 0.8 });
+  const plain = column({ tcp1Gbps: 0.25, udp64Kpps: 0, udp64LossPct: 99.5, rttMedianUs: 250 });
   const gateway = column({ tcp1Gbps: 0.5, udp64Kpps: 0, udp64LossPct: 99, rttMedianUs: 200, cpuPerGbps: 2 });
   return {
     format: "nat64-bench/1",
@@ -43,8 +44,12 @@ export function sampleResult(): BenchResult {
       nat64Prefix: "2001:db8:64::/96",
       target: "2001:db8:64::c633:6402",
     },
-    columns: { kernel, tayga, gateway },
-    ratios: { gatewayVsTayga: ratios(gateway, tayga), gatewayVsKernel: ratios(gateway, kernel) },
+    columns: { kernel, tayga, "gateway-no-offloads": plain, gateway },
+    ratios: {
+      gatewayVsTayga: ratios(gateway, tayga),
+      gatewayVsKernel: ratios(gateway, kernel),
+      gatewayVsNoOffloads: ratios(gateway, plain),
+    },
     controlStats: {
       status: "ok",
       note: "",
@@ -86,16 +91,18 @@ Deno.test("columns line up: label left, figures right, µs and × counted as one
   eq(alignColumns([["a", "x"], ["µs long", "10×"]]), ["a          x", "µs long  10×"]);
 });
 
-Deno.test("the table: a header, one row per metric, the gateway's ratios to TAYGA and to the kernel", () => {
+Deno.test("the table: a header, one row per metric, the gateway's ratios to TAYGA, the kernel and itself without offloads", () => {
   const lines = figuresTable(sampleResult());
-  match(lines[0], /^\s+kernel IPv6\s+TAYGA\s+this gateway\s+gw\/TAYGA\s+gw\/kernel$/);
+  match(lines[0], /^\s+kernel IPv6\s+TAYGA\s+gw no offloads\s+this gateway\s+gw\/TAYGA\s+gw\/kernel\s+offloads$/);
   eq(lines.length, 12);
-  eq(lines[1].split(/\s{2,}/), ["TCP 1 stream (Gbit/s)", "16.00", "1.25", "0.50", "0.40×", "0.03×"]);
+  eq(lines[1].split(/\s{2,}/), ["TCP 1 stream (Gbit/s)", "16.00", "1.25", "0.25", "0.50", "0.40×", "0.03×", "2.00×"]);
   eq(lines.find((l) => l.startsWith("UDP 64 B loss"))!.split(/\s{2,}/), [
     "UDP 64 B loss (%)",
     "1.0",
     "70.0",
+    "99.5",
     "99.0",
+    "—",
     "—",
     "—",
   ]);
@@ -103,16 +110,20 @@ Deno.test("the table: a header, one row per metric, the gateway's ratios to TAYG
     "ping RTT median (µs)",
     "40",
     "80",
+    "250",
     "200",
     "2.50×",
     "5.00×",
+    "0.80×",
   ]);
   eq(lines.find((l) => l.startsWith("CPU per"))!.split(/\s{2,}/), [
     "CPU per Gbit/s (cores, TCP 1)",
     "n/a",
     "0.80",
+    "n/a",
     "2.00",
     "2.50×",
+    "—",
     "—",
   ]);
 });
@@ -133,6 +144,7 @@ Deno.test("notes: rounds and pinning per column, the stats check against its bud
   eq(notes(r), [
     "kernel IPv6: 2 rounds, 1 quiet; iperf3 client CPU 1, iperf3 server CPU 1",
     "TAYGA: 2 rounds, 1 quiet; iperf3 client CPU 1, iperf3 server CPU 1",
+    "gw no offloads: 2 rounds, 1 quiet; iperf3 client CPU 1, iperf3 server CPU 1",
     "this gateway [unavailable]: not available yet: no run; 1 round, 1 quiet; iperf3 client CPU 1, iperf3 server CPU 1",
     "nat64 stats under iperf3 load: 4 control-socket queries, median 1.3 ms, max 61.0 ms (NOT within 50 ms; " +
     "the bench's own timers ran 0.3 ms late); the CLI took 412 ms with Deno's start-up",
@@ -147,12 +159,12 @@ Deno.test("notes: a missing stats check or DNS64 bench says so; a column without
   r.columns.kernel.rounds[0].busyPct = { before: 3, after: 37 };
   r.columns.tayga.rounds[0].busyPct = { before: 10, after: 10 };
   r.columns.gateway.rounds[0].busyPct = { before: 91.6, after: 1 };
-  eq(notes(r).slice(3), [
+  eq(notes(r).slice(4), [
     "nat64 stats under iperf3 load: unavailable (the gateway column did not run)",
     "DNS64 qps, this listener vs Unbound (scripts/bench-dns64): not available (scripts/bench-dns64 does not exist yet)",
     "warning: no round of kernel IPv6, this gateway had the machine to itself (other work above 10 % of the CPUs " +
     "before or after); those figures are unreliable",
   ]);
   r.controlStats = { ...sampleResult().controlStats, maxMs: 12 };
-  match(notes(r)[3], /max 12\.0 ms \(within 50 ms;/);
+  match(notes(r)[4], /max 12\.0 ms \(within 50 ms;/);
 });

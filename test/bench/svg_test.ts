@@ -17,7 +17,7 @@ Deno.test("a document with a title, a panel per charted metric and its better di
   ok(svg.includes(">NAT64 bench 2026-01-02T03:04:05.000Z</text>"));
   ok(
     svg.includes(
-      ">2 CPUs; best of each column's rounds; quiet rounds: kernel IPv6 1 of 2, TAYGA 1 of 2, this gateway 1 of 2<",
+      ">2 CPUs; best of each column's rounds; quiet rounds: kernel IPv6 1 of 2, TAYGA 1 of 2, gw no offloads 1 of 2, this gateway 1 of 2<",
     ),
   );
   for (const m of METRICS.filter((m) => m.chart)) {
@@ -30,14 +30,14 @@ Deno.test("a document with a title, a panel per charted metric and its better di
 
 Deno.test("bars: the largest in a panel is full width, the others in proportion; no figure, no bar", () => {
   const svg = renderChart(sampleResult());
-  // TCP 1 stream: kernel 16, TAYGA 1.25, gateway 0.5 → 540, 42, 17 px.
-  const tcp = bars(svg).slice(0, 3).map(([, w]) => w);
-  eq(tcp, [540, 42, 17]);
+  // TCP 1 stream: kernel 16, TAYGA 1.25, gateway without offloads 0.25, gateway 0.5 → 540, 42, 8, 17 px.
+  const tcp = bars(svg).slice(0, 4).map(([, w]) => w);
+  eq(tcp, [540, 42, 8, 17]);
   ok(svg.includes(">16.00</text>") && svg.includes(">0.50</text>"));
-  // Figures in the sample: TCP 1 ×3, UDP 64 B ×3, RTT median ×3, CPU per Gbit/s ×2; the other
-  // ten charted places (TCP 4 streams ×3, UDP 1400 B ×3, RTT p99 ×3, the kernel's CPU) say n/a.
-  eq(bars(svg).length, 11);
-  eq((svg.match(/>n\/a<\/text>/g) ?? []).length, 10);
+  // Figures in the sample: TCP 1 ×4, UDP 64 B ×4, RTT median ×4, CPU per Gbit/s ×2; the other
+  // fourteen charted places (TCP 4 streams ×4, UDP 1400 B ×4, RTT p99 ×4, two columns' CPU) say n/a.
+  eq(bars(svg).length, 14);
+  eq((svg.match(/>n\/a<\/text>/g) ?? []).length, 14);
   // A zero is drawn as a 1-pixel bar, so it is visibly a measurement, not a gap.
   ok(bars(svg).some(([, w]) => w === 1));
 });

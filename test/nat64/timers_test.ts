@@ -22,18 +22,23 @@ class ScriptedEngine implements ExpiringEngine {
   outputLength(j: number): number {
     return 60 + j;
   }
+  vnetOutOffset(j: number): number {
+    return 16 * j;
+  }
 }
 
 Deno.test("a tick asks the engine at the host clock and writes each output it describes", () => {
   const engine = new ScriptedEngine([{ outputs: 2, more: false }]);
-  const writes: [number, number][] = [];
-  const timers = new SessionTimers(engine, { write: (at, len) => (writes.push([at, len]), at === 1000 ? len : -5) }, {
+  const writes: [number, number, number][] = [];
+  const write = (at: number, len: number, header: number) => (writes.push([at, len, header]), at === 1000 ? len : -5);
+  const timers = new SessionTimers(engine, { write }, {
     clock: () => 4242,
     budget: 77,
   });
   eq(timers.tick(), false);
   eq(engine.calls, [[4242, 77]]);
-  eq(writes, [[1000, 60], [1100, 61]]);
+  // Each packet goes with its own offload header.
+  eq(writes, [[1000, 60, 0], [1100, 61, 16]]);
   eq([timers.stats.ticks, timers.stats.packetsWritten, timers.stats.writeErrors], [1, 1, 1]);
 });
 

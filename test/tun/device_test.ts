@@ -1,11 +1,11 @@
 /**
  * The TUN device against the kernel, each case in a network namespace of its own:
  * create and vanish, attach to a persistent device (also as an unprivileged owner),
- * busy, not a TUN, no permission, no /dev/net/tun, and EAGAIN on an empty queue.
+ * busy, not a TUN, no permission, no /dev/net/tun, EAGAIN on an empty queue, and offloads.
  * Skipped, with the reason printed, when not root or without /dev/net/tun.
  */
 
-import { deepStrictEqual as eq, match } from "node:assert/strict";
+import { deepStrictEqual as eq, match, ok } from "node:assert/strict";
 import { GATEWAY_PERMISSIONS, ignoreUnlessTun, Netns } from "./netns.ts";
 import { Errno } from "../../src/tun/libc.ts";
 
@@ -20,7 +20,8 @@ async function deviceCase(
   const ns = await Netns.create("dev");
   try {
     await setUp(ns);
-    return await ns.runDenoJson("device_cases.ts", args, GATEWAY_PERMISSIONS, prefix);
+    // ethtool shows which offloads the kernel turned on.
+    return await ns.runDenoJson("device_cases.ts", args, [...GATEWAY_PERMISSIONS, "--allow-run=ip,ethtool"], prefix);
   } finally {
     await ns.delete();
   }
@@ -77,6 +78,20 @@ Deno.test({
   fn: async () => {
     const { error } = await deviceCase(["open", "sixteen-bytes-xx"]);
     eq(error, 'the TUN interface name "sixteen-bytes-xx" is 16 bytes long; Linux allows at most 15');
+  },
+});
+
+Deno.test({
+  name: "offloads turn TSO and checksum offload on, and a later open without them turns them off again",
+  ignore,
+  fn: async () => {
+    const on = { "tx-tcp-segmentation": "on", "tx-tcp6-segmentation": "on", "tx-checksum-ip-generic": "on" };
+    const off = { "tx-tcp-segmentation": "off", "tx-tcp6-segmentation": "off", "tx-checksum-ip-generic": "off" };
+    const result = await deviceCase(["offloads", "keep0"], (ns) => ns.ip(["tuntap", "add", "dev", "keep0", "mode", "tun"]));
+    const { withOffloads, without } = result as Record<string, { offloads: string[]; shown: Record<string, string> }>;
+    ok(["csum", "tso4", "tso6"].every((o) => withOffloads.offloads.includes(o)), String(withOffloads.offloads));
+    eq(withOffloads.shown, on);
+    eq(without, { offloads: [], shown: off });
   },
 });
 

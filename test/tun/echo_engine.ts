@@ -42,6 +42,16 @@ export class EchoEngine implements BatchEngine {
     return slot * this.slotSize + this.headroom;
   }
 
+  /** The echo gateway's device has no offloads: headers are never read, so any offset does. */
+  vnetInOffset(slot: number): number {
+    return slot * this.slotSize;
+  }
+
+  /** As {@link vnetInOffset}. */
+  vnetOutOffset(j: number): number {
+    return this.#outSlot[j] * this.slotSize;
+  }
+
   setInputLength(slot: number, len: number): void {
     this.#inLen[slot] = len;
   }
