@@ -78,8 +78,11 @@ export class DatapathStats {
 
 /** Why the loop ended. */
 export interface DatapathExit {
-  /** `stopped`: the signal was aborted. `device-lost`: the TUN went away under it. */
-  reason: "stopped" | "device-lost";
+  /**
+   * `stopped`: the signal was aborted. `device-lost`: the TUN went away under it.
+   * `failed`: the worker running it died (see `queue.ts`).
+   */
+  reason: "stopped" | "device-lost" | "failed";
   /** One sentence for the operator. */
   message: string;
 }
@@ -100,6 +103,8 @@ export interface DatapathOptions {
   stats?: DatapathStats;
   /** The monotonic clock the engine's `nowMs` comes from (the host's session clock). */
   clock?: () => number;
+  /** Called after every batch's outputs are written (the worker publishes its counters). */
+  afterBatch?: () => void;
 }
 
 /**
@@ -126,6 +131,7 @@ export async function runDatapath(opts: DatapathOptions): Promise<DatapathExit> 
   const { engine, port, readiness, signal, deviceName } = opts;
   const stats = opts.stats ?? new DatapathStats();
   const clock = opts.clock ?? (() => performance.now());
+  const afterBatch = opts.afterBatch ?? (() => {});
   const slots = engine.slotCount;
   const maxPacket = engine.slotSize - engine.headroom;
   const offsets = new Float64Array(slots);
@@ -182,6 +188,7 @@ export async function runDatapath(opts: DatapathOptions): Promise<DatapathExit> 
           stats.writeErrors++;
         }
       }
+      afterBatch();
     }
     return { reason: "stopped", message: `datapath on "${deviceName}" stopped` };
   } finally {

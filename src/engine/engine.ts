@@ -304,6 +304,16 @@ export class Engine {
     return this.bytes.subarray(this.outputAddress(j), this.outputAddress(j) + this.outputLength(j));
   }
 
+  /** The counter names, in the order of {@link Engine.counterArray}. */
+  get counterNames(): string[] {
+    return this.#counterNames;
+  }
+
+  /** The counters as they are in engine memory (a view, not a copy). */
+  get counterArray(): BigUint64Array {
+    return this.#counters;
+  }
+
   /** The counters by name. */
   counters(): Record<string, bigint> {
     return Object.fromEntries(this.#counterNames.map((n, i) => [n, this.#counters[i]]));

@@ -61,7 +61,7 @@ export async function restoreState(
   engine: SnapshotEngine,
   path: string,
   nowMs: number,
-  logger: Logger,
+  logger: Pick<Logger, "warn">,
 ): Promise<ImportResult | null> {
   let snapshot: Uint8Array;
   try {

@@ -41,6 +41,8 @@ export interface TimerOptions {
   budget?: number;
   /** The monotonic clock the engine's lifetimes run on (default `performance.now`). */
   clock?: () => number;
+  /** Called after every tick (the worker publishes its counters). */
+  afterTick?: () => void;
 }
 
 /** What the timers have done; read at any time. */
@@ -64,6 +66,7 @@ export class SessionTimers {
   readonly #intervalMs: number;
   readonly #budget: number;
   readonly #clock: () => number;
+  readonly #afterTick: () => void;
   #timer?: ReturnType<typeof setTimeout>;
   #running = false;
 
@@ -73,6 +76,7 @@ export class SessionTimers {
     this.#intervalMs = opts.intervalMs ?? 1000;
     this.#budget = opts.budget ?? 16384;
     this.#clock = opts.clock ?? (() => performance.now());
+    this.#afterTick = opts.afterTick ?? (() => {});
   }
 
   /** Starts ticking. */
@@ -94,10 +98,12 @@ export class SessionTimers {
     this.stats.ticks++;
     for (let j = 0; j < r.outputs; j++) {
       const len = this.#engine.outputLength(j);
-      if (this.#out.write(this.#engine.outputAddress(j), len, this.#engine.vnetOutOffset(j)) === len) this.stats.packetsWritten++;
+      const written = this.#out.write(this.#engine.outputAddress(j), len, this.#engine.vnetOutOffset(j));
+      if (written === len) this.stats.packetsWritten++;
       else this.stats.writeErrors++;
     }
     if (r.more) this.stats.busyTicks++;
+    this.#afterTick();
     return r.more;
   }
 

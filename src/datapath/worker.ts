@@ -1,0 +1,143 @@
+/**
+ * A datapath worker: one engine instance translating one TUN queue, in a Worker of its
+ * own (see `protocol.ts` for why). It owns everything that touches its engine: the
+ * datapath loop, the stateful NAT64 timers, restoring and saving the state file, and
+ * the listings; the main thread asks for these by message and reads the counters from
+ * shared memory.
+ *
+ * Started with a {@link QueueInit} as its first message; it answers `ready` (or
+ * `failed` with one sentence, then ends), then serves requests until `stop`.
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import { Engine } from "../engine/engine.ts";
+import { Libc } from "../tun/libc.ts";
+import { MemoryPort } from "../tun/device.ts";
+import { Poller } from "../tun/poller.ts";
+import { type DatapathExit, DatapathStats, runDatapath } from "./loop.ts";
+import { SessionTimers } from "../nat64/timers.ts";
+import { restoreState, saveState } from "../nat64/state_file.ts";
+import { type LogEvent, type QueueInit, type Request, SharedCounters, type WorkerMessage } from "./protocol.ts";
+
+const post = (m: WorkerMessage) => self.postMessage(m);
+
+/** Log lines go to the main thread's logger. */
+const logger = {
+  warn: (msg: string, fields?: Record<string, unknown>) => post({ kind: "log", level: "warn", msg, fields } as LogEvent),
+};
+
+/** The running queue. */
+class Queue {
+  readonly #engine: Engine;
+  readonly #poller: Poller;
+  readonly #stats = new DatapathStats();
+  readonly #timers?: SessionTimers;
+  readonly #shared: SharedCounters;
+  readonly #stop = new AbortController();
+  readonly exit: Promise<DatapathExit>;
+
+  constructor(init: QueueInit, engine: Engine, libc: Libc) {
+    this.#engine = engine;
+    const port = new MemoryPort(libc, init.fd, engine.memory, init.vnet);
+    this.#poller = new Poller(libc, init.fd);
+    this.#shared = new SharedCounters(engine.counterNames.length);
+    if (init.translator.mode === "nat64") {
+      this.#timers = new SessionTimers(engine, port, { afterTick: () => this.publish() });
+      this.#timers.start();
+    }
+    this.exit = runDatapath({
+      engine,
+      port,
+      readiness: this.#poller,
+      signal: this.#stop.signal,
+      deviceName: init.deviceName,
+      stats: this.#stats,
+      afterBatch: () => this.publish(),
+    });
+    this.publish();
+  }
+
+  /** The buffer the main thread reads the counters from. */
+  get counters(): SharedArrayBuffer {
+    return this.#shared.buffer;
+  }
+
+  /** Copies every counter into shared memory: one memory copy for the engine's. */
+  publish(): void {
+    this.#shared.engine.set(this.#engine.counterArray);
+    const h = this.#shared.host, s = this.#stats, t = this.#timers?.stats;
+    h[0] = s.batches;
+    h[1] = s.packetsIn;
+    h[2] = s.packetsOut;
+    h[3] = s.readErrors;
+    h[4] = s.writeErrors;
+    h[5] = s.pollErrors;
+    h[6] = t?.ticks ?? 0;
+    h[7] = t?.packetsWritten ?? 0;
+    h[8] = t?.writeErrors ?? 0;
+  }
+
+  /** Answers one request (the loop is between batches: requests run on this thread too). */
+  async serve(req: Request): Promise<unknown> {
+    switch (req.op) {
+      case "configure":
+        this.#engine.configure(req.translator);
+        return null;
+      case "sessions":
+        return this.#engine.listSessions(req.filter, req.cursor, performance.now());
+      case "bib":
+        return this.#engine.listBib(req.filter, req.cursor);
+      case "save":
+        return await saveState(this.#engine, req.file, performance.now());
+      case "stop": {
+        this.#stop.abort();
+        this.#poller.wake();
+        const exit = await this.exit;
+        this.#timers?.stop();
+        this.#poller.close();
+        return exit;
+      }
+    }
+  }
+}
+
+/** Builds the queue from its init message; throws one sentence when it cannot. */
+async function start(init: QueueInit): Promise<{ queue: Queue; restored: WorkerMessage & { kind: "ready" } }> {
+  const libc = Libc.open(init.libcPath);
+  const engine = Engine.create(init.engine);
+  engine.configure(init.translator);
+  // Before any packet: the restored sessions keep their pool4 ports.
+  const restored = init.restoreFrom ? await restoreState(engine, init.restoreFrom, performance.now(), logger) : null;
+  const queue = new Queue(init, engine, libc);
+  return { queue, restored: { kind: "ready", counters: queue.counters, names: engine.counterNames, restored } };
+}
+
+let queue: Queue | undefined;
+
+self.onmessage = async (e: MessageEvent) => {
+  if (!queue) {
+    try {
+      const started = await start(e.data as QueueInit);
+      queue = started.queue;
+      post(started.restored);
+      queue.exit.then((exit) => {
+        if (exit.reason === "device-lost") post({ kind: "exit", exit });
+      });
+    } catch (err) {
+      post({ kind: "failed", error: (err as Error).message });
+      self.close();
+    }
+    return;
+  }
+  const req = e.data as Request;
+  try {
+    const value = await queue.serve(req);
+    queue.publish();
+    post({ kind: "reply", id: req.id, value });
+  } catch (err) {
+    post({ kind: "reply", id: req.id, error: (err as Error).message });
+  }
+};
