@@ -98,6 +98,7 @@
 mod bib;
 mod carve;
 mod chain;
+pub mod events;
 mod fill;
 mod fragments;
 mod hosts;
@@ -121,6 +122,7 @@ mod test_region;
 mod tests;
 
 pub use carve::InitError;
+pub use events::{Cause, EventKind, EventLog, EventRecord, EVENT_CAPACITY, EVENT_RECORD};
 pub use fill::{synthetic_flow, FillResult};
 pub use fragments::{FragmentKey, FragmentVerdict};
 pub use listing::{ListFilter, Page};
