@@ -2,8 +2,8 @@
 //!
 //! This comment is the one place the ABI between the TypeScript host (`src/engine/`) and
 //! this crate is written down. Both sides test it: `cargo test` exercises the functions
-//! below natively, `test/engine/abi_test.ts` and `test/engine/nat64_abi_test.ts`
-//! exercise the built module from Deno.
+//! below natively, `test/engine/abi_test.ts`, `test/engine/nat64_abi_test.ts` and
+//! `test/engine/session_events_test.ts` exercise the built module from Deno.
 //!
 //! # Memory
 //! `nat64_init` lays out every buffer once and grows linear memory once; memory never
