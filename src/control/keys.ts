@@ -7,7 +7,15 @@
  */
 
 import type { KeySpec } from "../config/schema.ts";
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LoggerOptions, type LogLevel } from "./logger.ts";
+import {
+  DEFAULT_SESSION_RATE,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LoggerOptions,
+  type LogLevel,
+  type SessionLogOptions,
+} from "./logger.ts";
 import { type ListenAddress, parseListenAddress } from "./metrics.ts";
 import { DEFAULT_CONTROL_SOCKET, DEFAULT_CONTROL_SOCKET_MODE } from "./server.ts";
 
@@ -39,20 +47,19 @@ export function defaultOperatorConfig(): OperatorConfig {
     logLevel: "info",
     logFormat: "text",
     logSessions: false,
-    logSessionsRate: 100,
+    logSessionsRate: DEFAULT_SESSION_RATE,
     logSessionsDestinations: false,
   };
 }
 
 /** The {@link LoggerOptions} an operator config asks for. */
 export function loggerOptions(c: OperatorConfig): LoggerOptions {
-  return {
-    level: c.logLevel,
-    format: c.logFormat,
-    sessions: c.logSessions,
-    sessionRate: c.logSessionsRate,
-    sessionDestinations: c.logSessionsDestinations,
-  };
+  return { level: c.logLevel, format: c.logFormat, ...sessionLogOptions(c) };
+}
+
+/** The session line settings an operator config asks for (what a reload applies). */
+export function sessionLogOptions(c: OperatorConfig): SessionLogOptions {
+  return { sessions: c.logSessions, sessionRate: c.logSessionsRate, sessionDestinations: c.logSessionsDestinations };
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[]): T {
@@ -101,13 +108,13 @@ export const OPERATOR_KEYS: readonly KeySpec<OperatorConfig>[] = [
   {
     name: "log-sessions",
     kind: "boolean",
-    help: "log each session's creation and deletion (RFC 6888 REQ-12; rate-limited)",
+    help: "log each session's and BIB entry's creation and removal (RFC 6888 REQ-12; rate-limited)",
     apply: (c, v) => (c.logSessions = v as boolean),
   },
   {
     name: "log-sessions-rate",
     kind: "string",
-    help: "most session log lines per second; the rest are counted (default 100)",
+    help: `most session log lines per second; the rest are counted (default ${DEFAULT_SESSION_RATE})`,
     apply: (c, v) => {
       if (!/^\d+$/.test(v as string) || Number(v) < 1 || Number(v) > 1_000_000) {
         throw new Error(`"${v}" is not a whole number from 1 to 1000000`);

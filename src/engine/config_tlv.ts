@@ -35,6 +35,7 @@ export const TAG = {
   ICMP_ERROR_SOURCE: 0x17,
   DENY_V4: 0x18,
   DENY_V6: 0x19,
+  SESSION_EVENTS: 0x1b,
 } as const;
 
 /** Protocol numbers of the NAT64 records: 0 TCP, 1 UDP, 2 ICMP. */

@@ -12,7 +12,8 @@
 
 import { engineModule } from "./module.ts";
 import type { TranslatorConfig } from "../config/schema.ts";
-import { encodeTranslatorConfig, type TlvWriter } from "./config_tlv.ts";
+import { encodeTranslatorConfig, TAG, type TlvWriter } from "./config_tlv.ts";
+import { decodeSessionEvent, EVENT_RECORD, type SessionEvent } from "./session_events.ts";
 import {
   BIB_RECORD,
   type BibRecord,
@@ -27,7 +28,7 @@ import {
 } from "./nat64_records.ts";
 
 /** The ABI version this host speaks (`ABI_VERSION` in `wasm/src/lib.rs`). */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** Output kinds (`OUT_*` in `wasm/src/lib.rs`). */
 export const OutputKind = { TRANSLATED: 0, ICMP_ERROR: 1, FRAGMENT: 2, PROBE: 3 } as const;
@@ -52,6 +53,12 @@ export interface ImportResult {
   sessions: number;
   /** Records the configuration in force no longer allows (address out of pool4, limits). */
   skipped: number;
+}
+
+/** Engine settings that are not translator keys. */
+export interface ConfigureOptions {
+  /** Record session and BIB events for the log (`log-sessions`; default off). */
+  sessionEvents?: boolean;
 }
 
 /** Sizes fixed at start-up; memory never grows afterwards. */
@@ -103,6 +110,9 @@ interface Exports {
   nat64_list_sessions(cursor: number, nowMs: number): number;
   nat64_list_bib(cursor: number): number;
   nat64_fill(count: number, hosts: number, nowMs: number): number;
+  nat64_events_base(): number;
+  nat64_events_capacity(): number;
+  nat64_events_take(): number;
 }
 
 const INIT_ERRORS: Record<number, string> = {
@@ -133,6 +143,8 @@ export class Engine {
   readonly #counterNames: string[];
   readonly #counters: BigUint64Array;
   readonly #state: Uint8Array;
+  readonly #events: Uint8Array;
+  readonly #eventsLost: number;
 
   private constructor(x: Exports) {
     this.#x = x;
@@ -148,6 +160,8 @@ export class Engine {
     this.#counterNames = this.#readNames(x.nat64_counter_names());
     this.#counters = new BigUint64Array(x.memory.buffer, x.nat64_counters_base(), x.nat64_counter_count());
     this.#state = new Uint8Array(x.memory.buffer, x.nat64_state_base(), x.nat64_state_capacity());
+    this.#events = new Uint8Array(x.memory.buffer, x.nat64_events_base(), x.nat64_events_capacity() * EVENT_RECORD);
+    this.#eventsLost = this.#counterNames.indexOf("nat64_session_events_lost");
   }
 
   /** Instantiates the module and lays out its arena. Throws one sentence on failure. */
@@ -169,8 +183,10 @@ export class Engine {
   }
 
   /** Replaces the configuration; on a bad one the old stays and this throws its reason. */
-  configure(config: TranslatorConfig): void {
-    this.configureRecords(encodeTranslatorConfig(config));
+  configure(config: TranslatorConfig, options: ConfigureOptions = {}): void {
+    const records = encodeTranslatorConfig(config);
+    if (options.sessionEvents) records.record(TAG.SESSION_EVENTS, [1]);
+    this.configureRecords(records);
   }
 
   /** Sends prepared TLV records (for callers that add records beyond the translator keys). */
@@ -272,6 +288,25 @@ export class Engine {
   /** Benchmark support: creates `count` synthetic UDP sessions over `hosts` IPv6 hosts; returns how many it made. */
   fill(count: number, hosts: number, nowMs: number): number {
     return this.#x.nat64_fill(count, hosts, nowMs);
+  }
+
+  /**
+   * Takes the session and BIB events recorded since the last take (with
+   * `sessionEvents` configured): returns how many there are, to be read with
+   * `sessionEvent(i)` before the next engine call, which may overwrite them.
+   */
+  takeSessionEvents(): number {
+    return this.#x.nat64_events_take();
+  }
+
+  /** Event `i` of the last take. */
+  sessionEvent(i: number): SessionEvent {
+    return decodeSessionEvent(this.#events, i * EVENT_RECORD);
+  }
+
+  /** Events the engine could not record because the earlier ones were not taken yet, since start. */
+  sessionEventsLost(): number {
+    return this.#eventsLost < 0 ? 0 : Number(this.#counters[this.#eventsLost]);
   }
 
   /** Translates slots `0..count-1` in one call; returns the number of outputs. */

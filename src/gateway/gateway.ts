@@ -26,6 +26,8 @@ import type { Dns64Options } from "../dns64/options.ts";
 import { Pref64Advertiser } from "../pref64/advertiser.ts";
 import { pref64Options } from "../pref64/keys.ts";
 import { SessionTimers } from "../nat64/timers.ts";
+import { SessionLog } from "../nat64/session_log.ts";
+import { sessionLogOptions } from "../control/keys.ts";
 import { Checkpoints, restoreState, saveState } from "../nat64/state_file.ts";
 
 /** Packets per batch: enough to amortise the per-batch wait, small enough to keep latency low. */
@@ -142,6 +144,7 @@ export class Gateway {
   readonly #stats: DatapathStats;
   readonly #datapath: Promise<DatapathExit>;
   readonly #timers: SessionTimers;
+  readonly #sessionLog: SessionLog;
   readonly #checkpoints?: Checkpoints;
   readonly view: GatewayView;
   #loaded: LoadedConfig;
@@ -159,6 +162,7 @@ export class Gateway {
       view: GatewayView;
       stats: DatapathStats;
       timers: SessionTimers;
+      sessionLog: SessionLog;
       loaded: LoadedConfig;
     },
   ) {
@@ -183,6 +187,8 @@ export class Gateway {
     });
     this.#timers = parts.timers;
     this.#timers.start();
+    this.#sessionLog = parts.sessionLog;
+    this.#sessionLog.run(this.#loaded.config.operator.logSessions);
     const { stateFile, checkpointInterval } = this.#loaded.config.run;
     if (stateFile && checkpointInterval > 0) {
       this.#checkpoints = new Checkpoints(() => this.#saveState(stateFile), this.#logger);
@@ -207,7 +213,9 @@ export class Gateway {
         slotSize: config.run.tunMtu + SLOT_SPARE,
         sessionCapacity: config.translator.nat64.sessionCapacity,
       });
-      engine.configure(withHostAddressesDenied(config.translator, config.run.tun, logger));
+      engine.configure(withHostAddressesDenied(config.translator, config.run.tun, logger), {
+        sessionEvents: config.operator.logSessions,
+      });
       checkMtuFitsSlots(config.run.tunMtu, engine);
       if (config.run.stateFile && config.translator.mode === "nat64") {
         // Before any packet: the restored sessions keep their pool4 ports.
@@ -285,6 +293,7 @@ export class Gateway {
         view,
         stats,
         timers,
+        sessionLog: new SessionLog(engine, logger),
         loaded,
       });
       logger.info("gateway running", {
@@ -317,10 +326,27 @@ export class Gateway {
     if (old.translator.nat64.sessionCapacity !== next.config.translator.nat64.sessionCapacity) {
       restartOnly.push("sessionCapacity");
     }
-    this.#engine.configure(withHostAddressesDenied(next.config.translator, this.#tun.name, this.#logger));
+    // Events so far are logged under the settings they happened under.
+    this.#sessionLog.drain();
+    const operator = next.config.operator;
+    this.#engine.configure(withHostAddressesDenied(next.config.translator, this.#tun.name, this.#logger), {
+      sessionEvents: operator.logSessions,
+    });
+    this.#logger.setSessionOptions(sessionLogOptions(operator));
+    this.#sessionLog.run(operator.logSessions);
     this.#loaded = {
       ...next,
-      config: { ...next.config, run: old.run, operator: old.operator },
+      config: {
+        ...next.config,
+        run: old.run,
+        // The session log keys apply at once; the other operator keys need a restart.
+        operator: {
+          ...old.operator,
+          logSessions: operator.logSessions,
+          logSessionsRate: operator.logSessionsRate,
+          logSessionsDestinations: operator.logSessionsDestinations,
+        },
+      },
     };
     this.#logger.info("configuration reloaded", { file: next.file });
     if (restartOnly.length) {
@@ -341,6 +367,7 @@ export class Gateway {
     this.#stop.abort();
     const exit = await this.#datapath;
     this.#timers.stop();
+    this.#sessionLog.stop();
     await this.#checkpoints?.stop();
     const { stateFile } = this.#loaded.config.run;
     if (stateFile && this.#loaded.config.translator.mode === "nat64") {

@@ -57,7 +57,9 @@ export async function checkConfigCommand(args: string[]): Promise<number> {
   const loaded = await loadGatewayConfig(["--config", file, ...rest]);
   const t = loaded.config.translator;
   // The engine has the last word: what it would refuse at start-up is refused here too.
-  Engine.create({ slotCount: 1, sessionCapacity: t.nat64.sessionCapacity }).configure(t);
+  Engine.create({ slotCount: 1, sessionCapacity: t.nat64.sessionCapacity }).configure(t, {
+    sessionEvents: loaded.config.operator.logSessions,
+  });
   const parts = [
     `mode ${t.mode}`,
     t.pool6 ? `pool6 ${formatPrefix(t.pool6)}` : "no pool6",

@@ -4,12 +4,12 @@ import { deepStrictEqual as eq, throws } from "node:assert/strict";
 import { parseConfigText } from "../../src/config/file.ts";
 import { readCommandLine } from "../../src/config/flags.ts";
 import { applyLayers } from "../../src/config/layers.ts";
-import { defaultOperatorConfig, loggerOptions, OPERATOR_KEYS } from "../../src/control/keys.ts";
+import { defaultOperatorConfig, loggerOptions, OPERATOR_KEYS, sessionLogOptions } from "../../src/control/keys.ts";
 
 const fromFlags = (args: string[]) =>
   applyLayers(defaultOperatorConfig(), OPERATOR_KEYS, readCommandLine(args, {}, OPERATOR_KEYS).layer);
 
-Deno.test("defaults: socket /run/nat64/control.sock 0600, no metrics, info text logs, no session lines", () => {
+Deno.test("defaults: socket /run/nat64/control.sock 0600, no metrics, info text logs, no session lines (1000/s when on)", () => {
   const c = defaultOperatorConfig();
   eq(c, {
     controlSocket: "/run/nat64/control.sock",
@@ -17,7 +17,7 @@ Deno.test("defaults: socket /run/nat64/control.sock 0600, no metrics, info text 
     logLevel: "info",
     logFormat: "text",
     logSessions: false,
-    logSessionsRate: 100,
+    logSessionsRate: 1000,
     logSessionsDestinations: false,
   });
 });
@@ -37,6 +37,7 @@ Deno.test("flags and file keys give the same config", () => {
     "--log-sessions",
     "--log-sessions-rate",
     "50",
+    "--log-sessions-destinations",
   ]);
   const file = applyLayers(
     defaultOperatorConfig(),
@@ -49,6 +50,7 @@ log-level = "debug"
 log-format = "json"
 log-sessions = true
 log-sessions-rate = 50
+log-sessions-destinations = true
 `,
       "gw.toml",
       OPERATOR_KEYS,
@@ -62,8 +64,9 @@ log-sessions-rate = 50
     format: "json",
     sessions: true,
     sessionRate: 50,
-    sessionDestinations: false,
+    sessionDestinations: true,
   });
+  eq(sessionLogOptions(flags), { sessions: true, sessionRate: 50, sessionDestinations: true });
 });
 
 Deno.test("bad values name the flag or the file line and key", () => {
@@ -74,11 +77,15 @@ Deno.test("bad values name the flag or the file line and key", () => {
   throws(() => fromFlags(["--log-format", "xml"]), /--log-format: "xml" is not one of text, json/);
   throws(() => fromFlags(["--control-socket", "ctl.sock"]), /--control-socket: "ctl.sock" is not an absolute path/);
   throws(() => fromFlags(["--control-socket-mode", "0999"]), /--control-socket-mode: "0999" is not an octal mode/);
-  throws(() => fromFlags(["--metrics-listen", "localhost:9100"]), /--metrics-listen: "localhost:9100" is not ADDR, ADDR:PORT or \[IPV6\]:PORT with a literal IP address/);
+  throws(
+    () => fromFlags(["--metrics-listen", "localhost:9100"]),
+    /--metrics-listen: "localhost:9100" is not ADDR, ADDR:PORT or \[IPV6\]:PORT with a literal IP address/,
+  );
   throws(
     () => fromFlags(["--log-sessions-rate", "0"]),
     /--log-sessions-rate: "0" is not a whole number from 1 to 1000000/,
   );
+  throws(() => fromFlags(["--log-sessions-rate", "1.5"]), /--log-sessions-rate: "1.5" is not a whole number/);
   throws(
     () =>
       applyLayers(

@@ -72,6 +72,9 @@ pub mod tag {
     /// `[16] addr, u8 prefix_len`: IPv6 destinations no IPv4 packet is translated to
     /// (the host fills in its own addresses); repeatable, at most [`super::MAX_DENY_V6`].
     pub const DENY_V6: u16 = 0x19;
+    /// `u8`: 1 = record stateful NAT64 session and BIB events for the host's log
+    /// (`nat64_events_take`); default 0, when an event costs one branch.
+    pub const SESSION_EVENTS: u16 = 0x1B;
 }
 
 /// Most POOL4 records.
@@ -113,6 +116,7 @@ pub fn tag_name(t: u16) -> &'static str {
         tag::ICMP_ERROR_SOURCE => "ICMP_ERROR_SOURCE",
         tag::DENY_V4 => "DENY_V4",
         tag::DENY_V6 => "DENY_V6",
+        tag::SESSION_EVENTS => "SESSION_EVENTS",
         _ => "unknown",
     }
 }
@@ -215,6 +219,8 @@ pub struct Config {
     pub deny_v6: [Prefix6; MAX_DENY_V6],
     /// How many IPv6 deny prefixes there are.
     pub deny_v6_len: usize,
+    /// NAT64: record session and BIB events for the host.
+    pub session_events: bool,
 }
 
 const NO_POOL4: Pool4Entry = Pool4Entry { proto: Proto::Tcp, prefix: [0; 4], prefix_len: 0, first_port: 0, last_port: 0 };
@@ -255,6 +261,7 @@ impl Config {
         deny_v4_len: 0,
         deny_v6: [Prefix6 { addr: [0; 16], len: 0 }; MAX_DENY_V6],
         deny_v6_len: 0,
+        session_events: false,
     };
 
     /// A boxed configuration holding the defaults (for tests and tools; the engine
@@ -327,7 +334,8 @@ impl Config {
     /// dropped, no own addresses, no denied destinations, Traffic Class copied, RFC 6052 §3.1 enforced, at
     /// most 1000 ICMP errors originated per second; for NAT64 no pool4 and no static
     /// entries, RFC 6146 §4 lifetimes, endpoint-independent filtering, no limit below
-    /// the capacity, ICMPv6 errors sourced from the IPv4 node that sent them.
+    /// the capacity, ICMPv6 errors sourced from the IPv4 node that sent them, no
+    /// session events.
     pub fn set_defaults(&mut self) {
         self.mode = Mode::Siit;
         self.pool6 = None;
@@ -354,6 +362,7 @@ impl Config {
         self.icmp_error_source = ErrorSource::Sender;
         self.deny_v4_len = 0;
         self.deny_v6_len = 0;
+        self.session_events = false;
     }
 
     fn apply(&mut self, t: u16, v: &[u8], at: usize) -> Result<(), ConfigError> {
@@ -480,6 +489,7 @@ impl Config {
             tag::ICMP_ERROR_SOURCE => {
                 self.icmp_error_source = if flag(t, v)? == 1 { ErrorSource::QuotedDestination } else { ErrorSource::Sender }
             }
+            tag::SESSION_EVENTS => self.session_events = flag(t, v)? == 1,
             _ => return Err(ConfigError::UnknownTag { tag: t, at }),
         }
         Ok(())
@@ -772,7 +782,10 @@ mod tests {
         rec(&mut b, tag::MAX_SESSIONS, &1000u32.to_le_bytes());
         rec(&mut b, tag::MAX_SESSIONS_PER_HOST, &10u32.to_le_bytes());
         rec(&mut b, tag::ICMP_ERROR_SOURCE, &[1]);
+        assert!(!parse(&b).unwrap().session_events, "off unless asked for");
+        rec(&mut b, tag::SESSION_EVENTS, &[1]);
         let c = parse(&b).unwrap();
+        assert!(c.session_events);
         assert_eq!(c.mode, Mode::Nat64);
         let n = c.nat64();
         assert_eq!(n.pool4.len(), 2);
@@ -786,6 +799,10 @@ mod tests {
         let mut bad = b.clone();
         rec(&mut bad, tag::POOL4, &[3, 192, 0, 2, 0, 31, 0, 0, 0xff, 0xff]);
         assert!(parse(&bad).err().unwrap().to_string().contains("POOL4 (0x10): the protocol must be 0 (TCP), 1 (UDP) or 2 (ICMP)"));
+        let mut bad = b.clone();
+        bad.truncate(bad.len() - 5);
+        rec(&mut bad, tag::SESSION_EVENTS, &[2]);
+        assert_eq!(parse(&bad).err().unwrap().to_string(), "config tag SESSION_EVENTS (0x1b): the value must be 0 or 1");
         let mut bad = b.clone();
         rec(&mut bad, tag::TIMEOUTS, &ms);
         assert_eq!(parse(&bad).err().unwrap(), ConfigError::Repeated { tag: tag::TIMEOUTS });

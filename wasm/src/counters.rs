@@ -204,6 +204,9 @@ counters! {
     nat64_sessions_expired,
     /// NAT64: TCP probes sent to idle established connections (RFC 6146 §3.5.2.2).
     nat64_tcp_probes,
+    /// NAT64: session and BIB events not recorded because the host had not taken the
+    /// earlier ones and the event buffer was full (see `nat64_events_take`).
+    nat64_session_events_lost,
     /// NAT64 gauge: TCP sessions.
     sessions_tcp,
     /// NAT64 gauge: UDP sessions.

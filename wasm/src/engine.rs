@@ -1,8 +1,9 @@
 //! The engine behind the exported ABI: owns the arena, the configuration, the
 //! stateful NAT64 tables, and the per-batch loop that turns each slot's verdict into
 //! output descriptors. The NAT64 timer call is in [`expire`], the host's state buffer
-//! operations (snapshots, listings) in [`exchange`].
+//! operations (snapshots, listings) in [`exchange`], the session events in [`events`].
 
+mod events;
 mod exchange;
 mod expire;
 mod outputs;
@@ -92,6 +93,9 @@ pub struct Engine {
     nat64: Option<NonNull<Nat64<'static>>>,
     exporter: Option<Exporter>,
     importer: Option<Importer>,
+    /// The host's latest `now_ms`: the time of the events a call without a clock
+    /// (`nat64_configure`, `nat64_import_end`) causes.
+    now_ms: f64,
 }
 
 impl Engine {
@@ -109,6 +113,7 @@ impl Engine {
             nat64: None,
             exporter: None,
             importer: None,
+            now_ms: 0.0,
         }
     }
 
@@ -182,21 +187,36 @@ impl Engine {
             self.set_error(format_args!("{}", e));
             return Err(());
         }
+        let mut nat = tables(self.nat64);
+        // Events follow the new setting from this call on, the removals a new pool4
+        // causes included.
+        let recording = nat.as_deref_mut().map_or(false, |n| {
+            let was = n.events().enabled();
+            n.events().set_enabled(self.staging.session_events);
+            was
+        });
         if self.staging.mode == Mode::Nat64 {
-            let result = match tables(self.nat64) {
-                Some(nat) => nat.configure(&self.staging.nat64()),
+            let result = match nat.as_deref_mut() {
+                Some(n) => n.configure(&self.staging.nat64(), self.now_ms as u64),
                 None => {
                     self.set_error(format_args!("stateful NAT64 needs tables: nat64_init was given a session capacity of 0"));
                     return Err(());
                 }
             };
             if let Err(e) = result {
+                if let Some(n) = nat {
+                    n.events().set_enabled(recording);
+                }
                 match e.entry() {
                     Some(n) => self.set_error(format_args!("stateful NAT64 {} entry {} {}", e.field(), n, e.reason())),
                     None => self.set_error(format_args!("stateful NAT64 {} {}", e.field(), e.reason())),
                 }
                 return Err(());
             }
+        }
+        if let Some(n) = nat {
+            // The events so far happened under the pool6 in force until now.
+            events::fill_remote6(n.events(), self.config.pool6.as_ref());
         }
         core::mem::swap(&mut self.config, &mut self.staging);
         self.configured = true;
@@ -223,11 +243,12 @@ impl Engine {
         self.configured && self.config.mode == Mode::Nat64
     }
 
-    /// Sets the `sessions_*`, `bib_*`, `pool4_*` gauges from the tables.
+    /// Sets the `sessions_*`, `bib_*`, `pool4_*` gauges and the lost events from the
+    /// tables.
     fn publish_gauges(&mut self) {
         if let (Some(a), Some(nat)) = (self.arena, tables(self.nat64)) {
             let mut counters = Counters::new(a.regions().counters);
-            set_gauges(&mut counters, &nat.gauges());
+            publish(&mut counters, nat);
         }
     }
 
@@ -238,6 +259,7 @@ impl Engine {
             None => return 0,
         };
         self.ids.seed_once(now_ms);
+        self.now_ms = now_ms;
         let stateful = self.stateful();
         if stateful {
             // The tables change: a snapshot in progress no longer describes them.
@@ -293,8 +315,8 @@ fn batch<const NAT64: bool>(a: Arena, tx: &mut Tx, count: u32, configured: bool)
         }
     }
     counters.add(Counter::icmp_errors_rate_limited, tx.errors_held_back);
-    if let Some(nat) = tx.state.as_deref() {
-        set_gauges(&mut counters, &nat.gauges());
+    if let Some(nat) = tx.state.as_deref_mut() {
+        publish(&mut counters, nat);
     }
     outputs.written as u32
 }
@@ -355,6 +377,13 @@ fn release_held(tx: &mut Tx, outputs: &mut Outputs, counters: &mut Counters, key
         translate_one::<true>(tx, outputs, counters, area, addr, HEADROOM, len, protocol, i);
         tx.release = None;
     }
+}
+
+/// Writes what the tables report into the counters: the per-protocol gauges and the
+/// events lost so far.
+fn publish(counters: &mut Counters, nat: &mut Nat64) {
+    set_gauges(counters, &nat.gauges());
+    counters.set(Counter::nat64_session_events_lost, nat.events().lost());
 }
 
 /// Writes the per-protocol gauges into their counters.

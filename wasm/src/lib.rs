@@ -2,8 +2,8 @@
 //!
 //! This comment is the one place the ABI between the TypeScript host (`src/engine/`) and
 //! this crate is written down. Both sides test it: `cargo test` exercises the functions
-//! below natively, `test/engine/abi_test.ts` and `test/engine/nat64_abi_test.ts`
-//! exercise the built module from Deno.
+//! below natively, `test/engine/abi_test.ts`, `test/engine/nat64_abi_test.ts` and
+//! `test/engine/session_events_test.ts` exercise the built module from Deno.
 //!
 //! # Memory
 //! `nat64_init` lays out every buffer once and grows linear memory once; memory never
@@ -20,6 +20,7 @@
 //! | config buffer | `nat64_config_capacity()` bytes at `nat64_config_base()` | host: TLV records |
 //! | counters | `nat64_counter_count() × u64` at `nat64_counters_base()` | engine |
 //! | NAT64 tables | `crate::nat64::Nat64::bytes_needed` for the session capacity | engine only |
+//! | session events | `nat64_events_capacity() × 64` bytes at `nat64_events_base()`, inside the NAT64 tables | engine |
 //! | state buffer | `nat64_state_capacity()` bytes at `nat64_state_base()` | both: snapshot pieces, listing filters and pages |
 //!
 //! `slot_count` is 1 to 4096; `slot_size` (headroom included) is 1344 to 65600, so a
@@ -30,8 +31,8 @@
 //! from the first byte of its slot (it is at most 1280 bytes). `nat64_out_capacity()`
 //! is `slot_count + spill bytes / 64`; the config buffer holds 32768 bytes, the state
 //! buffer 65536. The NAT64 tables take at most 128 bytes per session of capacity plus
-//! about 0.6 MB (pool4 bitmaps, stored SYNs, fragments); a capacity of 0 lays out
-//! none, and stateful NAT64 is then refused.
+//! about 0.9 MB (pool4 bitmaps, stored SYNs, fragments, 4096 session events); a
+//! capacity of 0 lays out none, and stateful NAT64 is then refused.
 //!
 //! # Translating a batch
 //! The host fills slots `0..count`, writes their lengths, and calls
@@ -69,8 +70,9 @@
 //! (`drop_dst_own_address`), and drops these silently (see [`mapping::Mapper`]). MODE 1
 //! is stateful NAT64 (RFC 6146): it needs POOL6, takes no EAMT, and reads the records
 //! POOL4, STATIC_BIB, TIMEOUTS, FILTERING, DROP_EXTERNAL_TCP, MAX_SESSIONS,
-//! MAX_SESSIONS_PER_HOST and ICMP_ERROR_SOURCE; reconfiguring keeps the sessions the
-//! new pool4 and static entries still allow (see [`nat64::Nat64::configure`]).
+//! MAX_SESSIONS_PER_HOST, ICMP_ERROR_SOURCE and SESSION_EVENTS; reconfiguring keeps
+//! the sessions the new pool4 and static entries still allow (see
+//! [`nat64::Nat64::configure`]).
 //!
 //! # Stateful NAT64 timers
 //! `nat64_expire(now_ms, budget)` removes what outlived its lifetime at `now_ms` —
@@ -82,6 +84,20 @@
 //! probe ([`OUT_PROBE`]) to the IPv6 end of an established connection idle for
 //! TCP_EST. It returns the number of descriptors, with bit 31 set when the budget or
 //! the slots ran out and more may be due now. The host calls it between batches.
+//!
+//! # Session events
+//! With SESSION_EVENTS (0x1B) set to 1 the stateful tables record every session and
+//! BIB entry created and removed — by a packet, by `nat64_expire`, by a configuration
+//! (static entries, pool4 addresses taken away), by a restore — as one 64-byte record
+//! (format in [`nat64::events`]: kind, cause, protocol, TCP state, X' x', Y' y, X x,
+//! Y, and the host's `now_ms` of the call; `nat64_configure` and `nat64_import_end`,
+//! which take no time, stamp the latest `now_ms` the engine was given). Off (the
+//! default), an event costs one branch. `nat64_events_take()` returns how many records
+//! wait at `nat64_events_base()` and empties the buffer: the host reads them before
+//! its next call, which may write new ones from record 0. When the buffer holds
+//! `nat64_events_capacity()` records, further events are not written but counted in
+//! `nat64_session_events_lost`; nothing waits for the host. Session limits refuse new
+//! sessions and never remove existing ones, so no event has a limit as its cause.
 //!
 //! # The state buffer
 //! Snapshots (save on stop, restore at start) and listings go through the state buffer
@@ -124,6 +140,8 @@
 //! | `nat64_import_begin(len: u32) -> i32`, `nat64_import_check(len: u32) -> i32`, `nat64_import_apply(len: u32, now_ms: f64) -> i32`, `nat64_import_end() -> i32` | 0, or -1 with the reason at `nat64_error()` |
 //! | `nat64_list_sessions(cursor: u32, now_ms: f64) -> i32`, `nat64_list_bib(cursor: u32) -> i32` | records in the page, or -1 |
 //! | `nat64_fill(count: u32, hosts: u32, now_ms: f64) -> u32` | benchmark support: synthetic UDP sessions created ([`nat64::synthetic_flow`]) |
+//! | `nat64_events_base() -> u32`, `nat64_events_capacity() -> u32` | the session event records (0 without NAT64 tables) |
+//! | `nat64_events_take() -> u32` | records waiting from `nat64_events_base()`, the buffer emptied |
 //! | `nat64_counters_base() -> u32`, `nat64_counter_count() -> u32`, `nat64_counter_names() -> u32` | counters |
 //!
 //! # Counters
@@ -190,7 +208,7 @@ pub const OUT_FRAGMENT: u32 = 2;
 pub const OUT_PROBE: u32 = 3;
 
 /// Version of this ABI; the host refuses a module whose version it does not know.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// The one engine of this instance. WebAssembly instances are single-threaded and
 /// the host calls one export at a time, so exclusive access holds.
@@ -374,6 +392,24 @@ pub extern "C" fn nat64_fill(count: u32, hosts: u32, now_ms: f64) -> u32 {
 
 /// See the ABI table above.
 #[no_mangle]
+pub extern "C" fn nat64_events_base() -> u32 {
+    engine().events_base()
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_events_capacity() -> u32 {
+    engine().events_capacity()
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_events_take() -> u32 {
+    engine().events_take()
+}
+
+/// See the ABI table above.
+#[no_mangle]
 pub extern "C" fn nat64_counters_base() -> u32 {
     region(|l| l.counters)
 }
@@ -439,6 +475,10 @@ mod tests {
         assert_eq!(nat64_list_sessions(0, 10.0), 0);
         assert_eq!(nat64_list_bib(0), 0);
         assert_eq!(nat64_fill(10, 1, 10.0), 0, "SIIT configuration: no pool4 to bind with");
+        assert_eq!(nat64_events_capacity(), nat64::EVENT_CAPACITY);
+        assert!(nat64_events_base() > nat64_counters_base() && nat64_events_base() < nat64_state_base());
+        assert_eq!(nat64_events_base() % 8, 0);
+        assert_eq!(nat64_events_take(), 0);
     }
 }
 

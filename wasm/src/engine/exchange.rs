@@ -3,7 +3,7 @@
 //! pages for `nat64 sessions` and `nat64 bib`, and the benchmark fill. Each call
 //! returns a negative number on failure with the reason at `nat64_error`.
 
-use super::{set_gauges, tables, Engine};
+use super::{publish, tables, Engine};
 use crate::counters::Counters;
 use crate::nat64::{
     records::{BIB_RECORD, SESSION_RECORD},
@@ -96,6 +96,7 @@ impl Engine {
             _ => return self.no_import(),
         };
         self.exporter = None;
+        self.now_ms = now_ms;
         let result = im.apply(nat, &a.state_buffer()[..(len as usize).min(crate::arena::STATE_CAPACITY)], now_ms as u64);
         self.publish_gauges();
         match result {
@@ -208,8 +209,9 @@ impl Engine {
             _ => return 0,
         };
         self.exporter = None;
+        self.now_ms = now_ms;
         let created = nat.fill_udp(count, hosts, now_ms as u64).created;
-        set_gauges(&mut Counters::new(a.regions().counters), &nat.gauges());
+        publish(&mut Counters::new(a.regions().counters), nat);
         created
     }
 }

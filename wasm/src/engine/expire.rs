@@ -2,7 +2,7 @@
 //! out on the host's clock; what the RFC asks to send when they do is written into the
 //! slots and described like the outputs of a batch.
 
-use super::{set_gauges, tables, Engine};
+use super::{publish, tables, Engine};
 use crate::arena::HEADROOM;
 use crate::context::Tx;
 use crate::counters::{Counter, Counters};
@@ -31,6 +31,7 @@ impl Engine {
             None => return 0,
         };
         self.exporter = None;
+        self.now_ms = now_ms;
         let l = a.layout;
         let r = a.regions();
         let mut counters = Counters::new(r.counters);
@@ -82,7 +83,7 @@ impl Engine {
             left -= step;
         }
         counters.add(Counter::icmp_errors_rate_limited, tx.errors_held_back);
-        set_gauges(&mut counters, &nat.gauges());
+        publish(&mut counters, nat);
         outputs.written as u32 | if more { MORE_DUE } else { 0 }
     }
 }

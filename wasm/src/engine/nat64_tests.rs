@@ -399,3 +399,74 @@ fn a_mass_expiry_is_spread_over_calls_by_the_budget() {
     assert!(!more);
     assert_eq!((h.counter(Counter::sessions_udp), h.counter(Counter::nat64_sessions_expired)), (0, 3000));
 }
+
+/// The (kind, cause) of each event record.
+fn kinds(records: &[[u8; 64]]) -> Vec<(u8, u8)> {
+    records.iter().map(|r| (r[8], r[9])).collect()
+}
+
+#[test]
+fn session_events_come_only_when_asked_for_with_both_sides_filled_in() {
+    let mut h = host(&[]);
+    let x = port(&one(&mut h, &from6(CLIENT, UDP, 3000, SERVER, 53, 0), 1000.0).0, 20);
+    assert!(h.take_events().is_empty(), "off by default");
+    h.configure(&nat64_tlv(&[(tag::SESSION_EVENTS, std::vec![1])])).unwrap();
+    one(&mut h, &from6(CLIENT2, UDP, 4000, SERVER, 53, 0), 1234.9);
+    let r = h.take_events();
+    assert_eq!(kinds(&r), [(3, 1), (1, 1)], "BIB then session, both from IPv6");
+    let s = &r[1];
+    assert_eq!(&s[0..8], &1234u64.to_le_bytes(), "the batch's now_ms");
+    assert_eq!((s[10], u16::from_le_bytes([s[12], s[13]]), u16::from_le_bytes([s[14], s[15]])), (1, 4000, 53));
+    assert_eq!((&s[20..24], &s[24..28]), (&POOL4[..], &SERVER[..]));
+    assert_eq!((&s[32..48], &s[48..64]), (&CLIENT2[..], &wkp(SERVER)[..]), "X' and Y' (Y inside pool6)");
+    assert_eq!(&r[0][48..64], &[0u8; 16][..], "a BIB entry has no remote");
+    assert!(h.take_events().is_empty(), "taken once");
+    // The timers remove both clients' sessions and bindings; the one made before
+    // events were asked for is reported on its way out too.
+    h.expire(302_000.0, 100);
+    let gone = h.take_events();
+    assert_eq!(kinds(&gone), [(2, 5), (4, 5), (2, 5), (4, 5)]);
+    assert_eq!((&gone[0][32..48], u16::from_le_bytes([gone[0][16], gone[0][17]])), (&CLIENT[..], x));
+    assert_eq!(&gone[0][0..8], &302_000u64.to_le_bytes());
+    assert_eq!(h.counter(Counter::nat64_session_events_lost), 0);
+}
+
+#[test]
+fn reconfiguration_events_keep_the_old_pool6_and_the_latest_time() {
+    let mut h = host(&[(tag::SESSION_EVENTS, std::vec![1])]);
+    one(&mut h, &from6(CLIENT, UDP, 3000, SERVER, 53, 0), 5000.0);
+    // A new pool6 and a pool4 without the UDP address: the session goes.
+    let mut b = Vec::new();
+    tlv(&mut b, tag::MODE, &[1]);
+    let mut pool6 = [0u8; 17];
+    pool6[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+    pool6[16] = 96;
+    tlv(&mut b, tag::POOL6, &pool6);
+    tlv(&mut b, tag::POOL4, &[0, 192, 0, 2, 2, 32, 1, 0, 0xff, 0xff]);
+    tlv(&mut b, tag::SESSION_EVENTS, &[1]);
+    h.configure(&b).unwrap();
+    let r = h.take_events();
+    assert_eq!(kinds(&r), [(3, 1), (1, 1), (2, 8), (4, 8)]);
+    for e in &r[1..3] {
+        assert_eq!(&e[48..64], &wkp(SERVER)[..], "the sessions lived under 64:ff9b::/96");
+        assert_eq!(&e[0..8], &5000u64.to_le_bytes());
+    }
+}
+
+#[test]
+fn a_full_event_buffer_counts_what_it_loses_and_turning_events_off_stops_them() {
+    let mut h = Host::with_sessions(4, 8192);
+    h.configure(&nat64_tlv(&[(tag::SESSION_EVENTS, std::vec![1])])).unwrap();
+    let capacity = h.e.events_capacity() as u64;
+    assert_eq!(capacity, crate::nat64::EVENT_CAPACITY as u64);
+    // Every synthetic session has its own binding: two events each.
+    assert_eq!(h.e.fill(3000, 3, 10.0), 3000);
+    assert_eq!(h.counter(Counter::nat64_session_events_lost), 6000 - capacity);
+    assert_eq!(h.take_events().len() as u64, capacity);
+    h.send(&[&from6(CLIENT, UDP, 3000, SERVER, 53, 0)], 20.0);
+    assert_eq!(h.take_events().len(), 2, "room again once taken");
+    h.configure(&nat64_tlv(&[])).unwrap();
+    h.send(&[&from6(CLIENT, UDP, 3001, SERVER, 53, 0)], 30.0);
+    assert!(h.take_events().is_empty());
+    assert_eq!(h.counter(Counter::nat64_session_events_lost), 6000 - capacity);
+}

@@ -102,6 +102,14 @@ impl Host {
         u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
     }
 
+    /// Takes the session events, as the host does: each record's 64 bytes.
+    pub fn take_events(&mut self) -> Vec<[u8; 64]> {
+        let n = self.e.events_take() as usize;
+        let base = self.e.events_base() as usize;
+        let mem = self.e.memory();
+        (0..n).map(|i| mem[base + 64 * i..base + 64 * (i + 1)].try_into().unwrap()).collect()
+    }
+
     /// The state buffer.
     pub fn state(&mut self) -> &mut [u8] {
         let at = self.l.state;

@@ -75,6 +75,12 @@
 //! §3.5.2.2) and [`Expired::Session`] (removed, for logs). When
 //! [`ExpireSummary::budget_exhausted`] is set, more may be due.
 //!
+//! # Events
+//! With [`EventLog::set_enabled`] (through [`Nat64::events`]) every session and BIB entry
+//! created or removed is recorded with its cause and time ([`events`]): by
+//! [`Nat64::outbound`], [`Nat64::inbound`], [`Nat64::expire`], [`Nat64::configure`] and
+//! a restore. Off, each costs one branch; a refusal records nothing.
+//!
 //! # Saving and listing
 //! [`Nat64::export`] / [`Nat64::import`] ([`snapshot`]) write and read a versioned,
 //! checksummed byte string with remaining lifetimes; a corrupt one is an error, never a
@@ -93,11 +99,14 @@
 //! - `nat64_init` carves the region with [`Nat64::bytes_needed`] and keys it with the
 //!   host's 16-byte seed; `nat64_expire` turns [`Expired`] events into packets
 //!   (`crate::expiry`); snapshots, listings and `fill_udp` go through the state buffer
-//!   (`crate::engine`), as the ABI in `lib.rs` documents.
+//!   (`crate::engine`), as the ABI in `lib.rs` documents; the engine fills in the
+//!   remote's pool6 address of the events and hands them to the host
+//!   (`nat64_events_take`).
 
 mod bib;
 mod carve;
 mod chain;
+pub mod events;
 mod fill;
 mod fragments;
 mod hosts;
@@ -121,6 +130,7 @@ mod test_region;
 mod tests;
 
 pub use carve::InitError;
+pub use events::{Cause, EventKind, EventLog, EventRecord, EVENT_CAPACITY, EVENT_RECORD};
 pub use fill::{synthetic_flow, FillResult};
 pub use fragments::{FragmentKey, FragmentVerdict};
 pub use listing::{ListFilter, Page};

@@ -37,6 +37,7 @@
 
 use super::bib::{BibEntry, POOLED};
 use super::chain::NIL;
+use super::events::{Cause, Why};
 use super::records::{SessionRecord, FLAG_STATIC, SESSION_RECORD};
 use super::state::Nat64;
 use super::tcp::{class_of, TcpState};
@@ -243,6 +244,8 @@ pub struct Importer {
     newest: [u32; 4],
     first_problem: Option<(u32, &'static str)>,
     summary: ImportSummary,
+    /// The host time of the latest apply, for the events of undoing the import.
+    now_ms: u64,
 }
 
 impl Importer {
@@ -260,6 +263,7 @@ impl Importer {
             newest: [0; 4],
             first_problem: None,
             summary: ImportSummary::default(),
+            now_ms: 0,
         })
     }
 
@@ -292,6 +296,7 @@ impl Importer {
     /// Restores the next records into `nat` (empty at the first call), after the check
     /// pass saw them all. On error every session restored so far is removed again.
     pub fn apply(&mut self, nat: &mut Nat64, records: &[u8], now_ms: u64) -> Result<(), SnapshotError> {
+        self.now_ms = now_ms;
         if self.applied == 0 {
             if self.checked != self.count {
                 return Err(SnapshotError::LengthMismatch);
@@ -308,7 +313,7 @@ impl Importer {
         }
         let result = self.restore_records(nat, records, now_ms);
         if result.is_err() {
-            nat.drop_all_sessions();
+            nat.drop_all_sessions(Why::new(Cause::RestoreUndone, now_ms));
         }
         result
     }
@@ -335,12 +340,13 @@ impl Importer {
     /// What the import restored, once every record was applied. Records applied that
     /// differ from the ones checked undo the import.
     pub fn finish(&self, nat: &mut Nat64) -> Result<ImportSummary, SnapshotError> {
+        let undone = Why::new(Cause::RestoreUndone, self.now_ms);
         if self.applied != self.count {
-            nat.drop_all_sessions();
+            nat.drop_all_sessions(undone);
             return Err(SnapshotError::LengthMismatch);
         }
         if self.applied_sum != self.expected_sum {
-            nat.drop_all_sessions();
+            nat.drop_all_sessions(undone);
             return Err(SnapshotError::Checksum);
         }
         Ok(self.summary)
@@ -429,7 +435,7 @@ impl<'a> Nat64<'a> {
         let lifetime = self.settings.timeouts.of(class);
         let elapsed = lifetime - r.remaining_ms.min(lifetime);
         let restored = if self.session_room(&r.addr6).is_ok() {
-            self.insert_session(b, remote4, r.rport, state, class, stamp(now_ms).wrapping_sub(elapsed))
+            self.insert_session(b, remote4, r.rport, state, class, stamp(now_ms).wrapping_sub(elapsed), Why::new(Cause::Restored, now_ms))
         } else {
             None
         };
@@ -441,11 +447,11 @@ impl<'a> Nat64<'a> {
         Ok(restored.is_some())
     }
 
-    /// Removes every session (and with them every dynamic BIB entry and host).
-    pub(super) fn drop_all_sessions(&mut self) {
+    /// Removes every session (and with them every dynamic BIB entry and host) for `why`.
+    pub(super) fn drop_all_sessions(&mut self, why: Why) {
         for s in 0..self.sessions.capacity() {
             if self.sessions.get(s).is_live() {
-                self.remove_session(s);
+                self.remove_session(s, why);
             }
         }
     }

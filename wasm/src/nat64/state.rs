@@ -2,6 +2,7 @@
 
 use super::bib::{BibEntry, BibTable, DOOMED, KEPT, POOLED, STATIC};
 use super::carve::{Carver, InitError};
+use super::events::{Cause, EventKind, EventLog, EventRecord, Why, EVENT_CAPACITY, FLAG_STATIC};
 use super::fragments::{FragmentKey, FragmentTable, FragmentVerdict};
 use super::hosts::HostTable;
 use super::pool4::Pool4;
@@ -35,12 +36,15 @@ pub struct Capacity {
     pub held_fragments: u32,
     /// Bytes of one held fragment (the largest fragment that can be held).
     pub held_fragment_bytes: u32,
+    /// Session and BIB events buffered for the host (64 bytes each).
+    pub events: u32,
 }
 
 impl Capacity {
     /// `sessions` sessions and modest defaults for the rest: 256 static entries, 48
     /// port sets (16 addresses × 3 protocols), 256 stored SYNs of 128 bytes, 1024
-    /// fragmented datagrams, 64 held fragments of 1536 bytes.
+    /// fragmented datagrams, 64 held fragments of 1536 bytes, [`EVENT_CAPACITY`]
+    /// events.
     pub fn for_sessions(sessions: u32) -> Self {
         Capacity {
             sessions,
@@ -51,6 +55,7 @@ impl Capacity {
             fragments: 1024,
             held_fragments: 64,
             held_fragment_bytes: 1536,
+            events: EVENT_CAPACITY,
         }
     }
 }
@@ -136,6 +141,7 @@ pub struct Nat64<'a> {
     pub(super) syns: SynStore<'a>,
     pub(super) frags: FragmentTable<'a>,
     pub(super) settings: Settings,
+    pub(super) events: EventLog<'a>,
     static_capacity: u32,
     port_key: SipKey,
     pair_key: SipKey,
@@ -178,6 +184,7 @@ impl<'a> Nat64<'a> {
                 &key,
             )?,
             settings,
+            events: EventLog::carve(c, cap.events)?,
             static_capacity: cap.static_bibs,
             port_key: key.derive(domain::PORT),
             pair_key: key.derive(domain::PAIRING),
@@ -202,11 +209,12 @@ impl<'a> Nat64<'a> {
         Nat64::carve(&mut c, cap, seed)
     }
 
-    /// Replaces the configuration. Validation comes first: on error nothing changes.
-    /// Then pool4 is rebuilt; dynamic BIB entries whose address left pool4, static
-    /// entries no longer configured and entries in the way of a new static entry are
-    /// removed with their sessions; everything else keeps running.
-    pub fn configure(&mut self, cfg: &Nat64Config) -> Result<(), ConfigError> {
+    /// Replaces the configuration at `now_ms` (the host's latest time, for the events
+    /// it causes). Validation comes first: on error nothing changes. Then pool4 is
+    /// rebuilt; dynamic BIB entries whose address left pool4, static entries no longer
+    /// configured and entries in the way of a new static entry are removed with their
+    /// sessions; everything else keeps running.
+    pub fn configure(&mut self, cfg: &Nat64Config, now_ms: u64) -> Result<(), ConfigError> {
         cfg.timeouts.validate().map_err(ConfigError::Timeout)?;
         if cfg.max_sessions > self.sessions.capacity() {
             return Err(ConfigError::MaxSessions {
@@ -223,12 +231,13 @@ impl<'a> Nat64<'a> {
             max_per_host: cfg.max_sessions_per_host,
         };
         self.pool.apply(cfg.pool4);
-        self.reconcile_bib(cfg.static_bib);
+        self.reconcile_bib(cfg.static_bib, now_ms);
         Ok(())
     }
 
     /// Brings the BIB in line with a freshly rebuilt pool4 and a new static list.
-    fn reconcile_bib(&mut self, statics: &[StaticBib]) {
+    fn reconcile_bib(&mut self, statics: &[StaticBib], now_ms: u64) {
+        let gone = Why::new(Cause::Reconfigured, now_ms);
         let cap = self.bib.capacity();
         for i in 0..cap {
             self.bib.get_mut(i).clear_flags(POOLED | DOOMED | KEPT);
@@ -273,11 +282,12 @@ impl<'a> Nat64<'a> {
             for s in 0..self.sessions.capacity() {
                 let e = *self.sessions.get(s);
                 if e.is_live() && self.bib.get(e.bib).flags() & DOOMED != 0 {
-                    self.remove_session_only(s);
+                    self.remove_session_only(s, gone);
                 }
             }
             for i in 0..cap {
                 if self.bib.get(i).protocol().is_some() && self.bib.get(i).flags() & DOOMED != 0 {
+                    self.log_bib(EventKind::BibRemoved, i, gone);
                     self.remove_bib(i);
                 }
             }
@@ -304,7 +314,9 @@ impl<'a> Nat64<'a> {
                 }
             }
             // Capacity holds: static entries have their own share of the BIB.
-            self.bib.insert(BibEntry::new(s.proto, s.addr6, s.port6, a4, s.port4, flags));
+            if let Some(b) = self.bib.insert(BibEntry::new(s.proto, s.addr6, s.port6, a4, s.port4, flags)) {
+                self.log_bib(EventKind::BibCreated, b, Why::new(Cause::Configured, now_ms));
+            }
         }
         for i in 0..cap {
             self.bib.get_mut(i).clear_flags(KEPT);
@@ -488,7 +500,12 @@ impl<'a> Nat64<'a> {
                     sink(Expired::Probe(self.mapping(e.bib, Some(s), e.remote4, e.rport)));
                 } else {
                     let m = self.mapping(e.bib, None, e.remote4, e.rport);
-                    self.remove_session(s);
+                    let cause = match e.tcp_state() {
+                        TcpState::V4FinV6FinRcv => Cause::TcpClosed,
+                        TcpState::Trans => Cause::TcpTrans,
+                        _ => Cause::Expired,
+                    };
+                    self.remove_session(s, Why::new(cause, now_ms));
                     sum.sessions_removed += 1;
                     sink(Expired::Session(Mapping { state: e.tcp_state(), ..m }));
                 }
@@ -610,8 +627,9 @@ impl<'a> Nat64<'a> {
             Proto::Udp => (TcpState::Closed, TimeoutClass::Udp),
             Proto::Icmp => (TcpState::Closed, TimeoutClass::Icmp),
         };
+        let cause = if side == Side::V6 { Cause::FromIpv6 } else { Cause::FromIpv4 };
         let s = self
-            .insert_session(b, remote4, rport, state, class, stamp(now_ms))
+            .insert_session(b, remote4, rport, state, class, stamp(now_ms), Why::new(cause, now_ms))
             .ok_or(Refusal::SessionLimit)?;
         if proto == Proto::Tcp && side == Side::V6 {
             // RFC 6146 §3.5.2.2: the IPv6 side opened the connection, so a SYN stored
@@ -622,8 +640,10 @@ impl<'a> Nat64<'a> {
     }
 
     /// Adds a session and counts it on its BIB entry and host; `None` when a table is
-    /// full.
-    pub(super) fn insert_session(&mut self, b: u32, remote4: u32, rport: u16, state: TcpState, class: TimeoutClass, last: u32) -> Option<u32> {
+    /// full. The session, and a dynamic BIB entry with its first session, are created
+    /// for `why`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn insert_session(&mut self, b: u32, remote4: u32, rport: u16, state: TcpState, class: TimeoutClass, last: u32, why: Why) -> Option<u32> {
         let addr6 = self.bib.get(b).addr6;
         let h = self.hosts.find_or_insert(&addr6)?;
         match self.sessions.insert(b, remote4, rport, state, class, last) {
@@ -631,6 +651,9 @@ impl<'a> Nat64<'a> {
                 self.bib.get_mut(b).add_session();
                 self.bib.get_mut(b).recent = s;
                 self.hosts.get_mut(h).sessions += 1;
+                if self.events.enabled() {
+                    self.log_created(b, s, why);
+                }
                 Some(s)
             }
             None => {
@@ -702,18 +725,21 @@ impl<'a> Nat64<'a> {
         }
     }
 
-    /// Removes a session and, if it was the last one of a dynamic BIB entry, the entry.
-    pub(super) fn remove_session(&mut self, s: u32) {
+    /// Removes a session and, if it was the last one of a dynamic BIB entry, the entry,
+    /// for `why`.
+    pub(super) fn remove_session(&mut self, s: u32, why: Why) {
         let b = self.sessions.get(s).bib;
-        self.remove_session_only(s);
+        self.remove_session_only(s, why);
         let e = self.bib.get(b);
         if e.sessions() == 0 && !e.is_static() {
+            self.log_bib(EventKind::BibRemoved, b, why);
             self.remove_bib(b);
         }
     }
 
-    /// Removes a session, keeping its BIB entry.
-    fn remove_session_only(&mut self, s: u32) {
+    /// Removes a session for `why`, keeping its BIB entry.
+    fn remove_session_only(&mut self, s: u32, why: Why) {
+        self.log_session(EventKind::SessionRemoved, s, why);
         let b = self.sessions.get(s).bib;
         self.sessions.remove(s);
         let e = self.bib.get_mut(b);
@@ -725,7 +751,9 @@ impl<'a> Nat64<'a> {
         }
     }
 
-    /// Removes a BIB entry (its sessions are gone), returning its port to pool4.
+    /// Removes a BIB entry (its sessions are gone), returning its port to pool4. The
+    /// caller records the event: an entry made for a session that could not be created
+    /// is taken back without one.
     pub(super) fn remove_bib(&mut self, b: u32) {
         let e = *self.bib.get(b);
         let proto = match e.protocol() {
@@ -744,5 +772,56 @@ impl<'a> Nat64<'a> {
                 self.hosts.remove_if_idle(h);
             }
         }
+    }
+
+    /// The session and BIB events waiting for the host, and whether more are recorded.
+    pub fn events(&mut self) -> &mut EventLog<'a> {
+        &mut self.events
+    }
+
+    /// Records the creation of session `s` of entry `b`, and of `b` itself when it is
+    /// dynamic and `s` is its first session (dynamic entries exist only with sessions).
+    #[inline(never)]
+    fn log_created(&mut self, b: u32, s: u32, why: Why) {
+        let e = self.bib.get(b);
+        if !e.is_static() && e.sessions() == 1 {
+            self.log_bib(EventKind::BibCreated, b, why);
+        }
+        self.log_session(EventKind::SessionCreated, s, why);
+    }
+
+    /// Records an event of session `s` when events are on.
+    #[inline]
+    fn log_session(&mut self, kind: EventKind, s: u32, why: Why) {
+        if self.events.enabled() {
+            let e = *self.sessions.get(s);
+            let mut r = self.bib_record(kind, e.bib, why);
+            r.state = e.tcp_state() as u8;
+            r.remote_port = e.rport.to_le();
+            r.remote4 = u32_to_v4(e.remote4);
+            self.events.push(r);
+        }
+    }
+
+    /// Records an event of BIB entry `b` when events are on.
+    #[inline]
+    fn log_bib(&mut self, kind: EventKind, b: u32, why: Why) {
+        if self.events.enabled() {
+            let r = self.bib_record(kind, b, why);
+            self.events.push(r);
+        }
+    }
+
+    /// A record of `kind` with the fields of BIB entry `b`.
+    fn bib_record(&self, kind: EventKind, b: u32, why: Why) -> EventRecord {
+        let e = self.bib.get(b);
+        let mut r = EventRecord::new(kind, why);
+        r.proto = e.proto_number();
+        r.port6 = e.port6.to_le();
+        r.port4 = e.port4.to_le();
+        r.flags = if e.is_static() { FLAG_STATIC.to_le() } else { 0 };
+        r.addr6 = e.addr6;
+        r.addr4 = u32_to_v4(e.addr4);
+        r
     }
 }

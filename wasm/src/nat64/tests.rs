@@ -49,7 +49,7 @@ fn config<'c>(pool4: &'c [Pool4Entry], static_bib: &'c [StaticBib]) -> Nat64Conf
 fn engine<R>(cap: Capacity, cfg: &Nat64Config, f: impl FnOnce(&mut Nat64) -> R) -> R {
     let mut region = Region::with_bytes(Nat64::bytes_needed(&cap).unwrap());
     let mut n = Nat64::new(region.bytes(), &cap, &SEED).unwrap();
-    n.configure(cfg).unwrap();
+    n.configure(cfg, 0).unwrap();
     f(&mut n)
 }
 
@@ -446,7 +446,7 @@ fn global_and_per_host_limits_refuse_distinctly() {
         ..config(&pool4, &[])
     };
     engine(small(), &config(&pool4, &[]), |n| {
-        assert_eq!(n.configure(&over), Err(ConfigError::MaxSessions { capacity: 1024 }));
+        assert_eq!(n.configure(&over, 0), Err(ConfigError::MaxSessions { capacity: 1024 }));
     });
 }
 
@@ -700,7 +700,7 @@ fn snapshots_go_in_pieces_and_refuse_pieces_that_were_not_checked() {
     let cfg = config(&pool4, &st);
     let mut region = Region::with_bytes(Nat64::bytes_needed(&small()).unwrap());
     let mut from = Nat64::new(region.bytes(), &small(), &SEED).unwrap();
-    from.configure(&cfg).unwrap();
+    from.configure(&cfg, 0).unwrap();
     populate(&mut from, T0);
     let whole = exported(&from, T0 + 9);
     engine(small(), &cfg, |to| {
@@ -949,7 +949,7 @@ fn reconfiguring_keeps_what_still_fits_and_drops_the_rest() {
             addr4: udp.addr4,
             port4: udp.port4,
         }];
-        n.configure(&config(&pool4, &takeover)).unwrap();
+        n.configure(&config(&pool4, &takeover), 0).unwrap();
         assert!(n.peek_outbound(&udp6(2, 1000, SERVER, 53)).is_none(), "the dynamic entry made room");
         let flow = Flow4 {
             proto: Proto::Udp,
@@ -966,10 +966,10 @@ fn reconfiguring_keeps_what_still_fits_and_drops_the_rest() {
         // entry must then be refused.
         let no_udp = [pool(Proto::Tcp, POOL_A, 30, 1, 65535), pool(Proto::Icmp, POOL_A, 30, 0, 65535)];
         assert_eq!(
-            n.configure(&config(&no_udp, &takeover)),
+            n.configure(&config(&no_udp, &takeover), 0),
             Err(ConfigError::StaticBib { entry: 0, problem: StaticBibProblem::NotInPool4 })
         );
-        n.configure(&config(&no_udp, &[])).unwrap();
+        n.configure(&config(&no_udp, &[]), 0).unwrap();
         let listed = listing(n, T0);
         assert!(listed.iter().all(|r| r.proto != 1));
         assert_eq!(listed.len(), 4);
@@ -993,11 +993,11 @@ fn configuration_errors_name_the_field_and_change_nothing() {
             },
             ..config(&pool4, &[])
         };
-        let e = n.configure(&bad_timeout).unwrap_err();
+        let e = n.configure(&bad_timeout, 0).unwrap_err();
         assert_eq!(e.field(), "udp_ms");
         assert!(e.reason().contains("UDP_MIN"));
         let bad_pool = [pool(Proto::Udp, [203, 0, 113, 1], 24, 1, 2)];
-        let e = n.configure(&config(&bad_pool, &[])).unwrap_err();
+        let e = n.configure(&config(&bad_pool, &[]), 0).unwrap_err();
         assert_eq!((e.field(), e.entry()), ("pool4", Some(0)));
         assert_eq!(n.timeouts(), Timeouts::default());
         assert_eq!(n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap(), a);
@@ -1016,7 +1016,7 @@ fn shorter_timeouts_apply_to_live_sessions() {
             },
             ..config(&pool4, &[])
         };
-        n.configure(&cfg).unwrap();
+        n.configure(&cfg, 0).unwrap();
         let (sum, _) = drain(n, T0 + 120_000);
         assert_eq!(sum.sessions_removed, 1);
     });
@@ -1036,4 +1036,239 @@ fn a_clock_that_went_backwards_still_exports_an_importable_file() {
         let remaining: Vec<u32> = listing(n, T0).iter().map(|r| r.remaining_ms).collect();
         assert_eq!(remaining, vec![UDP_DEFAULT_MS - 10; 2]);
     });
+}
+
+/// Session and BIB events ([`super::events`]): what is recorded, when, and why.
+mod events {
+    use super::super::events::{EventLog, EventRecord, Why, FLAG_STATIC};
+    use super::*;
+
+    /// One event, readable: (kind, cause, protocol, x', x, y, now_ms).
+    type Seen = (EventKind, Cause, u8, u16, u16, u16, u64);
+
+    fn kind(k: u8) -> EventKind {
+        [EventKind::SessionCreated, EventKind::SessionRemoved, EventKind::BibCreated, EventKind::BibRemoved][k as usize - 1]
+    }
+
+    fn cause(c: u8) -> Cause {
+        [
+            Cause::FromIpv6,
+            Cause::FromIpv4,
+            Cause::Restored,
+            Cause::Configured,
+            Cause::Expired,
+            Cause::TcpClosed,
+            Cause::TcpTrans,
+            Cause::Reconfigured,
+            Cause::RestoreUndone,
+        ][c as usize - 1]
+    }
+
+    /// The records waiting in `log`, taken.
+    fn take(log: &mut EventLog) -> Vec<EventRecord> {
+        let n = log.take() as usize;
+        log.records()[..n].to_vec()
+    }
+
+    fn seen(r: &EventRecord) -> Seen {
+        let port = u16::from_le;
+        (kind(r.kind), cause(r.cause), r.proto, port(r.port6), port(r.port4), port(r.remote_port), u64::from_le(r.now_ms))
+    }
+
+    fn events(n: &mut Nat64) -> Vec<Seen> {
+        take(n.events()).iter().map(seen).collect()
+    }
+
+    /// Tables with `cfg` and events on.
+    fn recording<R>(cap: Capacity, cfg: &Nat64Config, f: impl FnOnce(&mut Nat64) -> R) -> R {
+        engine(cap, cfg, |n| {
+            n.events().set_enabled(true);
+            f(n)
+        })
+    }
+
+    #[test]
+    fn nothing_is_recorded_while_events_are_off() {
+        engine(small(), &config(&full_pool(), &[]), |n| {
+            let m = n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
+            n.inbound(&reply(&m, 0), T0).unwrap();
+            drain(n, T0 + UDP_DEFAULT_MS as u64);
+            assert_eq!((n.events().pending(), n.events().lost()), (0, 0));
+        });
+    }
+
+    #[test]
+    fn a_first_session_creates_its_binding_and_later_ones_only_themselves() {
+        recording(small(), &config(&full_pool(), &[]), |n| {
+            let a = n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
+            let (x, udp) = (a.port4, Proto::Udp as u8);
+            assert_eq!(
+                events(n),
+                vec![
+                    (EventKind::BibCreated, Cause::FromIpv6, udp, 5000, x, 0, T0),
+                    (EventKind::SessionCreated, Cause::FromIpv6, udp, 5000, x, 53, T0),
+                ]
+            );
+            n.outbound(&udp6(1, 5000, SERVER, 53), T0 + 1).unwrap();
+            n.outbound(&udp6(1, 5000, OTHER_SERVER, 123), T0 + 2).unwrap();
+            // Endpoint-independent filtering: a stranger's packet makes a session too.
+            let stranger = Flow4 { src4: [192, 0, 2, 99], sport: 4444, ..reply(&a, 0) };
+            n.inbound(&stranger, T0 + 3).unwrap();
+            assert_eq!(
+                events(n),
+                vec![
+                    (EventKind::SessionCreated, Cause::FromIpv6, udp, 5000, x, 123, T0 + 2),
+                    (EventKind::SessionCreated, Cause::FromIpv4, udp, 5000, x, 4444, T0 + 3),
+                ]
+            );
+        });
+    }
+
+    #[test]
+    fn a_record_carries_both_sides_of_the_session() {
+        recording(small(), &config(&full_pool(), &[]), |n| {
+            let m = n.outbound(&tcp6(1, 40000, SERVER, 80, SYN), T0).unwrap();
+            let r = take(n.events())[1];
+            assert_eq!((r.addr6, r.addr4, r.remote4), (host(1), m.addr4, SERVER));
+            assert_eq!((r.state, r.flags, r.remote6), (TcpState::V6Init as u8, 0, [0; 16]), "Y' is the engine's to fill");
+        });
+    }
+
+    #[test]
+    fn expiry_removes_the_session_then_its_binding() {
+        recording(small(), &config(&full_pool(), &[]), |n| {
+            let m = n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
+            events(n);
+            let at = T0 + UDP_DEFAULT_MS as u64;
+            drain(n, at);
+            let udp = Proto::Udp as u8;
+            assert_eq!(
+                events(n),
+                vec![
+                    (EventKind::SessionRemoved, Cause::Expired, udp, 5000, m.port4, 53, at),
+                    (EventKind::BibRemoved, Cause::Expired, udp, 5000, m.port4, 0, at),
+                ]
+            );
+        });
+    }
+
+    #[test]
+    fn tcp_removals_say_whether_the_connection_closed_or_was_reset() {
+        recording(small(), &config(&full_pool(), &[]), |n| {
+            let closed = n.outbound(&tcp6(1, 40000, SERVER, 80, SYN), T0).unwrap();
+            n.inbound(&reply(&closed, SYN_ACK), T0).unwrap();
+            n.outbound(&tcp6(1, 40000, SERVER, 80, FIN), T0).unwrap();
+            n.inbound(&reply(&closed, FIN), T0).unwrap();
+            let reset = n.outbound(&tcp6(1, 40001, SERVER, 80, SYN), T0).unwrap();
+            n.inbound(&reply(&reset, SYN_ACK), T0).unwrap();
+            n.inbound(&reply(&reset, RST), T0).unwrap();
+            // A SYN never answered.
+            n.outbound(&tcp6(1, 40002, SERVER, 80, SYN), T0).unwrap();
+            events(n);
+            drain(n, T0 + TCP_TRANS_MS as u64);
+            let mut removed: Vec<(u16, Cause, u8)> = take(n.events())
+                .iter()
+                .filter(|r| r.kind == EventKind::SessionRemoved as u8)
+                .map(|r| (u16::from_le(r.port6), cause(r.cause), r.state))
+                .collect();
+            removed.sort_by_key(|r| r.0);
+            assert_eq!(
+                removed,
+                vec![
+                    (40000, Cause::TcpClosed, TcpState::V4FinV6FinRcv as u8),
+                    (40001, Cause::TcpTrans, TcpState::Trans as u8),
+                    (40002, Cause::Expired, TcpState::V6Init as u8),
+                ]
+            );
+        });
+    }
+
+    #[test]
+    fn a_probe_is_not_a_removal() {
+        recording(small(), &config(&full_pool(), &[]), |n| {
+            let m = n.outbound(&tcp6(1, 40000, SERVER, 80, SYN), T0).unwrap();
+            n.inbound(&reply(&m, SYN_ACK), T0).unwrap();
+            events(n);
+            let (sum, _) = drain(n, T0 + TCP_EST_MS as u64);
+            assert_eq!(sum.probes, 1);
+            assert_eq!(events(n), vec![]);
+        });
+    }
+
+    #[test]
+    fn reconfiguration_removes_what_it_takes_away_and_adds_static_entries() {
+        let pool4 = full_pool();
+        let st = statics();
+        recording(small(), &config(&pool4, &[]), |n| {
+            let m = n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
+            events(n);
+            n.configure(&config(&pool4, &st), T0 + 5).unwrap();
+            let added = take(n.events());
+            assert_eq!(added.iter().map(seen).collect::<Vec<_>>(), vec![(EventKind::BibCreated, Cause::Configured, Proto::Tcp as u8, 80, 8080, 0, T0 + 5)]);
+            assert_eq!((u16::from_le(added[0].flags), added[0].addr6), (FLAG_STATIC, host(80)));
+            let no_udp = [pool(Proto::Tcp, POOL_A, 30, 1, 65535)];
+            n.configure(&config(&no_udp, &[]), T0 + 6).unwrap();
+            let udp = Proto::Udp as u8;
+            let mut gone = events(n);
+            gone.sort_by_key(|e| (e.2, e.0 as u8));
+            assert_eq!(
+                gone,
+                vec![
+                    (EventKind::BibRemoved, Cause::Reconfigured, Proto::Tcp as u8, 80, 8080, 0, T0 + 6),
+                    (EventKind::SessionRemoved, Cause::Reconfigured, udp, 5000, m.port4, 53, T0 + 6),
+                    (EventKind::BibRemoved, Cause::Reconfigured, udp, 5000, m.port4, 0, T0 + 6),
+                ]
+            );
+        });
+    }
+
+    #[test]
+    fn a_session_the_limit_refuses_leaves_no_event_and_removes_nothing() {
+        let pool4 = full_pool();
+        let cfg = Nat64Config { max_sessions: 1, ..config(&pool4, &[]) };
+        recording(small(), &cfg, |n| {
+            n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
+            events(n);
+            assert_eq!(n.outbound(&udp6(2, 5000, SERVER, 53), T0), Err(Refusal::SessionLimit));
+            assert_eq!(events(n), vec![]);
+            assert_eq!(n.occupancy().sessions, 1);
+        });
+    }
+
+    #[test]
+    fn a_full_buffer_counts_the_events_it_loses() {
+        let cap = Capacity { events: 3, ..small() };
+        recording(cap, &config(&full_pool(), &[]), |n| {
+            for port in 0..3 {
+                n.outbound(&udp6(1, 5000, SERVER, 53 + port), T0).unwrap();
+            }
+            assert_eq!((n.events().pending(), n.events().lost()), (3, 1), "binding + 2 sessions written, 1 lost");
+            assert_eq!(n.occupancy().sessions, 3, "the packet path never waits for the log");
+            assert_eq!(take(n.events()).len(), 3);
+            n.outbound(&udp6(1, 5000, SERVER, 99), T0).unwrap();
+            assert_eq!((n.events().pending(), n.events().lost()), (1, 1));
+        });
+    }
+
+    #[test]
+    fn restored_sessions_are_recorded_and_an_undone_restore_removes_them() {
+        let pool4 = full_pool();
+        let mut region = Region::with_bytes(Nat64::bytes_needed(&small()).unwrap());
+        let mut from = Nat64::new(region.bytes(), &small(), &SEED).unwrap();
+        from.configure(&config(&pool4, &[]), 0).unwrap();
+        from.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
+        let file = exported(&from, T0);
+        recording(small(), &config(&pool4, &[]), |to| {
+            to.import(&file, T0 + 7).unwrap();
+            let udp = Proto::Udp as u8;
+            let restored: Vec<(EventKind, Cause, u64)> = events(to).iter().map(|e| (e.0, e.1, e.6)).collect();
+            assert_eq!(
+                restored,
+                vec![(EventKind::BibCreated, Cause::Restored, T0 + 7), (EventKind::SessionCreated, Cause::Restored, T0 + 7)]
+            );
+            to.drop_all_sessions(Why::new(Cause::RestoreUndone, T0 + 8));
+            let undone: Vec<(EventKind, Cause, u8)> = events(to).iter().map(|e| (e.0, e.1, e.2)).collect();
+            assert_eq!(undone, vec![(EventKind::SessionRemoved, Cause::RestoreUndone, udp), (EventKind::BibRemoved, Cause::RestoreUndone, udp)]);
+        });
+    }
 }
