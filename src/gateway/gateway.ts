@@ -1,18 +1,19 @@
 /**
- * The running gateway: puts the pieces together and owns their lifetimes. The engine
- * translates; the TUN device and the datapath loop move packets; the control socket
- * and the metrics endpoint show what happens. Start-up fails with one sentence and
- * undoes what it had done; stop undoes everything in reverse order.
+ * The running gateway: puts the pieces together and owns their lifetimes. Datapath
+ * workers translate, one per TUN queue, each with its own engine (`src/datapath/`);
+ * this thread keeps the control socket, the metrics endpoint, the DNS64 listener and
+ * PREF64, which therefore answer at once however busy the datapath is. Start-up fails
+ * with one sentence and undoes what it had done; stop undoes everything in reverse order.
  *
  * @module
  */
 
-import { Engine } from "../engine/engine.ts";
 import { Libc } from "../tun/libc.ts";
 import { TunDevice } from "../tun/device.ts";
-import { Poller } from "../tun/poller.ts";
 import { configureInterface } from "../tun/interface.ts";
-import { checkMtuFitsSlots, type DatapathExit, DatapathStats, runDatapath } from "../datapath/loop.ts";
+import type { DatapathExit } from "../datapath/loop.ts";
+import { QueueWorker } from "../datapath/queue.ts";
+import type { QueueInit } from "../datapath/protocol.ts";
 import { ControlServer } from "../control/server.ts";
 import { MetricsServer } from "../control/metrics.ts";
 import type { Logger } from "../control/logger.ts";
@@ -25,15 +26,15 @@ import { Dns64Server } from "../dns64/server.ts";
 import type { Dns64Options } from "../dns64/options.ts";
 import { Pref64Advertiser } from "../pref64/advertiser.ts";
 import { pref64Options } from "../pref64/keys.ts";
-import { SessionTimers } from "../nat64/timers.ts";
-import { SessionLog } from "../nat64/session_log.ts";
 import { sessionLogOptions } from "../control/keys.ts";
-import { Checkpoints, restoreState, saveState } from "../nat64/state_file.ts";
+import { Checkpoints } from "../nat64/state_file.ts";
 
 /** Packets per batch: enough to amortise the per-batch wait, small enough to keep latency low. */
 const SLOTS = 64;
 /** Slot bytes beyond the MTU: the engine's headroom for headers that grow. */
 const SLOT_SPARE = 256;
+/** Slots with offloads hold the largest super-packet the kernel hands over (64 KiB, the engine's limit). */
+const OFFLOAD_SLOT_SIZE = 65600;
 
 /**
  * The translator's own addresses are the sources of the ICMP errors it writes into the
@@ -130,21 +131,25 @@ function withHostAddressesDenied(t: TranslatorConfig, tun: string, logger: Logge
   return { ...t, denyV4: fit(denyV4), denyV6: fit(denyV6) };
 }
 
+/**
+ * The configuration each of `queues` engines gets: the same translation, and an equal
+ * share of the ICMP error rate, so that together they send no more than configured.
+ */
+function perQueue(t: TranslatorConfig, queues: number): TranslatorConfig {
+  if (queues === 1) return t;
+  return { ...t, icmpErrorsPerSecond: Math.max(1, Math.floor(t.icmpErrorsPerSecond / queues)) };
+}
+
 /** A started gateway. */
 export class Gateway {
   readonly #logger: Logger;
-  readonly #engine: Engine;
   readonly #tun: TunDevice;
-  readonly #poller: Poller;
+  readonly #queues: QueueWorker[];
   readonly #control: ControlServer;
   readonly #metrics?: MetricsServer;
   readonly #dns64?: Dns64Server;
   readonly #pref64?: Pref64Advertiser;
-  readonly #stop = new AbortController();
-  readonly #stats: DatapathStats;
-  readonly #datapath: Promise<DatapathExit>;
-  readonly #timers: SessionTimers;
-  readonly #sessionLog: SessionLog;
+  readonly #finished: Promise<DatapathExit>;
   readonly #checkpoints?: Checkpoints;
   readonly view: GatewayView;
   #loaded: LoadedConfig;
@@ -152,53 +157,37 @@ export class Gateway {
   private constructor(
     parts: {
       logger: Logger;
-      engine: Engine;
       tun: TunDevice;
-      poller: Poller;
+      queues: QueueWorker[];
       control: ControlServer;
       metrics?: MetricsServer;
       dns64?: Dns64Server;
       pref64?: Pref64Advertiser;
       view: GatewayView;
-      stats: DatapathStats;
-      timers: SessionTimers;
-      sessionLog: SessionLog;
       loaded: LoadedConfig;
     },
   ) {
     this.#logger = parts.logger;
-    this.#engine = parts.engine;
     this.#tun = parts.tun;
-    this.#poller = parts.poller;
+    this.#queues = parts.queues;
     this.#control = parts.control;
     this.#metrics = parts.metrics;
     this.#dns64 = parts.dns64;
     this.#pref64 = parts.pref64;
     this.view = parts.view;
-    this.#stats = parts.stats;
     this.#loaded = parts.loaded;
-    this.#datapath = runDatapath({
-      engine: this.#engine,
-      port: this.#tun.memoryPort(this.#engine.memory),
-      readiness: this.#poller,
-      signal: this.#stop.signal,
-      deviceName: this.#tun.name,
-      stats: this.#stats,
-    });
-    this.#timers = parts.timers;
-    this.#timers.start();
-    this.#sessionLog = parts.sessionLog;
-    this.#sessionLog.run(this.#loaded.config.operator.logSessions);
+    // The first queue to end ends the gateway: a device that went away took every queue.
+    this.#finished = Promise.race(this.#queues.map((q) => q.finished));
     const { stateFile, checkpointInterval } = this.#loaded.config.run;
-    if (stateFile && checkpointInterval > 0) {
+    if (stateFile && checkpointInterval > 0 && this.#loaded.config.translator.mode === "nat64") {
       this.#checkpoints = new Checkpoints(() => this.#saveState(stateFile), this.#logger);
       this.#checkpoints.start(checkpointInterval);
     }
   }
 
-  /** Saves the NAT64 tables to `file` (on stop and at checkpoints). */
+  /** Saves the NAT64 tables to `file` (on stop and at checkpoints); stateful NAT64 runs one queue. */
   async #saveState(file: string): Promise<void> {
-    const saved = await saveState(this.#engine, file, performance.now());
+    const saved = await this.#queues[0].save(file);
     this.#logger.debug("NAT64 tables saved", { file, sessions: saved.sessions, bytes: saved.bytes });
   }
 
@@ -208,23 +197,12 @@ export class Gateway {
     const undo: (() => void | Promise<void>)[] = [];
     try {
       warnIfOwnAddressIsLocal(loaded, logger);
-      const engine = Engine.create({
-        slotCount: SLOTS,
-        slotSize: config.run.tunMtu + SLOT_SPARE,
-        sessionCapacity: config.translator.nat64.sessionCapacity,
-      });
-      engine.configure(withHostAddressesDenied(config.translator, config.run.tun, logger), {
-        sessionEvents: config.operator.logSessions,
-      });
-      checkMtuFitsSlots(config.run.tunMtu, engine);
-      if (config.run.stateFile && config.translator.mode === "nat64") {
-        // Before any packet: the restored sessions keep their pool4 ports.
-        const restored = await restoreState(engine, config.run.stateFile, performance.now(), logger);
-        if (restored) logger.info("NAT64 tables restored", { file: config.run.stateFile, ...restored });
-      }
-
       const libc = Libc.open(config.run.libc);
-      const tun = TunDevice.open(libc, { name: config.run.tun });
+      const tun = TunDevice.open(libc, {
+        name: config.run.tun,
+        offloads: !config.run.noOffloads,
+        queues: config.run.queues,
+      });
       undo.push(() => tun.close());
       if (!config.run.noSetup) {
         await configureInterface(
@@ -232,17 +210,41 @@ export class Gateway {
           (args) => logger.debug("ip", { command: args.join(" ") }),
         );
       }
-      const poller = new Poller(libc, tun.fd);
-      undo.push(() => poller.close());
+      const translator = perQueue(withHostAddressesDenied(config.translator, tun.name, logger), tun.fds.length);
+      const vnet = tun.offloads.length > 0;
+      const stateful = config.translator.mode === "nat64";
+      const queues: QueueWorker[] = [];
+      undo.push(async () => {
+        for (const q of queues) await q.stop();
+      });
+      for (const [queue, fd] of tun.fds.entries()) {
+        const init: QueueInit = {
+          queue,
+          fd,
+          deviceName: tun.name,
+          vnet,
+          libcPath: config.run.libc,
+          mtu: config.run.tunMtu,
+          engine: {
+            slotCount: SLOTS,
+            slotSize: vnet ? OFFLOAD_SLOT_SIZE : config.run.tunMtu + SLOT_SPARE,
+            sessionCapacity: stateful ? config.translator.nat64.sessionCapacity : 0,
+          },
+          translator,
+          options: { sessionEvents: config.operator.logSessions, offloads: vnet },
+          restoreFrom: stateful ? config.run.stateFile : undefined,
+        };
+        queues.push(await QueueWorker.start(init, logger));
+      }
+      const restored = queues[0].restored;
+      if (restored) logger.info("NAT64 tables restored", { file: config.run.stateFile, ...restored });
 
-      const stats = new DatapathStats();
-      const timers = new SessionTimers(engine, tun.memoryPort(engine.memory));
       const startedAt = new Date();
       // The view reads the config in force through the gateway, so a reload shows at once.
       // `let`, not `const`: a control request may read it before the gateway exists.
       // deno-lint-ignore prefer-const
       let gw: Gateway | undefined;
-      const engineView = new EngineView(engine, stats, timers.stats, () => gw?.loaded ?? loaded, tun.name, startedAt);
+      const engineView = new EngineView(queues, () => gw?.loaded ?? loaded, tun.name, startedAt);
       const sources: CounterSource[] = [logger];
       let dns64: Dns64Server | undefined;
       if (config.dns64.listen.length) {
@@ -281,24 +283,12 @@ export class Gateway {
         metrics.start();
         undo.push(() => metrics!.close());
       }
-      gw = new Gateway({
-        logger,
-        engine,
-        tun,
-        poller,
-        control: control!,
-        metrics,
-        dns64,
-        pref64,
-        view,
-        stats,
-        timers,
-        sessionLog: new SessionLog(engine, logger),
-        loaded,
-      });
+      gw = new Gateway({ logger, tun, queues, control: control!, metrics, dns64, pref64, view, loaded });
       logger.info("gateway running", {
         tun: tun.name,
         mode: config.translator.mode,
+        queues: queues.length,
+        offloads: tun.offloads.length ? tun.offloads.join(",") : "off",
         control: control.path,
       });
       return gw;
@@ -315,25 +305,27 @@ export class Gateway {
 
   /**
    * Applies a new config where that needs no restart (the translator's keys); keys that
-   * would need the device re-created are reported and keep their old value.
+   * would need the device re-created are reported and keep their old value. A config
+   * the engine refuses leaves the running one in force and rejects with its sentence.
    */
-  reload(next: LoadedConfig): void {
+  async reload(next: LoadedConfig): Promise<void> {
     const old = this.#loaded.config;
-    const restartOnly: string[] = (["tun", "tunMtu", "libc", "stateFile", "checkpointInterval"] as const).filter((k) =>
-      old.run[k] !== next.config.run[k]
-    );
+    const restartOnly: string[] = (["tun", "tunMtu", "libc", "stateFile", "checkpointInterval", "queues", "noOffloads"] as const)
+      .filter((k) => old.run[k] !== next.config.run[k]);
     // The tables are laid out once, at start.
     if (old.translator.nat64.sessionCapacity !== next.config.translator.nat64.sessionCapacity) {
       restartOnly.push("sessionCapacity");
     }
-    // Events so far are logged under the settings they happened under.
-    this.#sessionLog.drain();
     const operator = next.config.operator;
-    this.#engine.configure(withHostAddressesDenied(next.config.translator, this.#tun.name, this.#logger), {
-      sessionEvents: operator.logSessions,
-    });
+    const translator = perQueue(
+      withHostAddressesDenied(next.config.translator, this.#tun.name, this.#logger),
+      this.#queues.length,
+    );
+    const options = { sessionEvents: operator.logSessions, offloads: this.#tun.offloads.length > 0 };
+    // The first queue has the engine's word on the config before any queue changes.
+    await this.#queues[0].configure(translator, options);
+    for (const q of this.#queues.slice(1)) await q.configure(translator, options);
     this.#logger.setSessionOptions(sessionLogOptions(operator));
-    this.#sessionLog.run(operator.logSessions);
     this.#loaded = {
       ...next,
       config: {
@@ -354,9 +346,9 @@ export class Gateway {
     }
   }
 
-  /** Resolves when the datapath ends (stop, or the device vanished). */
+  /** Resolves when the datapath ends (stop, the device vanished, a worker died). */
   finished(): Promise<DatapathExit> {
-    return this.#datapath;
+    return this.#finished;
   }
 
   /**
@@ -364,27 +356,24 @@ export class Gateway {
    * state file the NAT64 tables are saved first, so the next start restores them.
    */
   async stop(): Promise<DatapathExit> {
-    this.#stop.abort();
-    const exit = await this.#datapath;
-    this.#timers.stop();
-    this.#sessionLog.stop();
     await this.#checkpoints?.stop();
     const { stateFile } = this.#loaded.config.run;
     if (stateFile && this.#loaded.config.translator.mode === "nat64") {
       try {
-        const saved = await saveState(this.#engine, stateFile, performance.now());
+        const saved = await this.#queues[0].save(stateFile);
         this.#logger.info("NAT64 tables saved", { file: stateFile, sessions: saved.sessions });
       } catch (err) {
         this.#logger.error("NAT64 tables not saved", { reason: (err as Error).message });
       }
     }
+    const exits = [];
+    for (const q of this.#queues) exits.push(await q.stop());
     await this.#metrics?.close();
     await this.#dns64?.stop();
     // The last advertisement carries lifetime 0, so hosts stop using a prefix nobody translates.
     await this.#pref64?.stop();
     await this.#control.close();
-    this.#poller.close();
     this.#tun.close();
-    return exit;
+    return exits.find((e) => e.reason !== "stopped") ?? exits[0];
   }
 }
