@@ -49,7 +49,8 @@ pub const GSO_UDP: u8 = 3;
 pub const GSO_TCPV6: u8 = 4;
 /// `gso_type`: UDP cut into datagrams of `gso_size` payload bytes (USO).
 pub const GSO_UDP_L4: u8 = 5;
-/// `gso_type` bit: the TCP segments carry ECN's CWR the kernel must keep on the first only.
+/// `gso_type` bit: the TCP super-packet has CWR set (RFC 3168), which the kernel keeps
+/// on its first segment only.
 pub const GSO_ECN: u8 = 0x80;
 
 /// One `struct virtio_net_hdr`, its `u16` fields little-endian in memory (virtio 1.x;
@@ -160,14 +161,18 @@ fn layout(pkt: &[u8]) -> Option<Layout> {
     }
 }
 
-/// Bytes of the TCP or UDP header at `pkt[l4..]`, when it fits before `end`.
+/// Bytes of the TCP or UDP header at `pkt[l4..]`, when it is one and fits before `end`.
 fn l4_header(protocol: u8, pkt: &[u8], l4: usize, end: usize) -> Option<usize> {
     let len = match protocol {
-        TCP if l4 + 20 <= end => ((pkt[l4 + 12] >> 4) as usize) * 4,
+        // RFC 793 §3.1: the Data Offset counts 32-bit words, at least the 5 of the fixed header.
+        TCP if l4 + 20 <= end => match ((pkt[l4 + 12] >> 4) as usize) * 4 {
+            n if n >= 20 => n,
+            _ => return None,
+        },
         UDP => 8,
         _ => return None,
     };
-    (len >= 8 && l4 + len <= end).then(|| len)
+    (l4 + len <= end).then(|| len)
 }
 
 /// Completes the partial checksum whose field is at `buf[field..]`, summing
@@ -229,8 +234,8 @@ pub fn prepare(h: &VnetHeader, buf: &mut [u8], at: usize, len: usize, counters: 
             GSO_UDP => return Err(Counter::drop_gso_ufo),
             _ => return Err(Counter::drop_bad_vnet_header),
         }
-        // The kernel cuts segments only with the checksum left to it (virtio 1.x
-        // §5.1.6.2: GSO requires NEEDS_CSUM), and no segment may be empty.
+        // virtio 1.x §5.1.6.2.1: a GSO packet also sets NEEDS_CSUM (the segments'
+        // checksums are left to whoever cuts them) and a gso_size.
         if !needs_csum {
             return Err(Counter::drop_gso_no_csum);
         }

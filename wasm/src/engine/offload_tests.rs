@@ -34,7 +34,7 @@ const TCP_OPTIONS: usize = 12;
 
 /// A SIIT engine (the graybox configuration) with 8 KiB slots, offloads as asked.
 fn siit(offload: bool, extra: &[(u16, Vec<u8>)]) -> Host {
-    let mut h = Host::with_geometry(8, 8192, 0);
+    let mut h = Host::with_geometry(10, 8192, 0);
     let mut records = graybox_tlv();
     tlv(&mut records, tag::OFFLOAD, &[offload as u8]);
     for (t, v) in extra {
@@ -387,11 +387,17 @@ fn headers_the_engine_refuses_drop_their_packet() {
         h.load(i, &pkt);
         h.load_vnet(i, header);
     }
-    assert!(h.run(cases.len() as u32).is_empty());
-    for c in [Counter::drop_bad_vnet_header, Counter::drop_gso_ufo, Counter::drop_gso_no_csum, Counter::drop_gso_mismatch] {
+    // A TCP Data Offset under 5 words is no TCP header to cut segments behind.
+    let mut short = pkt.clone();
+    short[52] = 0x40;
+    h.load(cases.len(), &short);
+    h.load_vnet(cases.len(), &needs_csum(GSO_TCPV6, 72, MSS as u16, 40, 16));
+    assert!(h.run(cases.len() as u32 + 1).is_empty());
+    assert_eq!(h.counter(Counter::drop_gso_mismatch), 3);
+    for c in [Counter::drop_bad_vnet_header, Counter::drop_gso_ufo, Counter::drop_gso_no_csum] {
         assert_eq!(h.counter(c) as usize, cases.iter().filter(|(_, r)| *r == c).count(), "{:?}", c);
     }
-    assert_eq!(h.counter(Counter::packets_in_v6), cases.len() as u64);
+    assert_eq!(h.counter(Counter::packets_in_v6), cases.len() as u64 + 1);
 }
 
 #[test]
