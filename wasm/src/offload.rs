@@ -262,7 +262,7 @@ pub fn prepare(h: &VnetHeader, buf: &mut [u8], at: usize, len: usize, counters: 
         Some(s) => s.end,
         None => len,
     };
-    let udp = shape.map_or(false, |s| s.protocol == UDP && start == s.l4 && h.csum_offset == 6);
+    let udp = shape.map_or(false, |s| s.protocol == UDP && start == s.l4 && transport::checksum_offset(UDP) == Some(h.csum_offset as usize));
     complete(buf, at + start, at + end, at + field, udp);
     counters.inc(Counter::offload_csum_completed);
     Ok(None)
