@@ -179,7 +179,7 @@ export class ControlServer {
         data.set(chunk.subarray(0, n), pending.length);
         let start = 0;
         for (let nl = data.indexOf(NEWLINE); nl >= 0; nl = data.indexOf(NEWLINE, start)) {
-          await writeAll(conn, encoder.encode(this.#answer(decoder.decode(data.subarray(start, nl))) + "\n"));
+          await writeAll(conn, encoder.encode((await this.#answer(decoder.decode(data.subarray(start, nl)))) + "\n"));
           start = nl + 1;
         }
         pending = data.slice(start);
@@ -222,7 +222,7 @@ export class ControlServer {
   }
 
   /** The answer line to one request line. */
-  #answer(line: string): string {
+  async #answer(line: string): Promise<string> {
     if (line.trim() === "") {
       this.#errors++;
       return toJson({ error: "empty request line" });
@@ -236,14 +236,14 @@ export class ControlServer {
     }
     try {
       this.#requests++;
-      return toJson({ result: this.#run(req) });
+      return toJson({ result: await this.#run(req) });
     } catch (err) {
       this.#errors++;
       return toJson({ error: `the gateway could not answer ${req.op}: ${(err as Error).message}` });
     }
   }
 
-  #run(req: ControlRequest): unknown {
+  #run(req: ControlRequest): unknown | Promise<unknown> {
     switch (req.op) {
       case "status":
         return this.#view.status();

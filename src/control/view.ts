@@ -101,10 +101,10 @@ export interface GatewayView {
   config(): Record<string, unknown>;
   /** Counters by name (grammar in `counters.ts`); DNS64 ones prefixed `dns64_`. */
   counters(): Record<string, number | bigint>;
-  /** One page of sessions. */
-  sessions(q: ListQuery): ListPage<SessionRow>;
+  /** One page of sessions (asked of the datapath worker that holds them). */
+  sessions(q: ListQuery): ListPage<SessionRow> | Promise<ListPage<SessionRow>>;
   /** One page of the BIB. */
-  bib(q: ListQuery): ListPage<BibRow>;
+  bib(q: ListQuery): ListPage<BibRow> | Promise<ListPage<BibRow>>;
 }
 
 /** Anything that keeps counters of its own (the logger, the control server, the PREF64 advertiser). */

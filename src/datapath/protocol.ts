@@ -15,11 +15,13 @@
  * @module
  */
 
-import type { TranslatorConfig } from "../config/schema.ts";
-import type { EngineOptions, ImportResult } from "../engine/engine.ts";
+import type { ConfigureOptions, EngineOptions, ImportResult } from "../engine/engine.ts";
+import type { EngineConfig } from "../engine/config_tlv.ts";
+import type { SessionEvent } from "../engine/session_events.ts";
 import type { BibRecord, ListFilter, ListPage, SessionRecord } from "../engine/nat64_records.ts";
 import type { DatapathExit } from "./loop.ts";
 import type { SaveResult } from "../nat64/state_file.ts";
+import type { LogFields } from "../control/logger.ts";
 
 /** Everything a worker needs to start translating one TUN queue. */
 export interface QueueInit {
@@ -33,17 +35,21 @@ export interface QueueInit {
   vnet: boolean;
   /** libc to load (the path `--allow-ffi` names). */
   libcPath?: string;
+  /** The TUN's MTU: every packet must fit a slot. */
+  mtu: number;
   /** The engine's sizes. */
   engine: EngineOptions;
-  /** The translator configuration to apply before the first packet. */
-  translator: TranslatorConfig;
+  /** The configuration to apply before the first packet. */
+  translator: EngineConfig;
+  /** What the engine records beyond translating (session events for the log). */
+  options: ConfigureOptions;
   /** Stateful NAT64 only: the state file to restore before the first packet. */
   restoreFrom?: string;
 }
 
 /** A request from the main thread; `id` comes back in the {@link Reply}. */
 export type Request =
-  | { id: number; op: "configure"; translator: TranslatorConfig }
+  | { id: number; op: "configure"; translator: EngineConfig; options: ConfigureOptions }
   | { id: number; op: "sessions"; filter: ListFilter; cursor: number }
   | { id: number; op: "bib"; filter: ListFilter; cursor: number }
   | { id: number; op: "save"; file: string }
@@ -66,15 +72,20 @@ export interface LogEvent {
   kind: "log";
   level: "error" | "warn" | "info" | "debug";
   msg: string;
-  fields?: Record<string, unknown>;
+  fields?: LogFields;
 }
 
 /** Everything a worker posts. */
 export type WorkerMessage =
   | Reply
   | LogEvent
-  /** Started: the shared counters, their names, and what was restored. */
-  | { kind: "ready"; counters: SharedArrayBuffer; names: string[]; restored: ImportResult | null }
+  /**
+   * Started: the shared counters, their names, what was restored, and the eventfd to
+   * write after each request (the loop blocks in `poll` and takes messages when woken).
+   */
+  | { kind: "ready"; counters: SharedArrayBuffer; names: string[]; restored: ImportResult | null; wakeFd: number }
+  /** Session and BIB events the engine recorded, for the session log; `lost`: not recorded. */
+  | { kind: "sessions"; events: SessionEvent[]; lost: number }
   /** Could not start; the worker ends. */
   | { kind: "failed"; error: string }
   /** The datapath ended by itself (the device went away). */

@@ -6,10 +6,11 @@
  * @module
  */
 
-import type { TranslatorConfig } from "../config/schema.ts";
-import type { ImportResult } from "../engine/engine.ts";
+import type { ConfigureOptions, ImportResult } from "../engine/engine.ts";
+import type { EngineConfig } from "../engine/config_tlv.ts";
 import type { BibRecord, ListFilter, ListPage, SessionRecord } from "../engine/nat64_records.ts";
 import type { Logger } from "../control/logger.ts";
+import { Libc } from "../tun/libc.ts";
 import type { DatapathExit } from "./loop.ts";
 import type { SaveResult } from "../nat64/state_file.ts";
 import { HOST_COUNTERS, type QueueInit, type Request, type Results, SharedCounters, type WorkerMessage } from "./protocol.ts";
@@ -28,6 +29,9 @@ export class QueueWorker {
   readonly #worker: Worker;
   readonly #counters: SharedCounters;
   readonly #names: string[];
+  readonly #libc: Libc;
+  readonly #wakeFd: number;
+  readonly #one = new Uint8Array(new BigUint64Array([1n]).buffer);
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #nextId = 1;
   #ended?: (exit: DatapathExit) => void;
@@ -43,6 +47,8 @@ export class QueueWorker {
     this.#counters = new SharedCounters(ready.names.length, ready.counters);
     this.#names = ready.names;
     this.restored = ready.restored;
+    this.#libc = Libc.open(init.libcPath);
+    this.#wakeFd = ready.wakeFd;
     this.finished = new Promise((resolve) => (this.#ended = resolve));
     worker.onmessage = (e: MessageEvent<WorkerMessage>) => this.#receive(e.data, logger);
     worker.onerror = (e: ErrorEvent) => {
@@ -61,7 +67,7 @@ export class QueueWorker {
         else if (m.kind === "failed") {
           worker.terminate();
           reject(new Error(m.error));
-        } else if (m.kind === "log") logger[m.level](m.msg, m.fields);
+        } else if (m.kind === "log" || m.kind === "sessions") QueueWorker.#pass(m, logger);
       };
       worker.onerror = (e: ErrorEvent) => {
         e.preventDefault();
@@ -80,9 +86,9 @@ export class QueueWorker {
     return out;
   }
 
-  /** Applies a translator configuration; rejects with the engine's sentence. */
-  configure(translator: TranslatorConfig): Promise<null> {
-    return this.#ask({ op: "configure", translator });
+  /** Applies a configuration; rejects with the engine's sentence, the old one staying in force. */
+  configure(translator: EngineConfig, options: ConfigureOptions): Promise<null> {
+    return this.#ask({ op: "configure", translator, options });
   }
 
   /** One page of the stateful NAT64 sessions. */
@@ -116,6 +122,8 @@ export class QueueWorker {
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.#worker.postMessage({ ...body, id });
+      // The worker's thread may be blocked in poll: the wake-up hands its event loop the message.
+      this.#libc.writeBuffer(this.#wakeFd, this.#one);
     });
   }
 
@@ -129,12 +137,23 @@ export class QueueWorker {
         return;
       }
       case "log":
-        logger[m.level](m.msg, m.fields);
+      case "sessions":
+        QueueWorker.#pass(m, logger);
         return;
       case "exit":
         this.#ended?.(m.exit);
         return;
     }
+  }
+
+  /** Hands a worker's log line or session events to the logger. */
+  static #pass(m: WorkerMessage & { kind: "log" | "sessions" }, logger: Logger): void {
+    if (m.kind === "log") {
+      logger[m.level](m.msg, m.fields);
+      return;
+    }
+    if (m.events.length) logger.sessionEvents(m.events.length, (i) => m.events[i]);
+    if (m.lost) logger.sessionEventsLost(m.lost);
   }
 
   #die(message: string, deviceName: string): void {

@@ -16,17 +16,23 @@
 import { Engine } from "../engine/engine.ts";
 import { Libc } from "../tun/libc.ts";
 import { MemoryPort } from "../tun/device.ts";
-import { Poller } from "../tun/poller.ts";
-import { type DatapathExit, DatapathStats, runDatapath } from "./loop.ts";
+import { Poller, WorkerReadiness } from "../tun/poller.ts";
+import { checkMtuFitsSlots, type DatapathExit, DatapathStats, runDatapath } from "./loop.ts";
 import { SessionTimers } from "../nat64/timers.ts";
+import { SessionLog } from "../nat64/session_log.ts";
 import { restoreState, saveState } from "../nat64/state_file.ts";
+import type { SessionEvent } from "../engine/session_events.ts";
+import type { LogFields } from "../control/logger.ts";
 import { type LogEvent, type QueueInit, type Request, SharedCounters, type WorkerMessage } from "./protocol.ts";
 
 const post = (m: WorkerMessage) => self.postMessage(m);
 
-/** Log lines go to the main thread's logger. */
+/** Log lines and session events go to the main thread's logger. */
 const logger = {
-  warn: (msg: string, fields?: Record<string, unknown>) => post({ kind: "log", level: "warn", msg, fields } as LogEvent),
+  warn: (msg: string, fields?: LogFields) => post({ kind: "log", level: "warn", msg, fields } as LogEvent),
+  sessionEvents: (count: number, read: (i: number) => SessionEvent) =>
+    post({ kind: "sessions", events: Array.from({ length: count }, (_, i) => read(i)), lost: 0 }),
+  sessionEventsLost: (lost: number) => post({ kind: "sessions", events: [], lost }),
 };
 
 /** The running queue. */
@@ -35,6 +41,7 @@ class Queue {
   readonly #poller: Poller;
   readonly #stats = new DatapathStats();
   readonly #timers?: SessionTimers;
+  readonly #sessionLog: SessionLog;
   readonly #shared: SharedCounters;
   readonly #stop = new AbortController();
   readonly exit: Promise<DatapathExit>;
@@ -48,16 +55,23 @@ class Queue {
       this.#timers = new SessionTimers(engine, port, { afterTick: () => this.publish() });
       this.#timers.start();
     }
+    this.#sessionLog = new SessionLog(engine, logger);
+    this.#sessionLog.run(init.options.sessionEvents ?? false);
     this.exit = runDatapath({
       engine,
       port,
-      readiness: this.#poller,
+      readiness: new WorkerReadiness(this.#poller),
       signal: this.#stop.signal,
       deviceName: init.deviceName,
       stats: this.#stats,
       afterBatch: () => this.publish(),
     });
     this.publish();
+  }
+
+  /** The descriptor the main thread writes after posting a request, so the loop takes it at once. */
+  get wakeFd(): number {
+    return this.#poller.wakeFd;
   }
 
   /** The buffer the main thread reads the counters from. */
@@ -84,7 +98,10 @@ class Queue {
   async serve(req: Request): Promise<unknown> {
     switch (req.op) {
       case "configure":
-        this.#engine.configure(req.translator);
+        // Events so far are logged under the settings they happened under.
+        this.#sessionLog.drain();
+        this.#engine.configure(req.translator, req.options);
+        this.#sessionLog.run(req.options.sessionEvents ?? false);
         return null;
       case "sessions":
         return this.#engine.listSessions(req.filter, req.cursor, performance.now());
@@ -97,6 +114,7 @@ class Queue {
         this.#poller.wake();
         const exit = await this.exit;
         this.#timers?.stop();
+        this.#sessionLog.stop();
         this.#poller.close();
         return exit;
       }
@@ -105,14 +123,18 @@ class Queue {
 }
 
 /** Builds the queue from its init message; throws one sentence when it cannot. */
-async function start(init: QueueInit): Promise<{ queue: Queue; restored: WorkerMessage & { kind: "ready" } }> {
+async function start(init: QueueInit): Promise<{ queue: Queue; ready: WorkerMessage & { kind: "ready" } }> {
   const libc = Libc.open(init.libcPath);
   const engine = Engine.create(init.engine);
-  engine.configure(init.translator);
+  checkMtuFitsSlots(init.mtu, engine);
+  engine.configure(init.translator, init.options);
   // Before any packet: the restored sessions keep their pool4 ports.
   const restored = init.restoreFrom ? await restoreState(engine, init.restoreFrom, performance.now(), logger) : null;
   const queue = new Queue(init, engine, libc);
-  return { queue, restored: { kind: "ready", counters: queue.counters, names: engine.counterNames, restored } };
+  return {
+    queue,
+    ready: { kind: "ready", counters: queue.counters, names: engine.counterNames, restored, wakeFd: queue.wakeFd },
+  };
 }
 
 let queue: Queue | undefined;
@@ -122,7 +144,7 @@ self.onmessage = async (e: MessageEvent) => {
     try {
       const started = await start(e.data as QueueInit);
       queue = started.queue;
-      post(started.restored);
+      post(started.ready);
       queue.exit.then((exit) => {
         if (exit.reason === "device-lost") post({ kind: "exit", exit });
       });

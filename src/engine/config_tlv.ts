@@ -35,8 +35,17 @@ export const TAG = {
   ICMP_ERROR_SOURCE: 0x17,
   DENY_V4: 0x18,
   DENY_V6: 0x19,
+  OFFLOAD: 0x1a,
   SESSION_EVENTS: 0x1b,
 } as const;
+
+/**
+ * What the engine is configured from: the translator keys, and what the host adds about
+ * its own I/O. `offloads` (default false): the TUN reads and writes every packet behind
+ * a virtio-net header (`IFF_VNET_HDR` with offloads), so the engine honours the input
+ * headers (partial checksums, GSO super-packets; see the ABI in `wasm/src/lib.rs`).
+ */
+export type EngineConfig = TranslatorConfig & { offloads?: boolean };
 
 /** Protocol numbers of the NAT64 records: 0 TCP, 1 UDP, 2 ICMP. */
 const PROTO_CODE = { tcp: 0, udp: 1, icmp: 2 } as const;
@@ -74,7 +83,7 @@ export function prefixBytes(p: Prefix): number[] {
 }
 
 /** Encodes the whole translator config. */
-export function encodeTranslatorConfig(c: TranslatorConfig): TlvWriter {
+export function encodeTranslatorConfig(c: EngineConfig): TlvWriter {
   const w = new TlvWriter();
   w.record(TAG.MODE, [c.mode === "nat64" ? 1 : 0]);
   if (c.pool6) w.record(TAG.POOL6, prefixBytes(c.pool6));
@@ -93,6 +102,7 @@ export function encodeTranslatorConfig(c: TranslatorConfig): TlvWriter {
   for (const p of c.denyV6) w.record(TAG.DENY_V6, prefixBytes(p));
   if (c.tosV4 !== undefined) w.record(TAG.TOS_V4, [c.tosV4]);
   w.record(TAG.ICMP_ERRORS_PER_SECOND, u32(c.icmpErrorsPerSecond));
+  w.record(TAG.OFFLOAD, [c.offloads ? 1 : 0]);
   if (c.mode === "nat64") encodeNat64(w, c.nat64);
   return w;
 }

@@ -11,8 +11,7 @@
  */
 
 import { engineModule } from "./module.ts";
-import type { TranslatorConfig } from "../config/schema.ts";
-import { encodeTranslatorConfig, TAG, type TlvWriter } from "./config_tlv.ts";
+import { encodeTranslatorConfig, type EngineConfig, TAG, type TlvWriter } from "./config_tlv.ts";
 import { decodeSessionEvent, EVENT_RECORD, type SessionEvent } from "./session_events.ts";
 import {
   BIB_RECORD,
@@ -28,10 +27,36 @@ import {
 } from "./nat64_records.ts";
 
 /** The ABI version this host speaks (`ABI_VERSION` in `wasm/src/lib.rs`). */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** Output kinds (`OUT_*` in `wasm/src/lib.rs`). */
 export const OutputKind = { TRANSLATED: 0, ICMP_ERROR: 1, FRAGMENT: 2, PROBE: 3 } as const;
+
+/** Bytes of the virtio-net header (`struct virtio_net_hdr`) in front of each packet on an `IFF_VNET_HDR` TUN. */
+export const VNET_HDR_LEN = 10;
+
+/** Bytes between consecutive headers in the engine's header regions (`ENTRY_LEN` in `wasm/src/offload.rs`). */
+const VNET_ENTRY_LEN = 16;
+
+/** `flags` of the virtio-net header: the transport checksum is partial (VIRTIO_NET_HDR_F_NEEDS_CSUM). */
+export const VNET_F_NEEDS_CSUM = 1;
+
+/** `gso_type` values of the virtio-net header (linux/virtio_net.h); `ECN` is a bit added to the others. */
+export const GsoType = { NONE: 0, TCPV4: 1, UDP: 3, TCPV6: 4, UDP_L4: 5, ECN: 0x80 } as const;
+
+/** One virtio-net header, decoded. */
+export interface VnetHeader {
+  flags: number;
+  gsoType: number;
+  /** GSO: bytes of IP and transport headers. */
+  hdrLen: number;
+  /** GSO: transport payload bytes per segment. */
+  gsoSize: number;
+  /** Partial checksum: where summing starts, from the IP header. */
+  csumStart: number;
+  /** Partial checksum: the checksum field, from `csumStart`. */
+  csumOffset: number;
+}
 
 /** Bit of `nat64_expire`'s result: more may be due now (`MORE_DUE` in `wasm/src/engine/expire.rs`). */
 const MORE_DUE = 2 ** 31;
@@ -90,6 +115,8 @@ interface Exports {
   nat64_in_len_base(): number;
   nat64_out_base(): number;
   nat64_out_capacity(): number;
+  nat64_vnet_in_base(): number;
+  nat64_vnet_out_base(): number;
   nat64_config_base(): number;
   nat64_config_capacity(): number;
   nat64_configure(len: number): number;
@@ -140,6 +167,9 @@ export class Engine {
   readonly #slotBase: number;
   readonly #inLen: Uint32Array;
   readonly #out: Uint32Array;
+  readonly #vnetIn: number;
+  readonly #vnetOut: number;
+  readonly #view: DataView;
   readonly #counterNames: string[];
   readonly #counters: BigUint64Array;
   readonly #state: Uint8Array;
@@ -157,6 +187,9 @@ export class Engine {
     this.#slotBase = x.nat64_slot_base();
     this.#inLen = new Uint32Array(x.memory.buffer, x.nat64_in_len_base(), this.slotCount);
     this.#out = new Uint32Array(x.memory.buffer, x.nat64_out_base(), 4 * x.nat64_out_capacity());
+    this.#vnetIn = x.nat64_vnet_in_base();
+    this.#vnetOut = x.nat64_vnet_out_base();
+    this.#view = new DataView(x.memory.buffer);
     this.#counterNames = this.#readNames(x.nat64_counter_names());
     this.#counters = new BigUint64Array(x.memory.buffer, x.nat64_counters_base(), x.nat64_counter_count());
     this.#state = new Uint8Array(x.memory.buffer, x.nat64_state_base(), x.nat64_state_capacity());
@@ -183,7 +216,7 @@ export class Engine {
   }
 
   /** Replaces the configuration; on a bad one the old stays and this throws its reason. */
-  configure(config: TranslatorConfig, options: ConfigureOptions = {}): void {
+  configure(config: EngineConfig, options: ConfigureOptions = {}): void {
     const records = encodeTranslatorConfig(config);
     if (options.sessionEvents) records.record(TAG.SESSION_EVENTS, [1]);
     this.configureRecords(records);
@@ -203,6 +236,38 @@ export class Engine {
   /** Byte address in memory where the input packet of `slot` starts. */
   packetOffset(slot: number): number {
     return this.#slotBase + slot * this.slotSize + this.headroom;
+  }
+
+  /**
+   * Byte address in memory of the virtio-net header of the input in `slot`: read it
+   * there ({@link VNET_HDR_LEN} bytes) in front of the packet, with `readv`. The engine
+   * reads it only when configured with `offloads`.
+   */
+  vnetInOffset(slot: number): number {
+    return this.#vnetIn + slot * VNET_ENTRY_LEN;
+  }
+
+  /** Byte address in memory of the virtio-net header of output `j`, to write ({@link VNET_HDR_LEN} bytes) in front of it. */
+  vnetOutOffset(j: number): number {
+    return this.#vnetOut + j * VNET_ENTRY_LEN;
+  }
+
+  /** Writes the virtio-net header of the input in `slot` (for offline use and tests; the datapath reads it there). */
+  setInputVnetHeader(slot: number, h: VnetHeader): void {
+    this.#writeVnet(this.vnetInOffset(slot), h);
+  }
+
+  /** The virtio-net header of output `j`, decoded. */
+  outputVnetHeader(j: number): VnetHeader {
+    const at = this.vnetOutOffset(j), v = this.#view;
+    return {
+      flags: v.getUint8(at),
+      gsoType: v.getUint8(at + 1),
+      hdrLen: v.getUint16(at + 2, true),
+      gsoSize: v.getUint16(at + 4, true),
+      csumStart: v.getUint16(at + 6, true),
+      csumOffset: v.getUint16(at + 8, true),
+    };
   }
 
   /** Records the length of the input packet in `slot`. */
@@ -352,6 +417,16 @@ export class Engine {
   /** The counters by name. */
   counters(): Record<string, bigint> {
     return Object.fromEntries(this.#counterNames.map((n, i) => [n, this.#counters[i]]));
+  }
+
+  #writeVnet(at: number, h: VnetHeader): void {
+    const v = this.#view;
+    v.setUint8(at, h.flags);
+    v.setUint8(at + 1, h.gsoType);
+    v.setUint16(at + 2, h.hdrLen, true);
+    v.setUint16(at + 4, h.gsoSize, true);
+    v.setUint16(at + 6, h.csumStart, true);
+    v.setUint16(at + 8, h.csumOffset, true);
   }
 
   #lastError(): string {

@@ -71,6 +71,11 @@ export function buildGatewayConfig(...layers: Layer[]): Omit<LoadedConfig, "file
   const config = applyLayers(defaultGatewayConfig(), GATEWAY_KEYS, ...layers);
   checkTranslatorConfig(config.translator);
   pref64Options(config.pref64, config.translator.pool6);
+  // One session table per engine: flows spread over queues by hash would each meet
+  // another table, so stateful NAT64 (RFC 6146) keeps to one queue.
+  if (config.run.queues > 1 && config.translator.mode === "nat64") {
+    throw new Error(`queues = ${config.run.queues} needs mode = "siit": stateful NAT64 keeps its sessions in one queue`);
+  }
   if (config.dns64.listen.length) {
     if (!config.dns64.upstream.length) throw new Error("dns64-listen needs dns64-upstream: the resolver to ask");
     // The listener synthesizes with the prefix the translator uses unless told otherwise.

@@ -230,8 +230,8 @@ export class Gateway {
             slotSize: vnet ? OFFLOAD_SLOT_SIZE : config.run.tunMtu + SLOT_SPARE,
             sessionCapacity: stateful ? config.translator.nat64.sessionCapacity : 0,
           },
-          translator,
-          options: { sessionEvents: config.operator.logSessions, offloads: vnet },
+          translator: { ...translator, offloads: vnet },
+          options: { sessionEvents: config.operator.logSessions },
           restoreFrom: stateful ? config.run.stateFile : undefined,
         };
         queues.push(await QueueWorker.start(init, logger));
@@ -321,10 +321,11 @@ export class Gateway {
       withHostAddressesDenied(next.config.translator, this.#tun.name, this.#logger),
       this.#queues.length,
     );
-    const options = { sessionEvents: operator.logSessions, offloads: this.#tun.offloads.length > 0 };
+    const engineConfig = { ...translator, offloads: this.#tun.offloads.length > 0 };
+    const options = { sessionEvents: operator.logSessions };
     // The first queue has the engine's word on the config before any queue changes.
-    await this.#queues[0].configure(translator, options);
-    for (const q of this.#queues.slice(1)) await q.configure(translator, options);
+    await this.#queues[0].configure(engineConfig, options);
+    for (const q of this.#queues.slice(1)) await q.configure(engineConfig, options);
     this.#logger.setSessionOptions(sessionLogOptions(operator));
     this.#loaded = {
       ...next,

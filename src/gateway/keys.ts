@@ -6,7 +6,7 @@
  */
 
 import type { KeySpec } from "../config/schema.ts";
-import { checkInterfaceName } from "../tun/device.ts";
+import { checkInterfaceName, MAX_QUEUES } from "../tun/device.ts";
 import { MAX_MTU, MIN_MTU } from "../tun/interface.ts";
 import { parseIP, parsePrefix } from "../net/ip.ts";
 
@@ -23,6 +23,11 @@ export interface RunConfig {
    * write, as the kernel segments before the TUN (for comparison, or a kernel that refuses them).
    */
   noOffloads: boolean;
+  /**
+   * TUN queues, each translated by a worker thread with an engine of its own (the kernel
+   * spreads flows over them by hash); stateless SIIT only.
+   */
+  queues: number;
   /** Do not route pool6 / pool4 / EAMT prefixes into the TUN. */
   noRoutes: boolean;
   /** Extra prefixes routed into the TUN. */
@@ -44,6 +49,7 @@ export function defaultRunConfig(): RunConfig {
     tunMtu: 1500,
     noSetup: false,
     noOffloads: false,
+    queues: 1,
     noRoutes: false,
     routes: [],
     tunAddresses: [],
@@ -79,6 +85,11 @@ export const RUN_KEYS: readonly KeySpec<RunConfig>[] = [
     name: "no-offloads", kind: "boolean",
     help: "open the TUN without checksum/segmentation offloads (one packet per read and write)",
     apply: (c, v) => (c.noOffloads = v as boolean),
+  },
+  {
+    name: "queues", kind: "string",
+    help: `TUN queues, each translated by a thread of its own, 1-${MAX_QUEUES}; SIIT mode only (default 1)`,
+    apply: (c, v) => (c.queues = wholeNumber(v as string, 1, MAX_QUEUES)),
   },
   {
     name: "no-routes", kind: "boolean", help: "do not route pool6, pool4 and EAMT IPv4 prefixes into the TUN",

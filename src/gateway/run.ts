@@ -36,7 +36,7 @@ export async function runGatewayCommand(args: string[]): Promise<number> {
   const onHup = async () => {
     try {
       // The same file and flags as at start, read again: flags still override the file.
-      gateway.reload(await loadGatewayConfig(args));
+      await gateway.reload(await loadGatewayConfig(args));
     } catch (err) {
       logger.error("reload refused, the running config stays", { reason: (err as Error).message });
     }

@@ -1,42 +1,39 @@
 /**
  * The running gateway as its operators see it (`GatewayView` of `src/control/view.ts`):
- * status, the config in force, the engine's, the datapath's and the NAT64 timers'
- * counters, and the stateful NAT64 sessions and BIB page by page from the engine.
+ * status, the config in force, the counters of every datapath queue (its engine's, its
+ * loop's and its NAT64 timers', summed over the queues), and the stateful NAT64
+ * sessions and BIB page by page from the engine that holds them.
  *
  * @module
  */
 
-import type { Engine } from "../engine/engine.ts";
-import type { DatapathStats } from "../datapath/loop.ts";
+import type { QueueWorker } from "../datapath/queue.ts";
 import type { BibRow, GatewayStatus, GatewayView, ListPage, ListQuery, SessionRow } from "../control/view.ts";
 import type { LoadedConfig } from "./config.ts";
-import type { TimerStats } from "../nat64/timers.ts";
 import { bibRow, listRequest, sessionRow } from "../nat64/listing.ts";
 import { WELL_KNOWN_PREFIX } from "../net/ip.ts";
 
 /** The version `status` reports. */
 export const VERSION = "0.1.0";
 
-/** A {@link GatewayView} over one engine, its datapath and its NAT64 timers. */
+/** The part of a datapath queue the view reads (`src/datapath/queue.ts`). */
+export type ViewedQueue = Pick<QueueWorker, "counters" | "listSessions" | "listBib">;
+
+/**
+ * Gauges (`sessions_*`, `bib_*`, `pool4_*`): a level, not a count of events. Summed over
+ * queues like the counters: only stateful NAT64 has them, and it runs one queue.
+ */
+const isGauge = (name: string) => /^(sessions|bib|pool4)_/.test(name);
+
+/** A {@link GatewayView} over the datapath queues. */
 export class EngineView implements GatewayView {
-  readonly #engine: Engine;
-  readonly #stats: DatapathStats;
-  readonly #timers: TimerStats;
+  readonly #queues: ViewedQueue[];
   readonly #loaded: () => LoadedConfig;
   readonly #tun: string;
   readonly #startedAt: Date;
 
-  constructor(
-    engine: Engine,
-    stats: DatapathStats,
-    timers: TimerStats,
-    loaded: () => LoadedConfig,
-    tun: string,
-    startedAt: Date,
-  ) {
-    this.#engine = engine;
-    this.#stats = stats;
-    this.#timers = timers;
+  constructor(queues: ViewedQueue[], loaded: () => LoadedConfig, tun: string, startedAt: Date) {
+    this.#queues = queues;
     this.#loaded = loaded;
     this.#tun = tun;
     this.#startedAt = startedAt;
@@ -58,24 +55,20 @@ export class EngineView implements GatewayView {
   }
 
   counters(): Record<string, number | bigint> {
-    const s = this.#stats;
-    return {
-      ...this.#engine.counters(),
-      datapath_batches: s.batches,
-      datapath_packets_read: s.packetsIn,
-      datapath_packets_written: s.packetsOut,
-      drop_tun_read_error: s.readErrors,
-      drop_tun_write_error: s.writeErrors,
-      datapath_poll_errors: s.pollErrors,
-      nat64_timer_ticks: this.#timers.ticks,
-      nat64_timer_packets_written: this.#timers.packetsWritten,
-      drop_timer_write_error: this.#timers.writeErrors,
-    };
+    const [first, ...rest] = this.#queues.map((q) => q.counters());
+    for (const more of rest) {
+      for (const [name, value] of Object.entries(more)) {
+        if (isGauge(name)) continue;
+        const sum = first[name];
+        first[name] = typeof sum === "bigint" && typeof value === "bigint" ? sum + value : Number(sum) + Number(value);
+      }
+    }
+    return first;
   }
 
-  sessions(q: ListQuery): ListPage<SessionRow> {
+  async sessions(q: ListQuery): Promise<ListPage<SessionRow>> {
     const { filter, cursor } = listRequest(q);
-    const page = this.#engine.listSessions(filter, cursor, performance.now());
+    const page = await this.#queues[0].listSessions(filter, cursor);
     // Stateful NAT64 needs pool6 (checked at start); SIIT has no sessions to show.
     const pool6 = this.#loaded().config.translator.pool6 ?? WELL_KNOWN_PREFIX;
     return {
@@ -85,9 +78,9 @@ export class EngineView implements GatewayView {
     };
   }
 
-  bib(q: ListQuery): ListPage<BibRow> {
+  async bib(q: ListQuery): Promise<ListPage<BibRow>> {
     const { filter, cursor } = listRequest(q);
-    const page = this.#engine.listBib(filter, cursor);
+    const page = await this.#queues[0].listBib(filter, cursor);
     return {
       items: page.records.map(bibRow),
       ...(page.next === undefined ? {} : { next: String(page.next) }),

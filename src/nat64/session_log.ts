@@ -24,18 +24,21 @@ export interface EventSource {
   sessionEventsLost(): number;
 }
 
+/** Where the events go: the logger, or (in a datapath worker) a message to it. */
+export type SessionLines = Pick<Logger, "sessionEvents" | "sessionEventsLost">;
+
 /** Milliseconds between two takes. */
 export const DRAIN_INTERVAL_MS = 100;
 
 /** Takes the engine's events into the log while session lines are on. */
 export class SessionLog {
   readonly #engine: EventSource;
-  readonly #logger: Logger;
+  readonly #logger: SessionLines;
   readonly #intervalMs: number;
   #lost: number;
   #timer?: ReturnType<typeof setInterval>;
 
-  constructor(engine: EventSource, logger: Logger, intervalMs = DRAIN_INTERVAL_MS) {
+  constructor(engine: EventSource, logger: SessionLines, intervalMs = DRAIN_INTERVAL_MS) {
     this.#engine = engine;
     this.#logger = logger;
     this.#intervalMs = intervalMs;

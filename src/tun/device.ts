@@ -33,6 +33,10 @@ const IFF_TUN = 0x0001;
 const IFF_NO_PI = 0x1000;
 /** linux/if_tun.h: every read and write starts with a `struct virtio_net_hdr`. */
 const IFF_VNET_HDR = 0x4000;
+/** linux/if_tun.h: one descriptor per queue; the kernel spreads flows over them by hash. */
+const IFF_MULTI_QUEUE = 0x0100;
+/** Most queues a TUN takes (`MAX_TAP_QUEUES`, drivers/net/tun.c). */
+export const MAX_QUEUES = 256;
 
 /** `TUNSETOFFLOAD` = `_IOW('T', 208, unsigned int)`; the flags go by value. */
 const TUNSETOFFLOAD = 0x400454d0;
@@ -65,6 +69,11 @@ export interface TunOptions {
    * takes them back, so one read, translation and write moves many segments.
    */
   offloads?: boolean;
+  /**
+   * Descriptors to open, one per queue (default 1). More than one opens the device
+   * with `IFF_MULTI_QUEUE`, so each queue can have a datapath of its own.
+   */
+  queues?: number;
 }
 
 /** Throws a one-sentence error if the kernel would refuse `name` (dev_valid_name). */
@@ -142,8 +151,10 @@ export class MemoryPort {
 export class TunDevice {
   /** The interface name the kernel gave (differs from the request only with `%d`). */
   readonly name: string;
-  /** The descriptor; close it with {@link TunDevice.close}. */
+  /** The first queue's descriptor; close it with {@link TunDevice.close}. */
   readonly fd: number;
+  /** Every queue's descriptor, the first one first. */
+  readonly fds: readonly number[];
   /**
    * The offloads the kernel accepted ("csum", "tso4", ...); empty without them. When
    * not empty, every packet read or written carries a `virtio_net_hdr` first.
@@ -152,9 +163,10 @@ export class TunDevice {
   readonly #libc: Libc;
   #open = true;
 
-  private constructor(libc: Libc, fd: number, name: string, offloads: readonly string[]) {
+  private constructor(libc: Libc, fds: number[], name: string, offloads: readonly string[]) {
     this.#libc = libc;
-    this.fd = fd;
+    this.fds = fds;
+    this.fd = fds[0];
     this.name = name;
     this.offloads = offloads;
   }
@@ -162,24 +174,23 @@ export class TunDevice {
   /** Creates or attaches to the TUN `options.name`; throws one sentence on failure. */
   static open(libc: Libc, options: TunOptions): TunDevice {
     checkInterfaceName(options.name);
-    const fd = libc.open(TUN_CLONE_DEVICE, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) throw openError(-fd);
-    const ifreq = new Uint8Array(IFREQ_SIZE);
-    ifreq.set(new TextEncoder().encode(options.name));
-    const flags = IFF_TUN | IFF_NO_PI | (options.offloads ? IFF_VNET_HDR : 0);
-    new DataView(ifreq.buffer).setUint16(IFREQ_FLAGS, flags, true);
-    const rc = libc.ioctl(fd, TUNSETIFF, ifreq);
-    if (rc < 0) {
-      libc.close(fd);
-      throw setIffError(options.name, -rc);
+    const queues = options.queues ?? 1;
+    if (!Number.isInteger(queues) || queues < 1 || queues > MAX_QUEUES) {
+      throw new Error(`a TUN has 1 to ${MAX_QUEUES} queues, not ${queues}`);
     }
-    // The kernel writes the final name back into the request (tun_chr_ioctl).
-    const end = ifreq.indexOf(0);
-    const name = new TextDecoder().decode(ifreq.subarray(0, end < 0 ? 16 : end));
+    const flags = IFF_TUN | IFF_NO_PI | (options.offloads ? IFF_VNET_HDR : 0) | (queues > 1 ? IFF_MULTI_QUEUE : 0);
+    const fds: number[] = [];
     try {
-      return new TunDevice(libc, fd, name, setOffloads(libc, fd, name, options.offloads ?? false));
+      let name = options.name;
+      // Every queue attaches by the name the first one got (a `%d` is resolved once).
+      for (let q = 0; q < queues; q++) {
+        const [fd, given] = attach(libc, name, flags);
+        fds.push(fd);
+        name = given;
+      }
+      return new TunDevice(libc, fds, name, setOffloads(libc, fds[0], name, options.offloads ?? false));
     } catch (err) {
-      libc.close(fd);
+      for (const fd of fds) libc.close(fd);
       throw err;
     }
   }
@@ -189,12 +200,29 @@ export class TunDevice {
     return new MemoryPort(this.#libc, this.fd, memory, this.offloads.length > 0);
   }
 
-  /** Closes the descriptor; a non-persistent device disappears with it. Idempotent. */
+  /** Closes every descriptor; a non-persistent device disappears with them. Idempotent. */
   close(): void {
     if (!this.#open) return;
     this.#open = false;
-    this.#libc.close(this.fd);
+    for (const fd of this.fds) this.#libc.close(fd);
   }
+}
+
+/** Opens one descriptor and attaches it to `name` with `flags`: the descriptor and the name the kernel gave. */
+function attach(libc: Libc, name: string, flags: number): [number, string] {
+  const fd = libc.open(TUN_CLONE_DEVICE, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw openError(-fd);
+  const ifreq = new Uint8Array(IFREQ_SIZE);
+  ifreq.set(new TextEncoder().encode(name));
+  new DataView(ifreq.buffer).setUint16(IFREQ_FLAGS, flags, true);
+  const rc = libc.ioctl(fd, TUNSETIFF, ifreq);
+  if (rc < 0) {
+    libc.close(fd);
+    throw setIffError(name, -rc);
+  }
+  // The kernel writes the final name back into the request (tun_chr_ioctl).
+  const end = ifreq.indexOf(0);
+  return [fd, new TextDecoder().decode(ifreq.subarray(0, end < 0 ? 16 : end))];
 }
 
 /**
@@ -257,7 +285,7 @@ function setIffError(name: string, errno: number): SysError {
       return new SysError(
         doing,
         errno,
-        `"${name}" exists and is not a single-queue TUN device (a TAP, or another kind of interface)`,
+        `"${name}" exists and is not a TUN device with this many queues (a TAP, another kind of interface, or a TUN made with another multi_queue setting)`,
       );
     default:
       return new SysError(doing, errno);

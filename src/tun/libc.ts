@@ -120,6 +120,7 @@ const SYMBOLS = {
   readv: { parameters: ["i32", "usize", "i32"], result: "i32" },
   writev: { parameters: ["i32", "usize", "i32"], result: "i32" },
   writeBuffer: { name: "write", parameters: ["i32", "buffer", "usize"], result: "i32" },
+  readBuffer: { name: "read", parameters: ["i32", "buffer", "usize"], result: "i32" },
   poll: { parameters: ["buffer", "usize", "i32"], result: "i32" },
   pollAsync: { name: "poll", parameters: ["buffer", "usize", "i32"], result: "i32", nonblocking: true },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
@@ -143,6 +144,7 @@ interface Calls {
   readv(fd: number, iovAddress: number, count: number): number;
   writev(fd: number, iovAddress: number, count: number): number;
   writeBuffer(fd: number, buf: Uint8Array, length: number): number;
+  readBuffer(fd: number, buf: Uint8Array, length: number): number;
   poll(fds: Uint8Array, count: number, timeoutMs: number): number;
   pollAsync(fds: Uint8Array, count: number, timeoutMs: number): Promise<number>;
   eventfd(initial: number, flags: number): number;
@@ -235,6 +237,11 @@ export class Libc {
   /** `write` from a JavaScript buffer (the eventfd wake-up, not packets). */
   writeBuffer(fd: number, buf: Uint8Array): number {
     return this.#check(this.#sym.writeBuffer(fd, buf, buf.length));
+  }
+
+  /** `read` into a JavaScript buffer (draining the eventfd wake-up, not packets). */
+  readBuffer(fd: number, buf: Uint8Array): number {
+    return this.#check(this.#sym.readBuffer(fd, buf, buf.length));
   }
 
   /** `poll(fds, n, timeoutMs)` on this thread: blocks it for up to `timeoutMs`. */

@@ -38,6 +38,7 @@ export class Poller {
   readonly #fds = new Uint8Array(2 * POLLFD_SIZE);
   readonly #shorts = new Int16Array(this.#fds.buffer);
   readonly #one = new Uint8Array(new BigUint64Array([1n]).buffer);
+  readonly #drain = new Uint8Array(8);
   #closed = false;
 
   /** Watches `fd` (a non-blocking TUN); throws one sentence if no eventfd can be made. */
@@ -62,10 +63,9 @@ export class Poller {
   }
 
   /**
-   * The same wait as a blocking call on this thread, for at most `timeoutMs`: only for
-   * a datapath that runs in a Worker of its own (the alternative `wait` was measured
-   * against; see `test/tun/bench_datapath.ts`). A timeout reports `READABLE`, and the
-   * read that follows finds nothing.
+   * The same wait as a blocking call on this thread, for at most `timeoutMs`: for a
+   * datapath that runs in a Worker of its own (see {@link WorkerReadiness}). A timeout
+   * reports `READABLE`, and the read that follows finds nothing.
    */
   waitBlocking(timeoutMs: number): WakeupKind {
     this.#shorts[revents(0)] = 0;
@@ -76,6 +76,16 @@ export class Poller {
   /** Makes a pending or the next {@link Poller.wait} return `WOKEN`. Safe to repeat. */
   wake(): void {
     if (!this.#closed) this.#libc.writeBuffer(this.#wakeFd, this.#one);
+  }
+
+  /** The wake-up descriptor, for another thread to write to (see `src/datapath/queue.ts`). */
+  get wakeFd(): number {
+    return this.#wakeFd;
+  }
+
+  /** Clears the wake-ups so far: the next wait reports `WOKEN` only for a new one. */
+  clearWake(): void {
+    if (!this.#closed) this.#libc.readBuffer(this.#wakeFd, this.#drain);
   }
 
   /** Closes the eventfd; call only when no wait is pending. */
@@ -89,6 +99,53 @@ export class Poller {
     if (this.#shorts[revents(1)] & POLLIN) return Wakeup.WOKEN;
     const ready = this.#shorts[revents(0)];
     if (ready & (POLLERR | POLLHUP | POLLNVAL)) return Wakeup.DEVICE_ERROR;
+    return Wakeup.READABLE;
+  }
+}
+
+/**
+ * Readiness for a datapath in a Worker of its own: the thread blocks in `poll` itself, so
+ * a packet wakes the thread that translates it (one wake-up, as in a C translator;
+ * {@link Poller.wait} goes through a helper thread and the event loop, two). The
+ * Worker's event loop (requests from the main thread, its timers) gets a turn whenever
+ * another thread writes the wake-up descriptor after posting a message, and at least
+ * every `turnMs` milliseconds, busy or idle.
+ */
+export class WorkerReadiness {
+  readonly #poller: Poller;
+  readonly #turnMs: number;
+  #lastTurn = performance.now();
+
+  constructor(poller: Poller, turnMs = 10) {
+    this.#poller = poller;
+    this.#turnMs = turnMs;
+  }
+
+  /** Blocks until the TUN is readable or a wake-up, or gives the event loop its turn first. */
+  wait(): WakeupKind | Promise<WakeupKind> {
+    if (performance.now() - this.#lastTurn >= this.#turnMs) return this.#turn();
+    const woke = this.#poller.waitBlocking(this.#turnMs);
+    if (woke !== Wakeup.WOKEN) return woke;
+    this.#poller.clearWake();
+    return this.#turn();
+  }
+
+  /** Wakes a blocked {@link WorkerReadiness.wait}. */
+  wake(): void {
+    this.#poller.wake();
+  }
+
+  /** Lets the event loop run what is due (a macrotask, without a timer's delay), then reports `READABLE`. */
+  async #turn(): Promise<WakeupKind> {
+    await new Promise<void>((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    });
+    this.#lastTurn = performance.now();
     return Wakeup.READABLE;
   }
 }

@@ -303,7 +303,7 @@ Deno.test("the client names the problem when there is no socket or nobody listen
   }
 });
 
-Deno.test("withCounters adds the counters of other sources (logger, advertiser) to the view's", () => {
+Deno.test("withCounters adds the counters of other sources (logger, advertiser) to the view's", async () => {
   const view = new FakeView();
   const shown = withCounters(view, { counters: () => ({ log_session_lines_dropped: 7n }) }, {
     counters: () => ({ pref64_ra_sent: 2n, drop_ttl_expired: 99 }),
@@ -314,7 +314,7 @@ Deno.test("withCounters adds the counters of other sources (logger, advertiser) 
   assertEquals(c.drop_ttl_expired, 99, "a source wins a clash");
   assertEquals(c.in6_udp_packets, 1000);
   assertEquals(shown.status(), view.status());
-  assertEquals(shown.sessions({ limit: 2 }).items, view.sessions({ limit: 2 }).items);
+  assertEquals((await shown.sessions({ limit: 2 })).items, (await view.sessions({ limit: 2 })).items);
 });
 
 Deno.test("without --allow-sys=umask the server says which permission it needs", async () => {

@@ -1,8 +1,9 @@
 //! The exported memory layout (see the ABI in `lib.rs`): where slots, spill, input
-//! lengths, output descriptors, the config buffer and the counters live, and the
-//! one-time reservation of that memory.
+//! lengths, output descriptors, virtio-net headers, the config buffer and the counters
+//! live, and the one-time reservation of that memory.
 
 use crate::counters;
+use crate::offload;
 
 /// Bytes in front of each packet in its slot, for headers that grow: IPv4 → IPv6
 /// adds 20 bytes (28 with a Fragment header), and an ICMPv6 error the engine sends
@@ -57,6 +58,10 @@ pub struct Layout {
     pub out: usize,
     /// Number of output descriptors.
     pub out_capacity: usize,
+    /// Offset of the input virtio-net headers, one entry per slot.
+    pub vnet_in: usize,
+    /// Offset of the output virtio-net headers, one entry per output descriptor.
+    pub vnet_out: usize,
     /// Offset of the config buffer.
     pub config: usize,
     /// Offset of the counters.
@@ -93,7 +98,9 @@ impl Layout {
         let in_len = align8(spill + spill_len);
         let out = align8(in_len + slot_count * 4);
         let out_capacity = slot_count + spill_len / 64;
-        let config = align8(out + out_capacity * DESCRIPTOR_LEN);
+        let vnet_in = align8(out + out_capacity * DESCRIPTOR_LEN);
+        let vnet_out = align8(vnet_in + slot_count * offload::ENTRY_LEN);
+        let config = align8(vnet_out + out_capacity * offload::ENTRY_LEN);
         let counters = align8(config + CONFIG_CAPACITY);
         let packet_end = counters + counters::COUNT * 8;
         let nat64 = align8(packet_end);
@@ -108,6 +115,8 @@ impl Layout {
             in_len,
             out,
             out_capacity,
+            vnet_in,
+            vnet_out,
             config,
             counters,
             packet_end,
@@ -154,11 +163,13 @@ mod tests {
         assert!(l.in_len >= l.spill + l.spill_len);
         assert!(l.out >= l.in_len + 64 * 4);
         assert_eq!(l.out_capacity, 64 + 2048);
-        assert!(l.config >= l.out + l.out_capacity * DESCRIPTOR_LEN);
+        assert!(l.vnet_in >= l.out + l.out_capacity * DESCRIPTOR_LEN);
+        assert_eq!(l.vnet_out, l.vnet_in + 64 * 16);
+        assert!(l.config >= l.vnet_out + l.out_capacity * 16);
         assert!(l.counters >= l.config + CONFIG_CAPACITY);
         assert_eq!(l.packet_end, l.counters + counters::COUNT * 8);
         assert!(l.nat64 >= l.packet_end && l.state >= l.nat64 + 1000);
-        for off in [l.spill, l.in_len, l.out, l.config, l.counters, l.nat64, l.state] {
+        for off in [l.spill, l.in_len, l.out, l.vnet_in, l.vnet_out, l.config, l.counters, l.nat64, l.state] {
             assert_eq!(off % 8, 0);
         }
         assert_eq!(l.total, l.state + STATE_CAPACITY);

@@ -75,6 +75,11 @@ pub mod tag {
     /// `u8`: 1 = record stateful NAT64 session and BIB events for the host's log
     /// (`nat64_events_take`); default 0, when an event costs one branch.
     pub const SESSION_EVENTS: u16 = 0x1B;
+    /// `u8`: 1 = the host reads and writes every packet behind a virtio-net header (a TUN
+    /// with `IFF_VNET_HDR` and offloads): the engine reads the input headers and carries
+    /// partial checksums and GSO super-packets through translation (see [`crate::offload`]);
+    /// 0 (default) = every input is an ordinary packet.
+    pub const OFFLOAD: u16 = 0x1A;
 }
 
 /// Most POOL4 records.
@@ -117,6 +122,7 @@ pub fn tag_name(t: u16) -> &'static str {
         tag::DENY_V4 => "DENY_V4",
         tag::DENY_V6 => "DENY_V6",
         tag::SESSION_EVENTS => "SESSION_EVENTS",
+        tag::OFFLOAD => "OFFLOAD",
         _ => "unknown",
     }
 }
@@ -221,6 +227,8 @@ pub struct Config {
     pub deny_v6_len: usize,
     /// NAT64: record session and BIB events for the host.
     pub session_events: bool,
+    /// Inputs come with virtio-net headers to honour (TUN offloads).
+    pub offload: bool,
 }
 
 const NO_POOL4: Pool4Entry = Pool4Entry { proto: Proto::Tcp, prefix: [0; 4], prefix_len: 0, first_port: 0, last_port: 0 };
@@ -262,6 +270,7 @@ impl Config {
         deny_v6: [Prefix6 { addr: [0; 16], len: 0 }; MAX_DENY_V6],
         deny_v6_len: 0,
         session_events: false,
+        offload: false,
     };
 
     /// A boxed configuration holding the defaults (for tests and tools; the engine
@@ -335,7 +344,7 @@ impl Config {
     /// most 1000 ICMP errors originated per second; for NAT64 no pool4 and no static
     /// entries, RFC 6146 §4 lifetimes, endpoint-independent filtering, no limit below
     /// the capacity, ICMPv6 errors sourced from the IPv4 node that sent them, no
-    /// session events.
+    /// session events; no virtio-net headers (offloads off).
     pub fn set_defaults(&mut self) {
         self.mode = Mode::Siit;
         self.pool6 = None;
@@ -363,6 +372,7 @@ impl Config {
         self.deny_v4_len = 0;
         self.deny_v6_len = 0;
         self.session_events = false;
+        self.offload = false;
     }
 
     fn apply(&mut self, t: u16, v: &[u8], at: usize) -> Result<(), ConfigError> {
@@ -490,6 +500,7 @@ impl Config {
                 self.icmp_error_source = if flag(t, v)? == 1 { ErrorSource::QuotedDestination } else { ErrorSource::Sender }
             }
             tag::SESSION_EVENTS => self.session_events = flag(t, v)? == 1,
+            tag::OFFLOAD => self.offload = flag(t, v)? == 1,
             _ => return Err(ConfigError::UnknownTag { tag: t, at }),
         }
         Ok(())
@@ -682,6 +693,7 @@ mod tests {
         rec(&mut b, tag::ZEROIZE_TC, &[1]);
         rec(&mut b, tag::TOS_V4, &[0x10]);
         rec(&mut b, tag::ICMP_ERRORS_PER_SECOND, &7u32.to_le_bytes());
+        rec(&mut b, tag::OFFLOAD, &[1]);
         let c = parse(&b).unwrap();
         assert_eq!(c.pool6.unwrap().len, 40);
         assert_eq!(c.eamt.len(), 1);
@@ -695,9 +707,14 @@ mod tests {
         assert!(c.zeroize_tc);
         assert_eq!(c.tos_v4, Some(0x10));
         assert_eq!(c.icmp_errors_per_second, 7);
+        assert!(c.offload);
         let mut b = Vec::new();
         rec(&mut b, tag::POOL6, &pool6_40());
-        assert_eq!(parse(&b).unwrap().icmp_errors_per_second, DEFAULT_ICMP_ERRORS_PER_SECOND);
+        let c = parse(&b).unwrap();
+        assert_eq!(c.icmp_errors_per_second, DEFAULT_ICMP_ERRORS_PER_SECOND);
+        assert!(!c.offload, "offloads are off unless the host asks");
+        rec(&mut b, tag::OFFLOAD, &[2]);
+        assert_eq!(parse(&b).err().unwrap().to_string(), "config tag OFFLOAD (0x1a): the value must be 0 or 1");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::ipid::IdGen;
 use crate::mapping::Mapper;
 use crate::nat64::{FragmentKey, Nat64};
+use crate::offload::Partial;
 use crate::ratelimit::TokenBucket;
 use crate::stateful::Binding;
 
@@ -37,12 +38,16 @@ pub struct Tx<'a> {
     /// Stateful NAT64: a datagram whose held fragments the packet in hand made
     /// translatable; the engine translates them right after it.
     pub release: Option<FragmentKey>,
+    /// TUN offloads: the packet in hand carries a partial checksum (a GSO super-packet
+    /// always does) that translation keeps partial, until something needs it complete
+    /// ([`crate::offload::settle`]).
+    pub partial: Option<Partial>,
 }
 
 impl<'a> Tx<'a> {
     /// A context over `cfg` at time `now_ms`.
     pub fn new(cfg: &'a Config, ids: &'a mut IdGen, scratch: &'a mut [u8; SCRATCH_LEN], errors: &'a mut TokenBucket, now_ms: f64) -> Self {
-        Tx { cfg, map: Mapper::new(cfg), ids, scratch, errors, now_ms, errors_held_back: 0, state: None, binding: None, release: None }
+        Tx { cfg, map: Mapper::new(cfg), ids, scratch, errors, now_ms, errors_held_back: 0, state: None, binding: None, release: None, partial: None }
     }
 
     /// The host's clock as the stateful tables count it.

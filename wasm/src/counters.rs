@@ -9,7 +9,8 @@
 //! socket, `nat64 stats` and the Prometheus endpoint derive everything: traffic
 //! `{in,out}{4,6}_{proto}_{packets,bytes}`, drops `drop_{reason}`, and the gauges
 //! `sessions_{proto}`, `bib_{proto}`, `pool4_used_{proto}`, `pool4_size_{proto}`,
-//! which the engine sets (not adds) after every call that can change them.
+//! which the engine sets (not adds) after every call that can change them; the
+//! `offload_*` counters (TUN offloads, see [`crate::offload`]) are shown by name.
 
 macro_rules! counters {
     ($($(#[doc = $doc:expr])* $name:ident,)*) => {
@@ -231,6 +232,30 @@ counters! {
     pool4_size_udp,
     /// NAT64 gauge: pool4 ICMP identifiers.
     pool4_size_icmp,
+    /// Offloads: inputs whose virtio-net header marks the transport checksum partial
+    /// (NEEDS_CSUM), GSO super-packets included.
+    offload_csum_partial,
+    /// Offloads: GSO super-packets received, each once however many segments it holds.
+    offload_gso_packets,
+    /// Offloads: partial checksums the engine completed itself, because the packet was
+    /// not a plain TCP or UDP header rewrite (ICMP, a fragment) or was quoted in an
+    /// ICMP error, cut into fragments or stored.
+    offload_csum_completed,
+    /// Offloads: a virtio-net header with the checksum field outside the packet, an
+    /// unknown GSO type, or a GSO size of 0.
+    drop_bad_vnet_header,
+    /// Offloads: GSO of type UDP (UFO, IP fragmentation by the kernel), not carried.
+    drop_gso_ufo,
+    /// Offloads: GSO without a partial checksum (virtio 1.x §5.1.6.2 needs one).
+    drop_gso_no_csum,
+    /// Offloads: GSO on a packet that is not its type's protocol and IP version, is a
+    /// fragment, or whose partial checksum is not the transport checksum.
+    drop_gso_mismatch,
+    /// Offloads: GSO super-packet whose IPv4 translation would exceed 65535 bytes.
+    drop_gso_too_long,
+    /// Offloads: GSO super-packet whose segments exceed the next-hop MTU where a
+    /// packet would be fragmented, which a super-packet never is.
+    drop_gso_segment_too_big,
 }
 
 /// Number of counters.

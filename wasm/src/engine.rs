@@ -11,6 +11,8 @@ mod outputs;
 mod test_host;
 #[cfg(test)]
 mod nat64_tests;
+#[cfg(test)]
+mod offload_tests;
 
 use core::fmt::Write;
 use core::ptr::NonNull;
@@ -21,6 +23,7 @@ use crate::context::{Tx, SCRATCH_LEN};
 use crate::counters::{self, Counter, Counters};
 use crate::ipid::IdGen;
 use crate::nat64::{Capacity, Exporter, FragmentKey, Gauges, Importer, Nat64};
+use crate::offload::{self, VnetHeader};
 use crate::ratelimit::TokenBucket;
 use crate::traffic;
 use crate::translate46;
@@ -44,6 +47,8 @@ struct Regions<'m> {
     spill: &'m mut [u8],
     in_len: &'m [u8],
     out: &'m mut [u8],
+    vnet_in: &'m [u8],
+    vnet_out: &'m mut [u8],
     counters: &'m mut [u64],
 }
 
@@ -56,11 +61,13 @@ impl Arena {
         let (slots, rest) = mem.split_at_mut(l.spill);
         let (spill, rest) = rest.split_at_mut(l.in_len - l.spill);
         let (in_len, rest) = rest.split_at_mut(l.out - l.in_len);
-        let (out, rest) = rest.split_at_mut(l.config - l.out);
+        let (out, rest) = rest.split_at_mut(l.vnet_in - l.out);
+        let (vnet_in, rest) = rest.split_at_mut(l.vnet_out - l.vnet_in);
+        let (vnet_out, rest) = rest.split_at_mut(l.config - l.vnet_out);
         let counter_bytes = &mut rest[l.counters - l.config..];
         // The counter region is 8-aligned (Layout) and holds COUNT u64 values.
         let counters = unsafe { core::slice::from_raw_parts_mut(counter_bytes.as_mut_ptr() as *mut u64, counters::COUNT) };
-        Regions { slots, spill: &mut spill[..l.spill_len], in_len, out, counters }
+        Regions { slots, spill: &mut spill[..l.spill_len], in_len, out, vnet_in, vnet_out, counters }
     }
 
     /// The state buffer (`arena::STATE_CAPACITY` bytes), apart from every batch region.
@@ -72,8 +79,8 @@ impl Arena {
         self.addr + (self.layout.slots + slot * self.layout.slot_size) as u32
     }
 
-    fn outputs<'m>(&self, out: &'m mut [u8], spill: &'m mut [u8]) -> Outputs<'m> {
-        Outputs::new(out, self.layout.out_capacity, spill, self.addr + self.layout.spill as u32)
+    fn outputs<'m>(&self, out: &'m mut [u8], vnet_out: &'m mut [u8], spill: &'m mut [u8]) -> Outputs<'m> {
+        Outputs::new(out, vnet_out, self.layout.out_capacity, spill, self.addr + self.layout.spill as u32)
     }
 }
 
@@ -282,7 +289,8 @@ fn batch<const NAT64: bool>(a: Arena, tx: &mut Tx, count: u32, configured: bool)
     let l = a.layout;
     let r = a.regions();
     let mut counters = Counters::new(r.counters);
-    let mut outputs = a.outputs(r.out, r.spill);
+    let mut outputs = a.outputs(r.out, r.vnet_out, r.spill);
+    let offloads = tx.cfg.offload;
     let count = (count as usize).min(l.slot_count);
     let lengths = r.in_len[..4 * count].chunks_exact(4);
     for (i, (slot, len)) in r.slots.chunks_exact_mut(l.slot_size).zip(lengths).enumerate() {
@@ -307,7 +315,32 @@ fn batch<const NAT64: bool>(a: Arena, tx: &mut Tx, count: u32, configured: bool)
             continue;
         }
         outputs.reserved = count - i - 1;
-        translate_one::<NAT64>(tx, &mut outputs, &mut counters, slot, a.slot_addr(i), HEADROOM, len, class & 3, i);
+        let partial = if offloads {
+            let h = VnetHeader::read(&r.vnet_in[i * offload::ENTRY_LEN..]);
+            match offload::prepare(&h, slot, HEADROOM, len, &mut counters) {
+                Ok(p) => p,
+                Err(reason) => {
+                    counters.inc(reason);
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        tx.partial = partial;
+        let first_output = outputs.written;
+        let v = translate_one::<NAT64>(tx, &mut outputs, &mut counters, slot, a.slot_addr(i), HEADROOM, len, class & 3, i);
+        if partial.is_some() {
+            match (tx.partial.take(), v) {
+                // Still partial: translated as a header rewrite, its one output carries the offloads on.
+                (Some(p), Verdict::Forward { start, .. }) if outputs.written > first_output => {
+                    outputs.set_vnet(first_output, &offload::output_header(&p, slot, start));
+                }
+                // Dropped, or no descriptor left: no output to describe.
+                (Some(_), _) => {}
+                (None, _) => counters.inc(Counter::offload_csum_completed),
+            }
+        }
         if NAT64 {
             if let Some(key) = tx.release.take() {
                 release_held(tx, &mut outputs, &mut counters, key, i);
@@ -331,9 +364,9 @@ fn tables(p: Option<NonNull<Nat64<'static>>>) -> Option<&'static mut Nat64<'stat
 
 /// Translates the packet at `buf[start..start + len]` (input slot `i`, `buf[0]` at host
 /// address `base`, `protocol` the protocol part of its traffic class), hairpins
-/// included, and records the outcome.
+/// included, records the outcome and returns it.
 #[allow(clippy::too_many_arguments)]
-fn translate_one<const NAT64: bool>(tx: &mut Tx, outputs: &mut Outputs, counters: &mut Counters, buf: &mut [u8], base: u32, start: usize, len: usize, protocol: usize, i: usize) {
+fn translate_one<const NAT64: bool>(tx: &mut Tx, outputs: &mut Outputs, counters: &mut Counters, buf: &mut [u8], base: u32, start: usize, len: usize, protocol: usize, i: usize) -> Verdict {
     if NAT64 {
         tx.binding = None;
     }
@@ -343,10 +376,12 @@ fn translate_one<const NAT64: bool>(tx: &mut Tx, outputs: &mut Outputs, counters
         Verdict::Hairpin { start, len } => {
             let second = translate46::translate::<NAT64>(tx, buf, start, len, true);
             outputs.emit(second, buf, base, i, Counter::hairpinned, protocol, counters);
+            second
         }
         v => {
             let success = if from_v6 { Counter::translated_6to4 } else { Counter::translated_4to6 };
             outputs.emit(v, buf, base, i, success, protocol, counters);
+            v
         }
     }
 }

@@ -1,7 +1,8 @@
 //! ICMP errors the translator sends itself, back to the sender of a packet it
 //! will not translate. The error is built in place: its headers go in the bytes in
 //! front of the offending packet (the slot headroom), which becomes the quoted
-//! datagram, cut to the size limit of the family.
+//! datagram, cut to the size limit of the family. A partial checksum (TUN offloads)
+//! is completed before it is quoted.
 
 use crate::bytes::put32;
 use crate::checksum;
@@ -10,6 +11,7 @@ use crate::counters::Counter;
 use crate::icmp;
 use crate::ipv4::{self, Ipv4Fields, Ipv4Out};
 use crate::ipv6::{self, Ipv6Fields, Ipv6Out};
+use crate::offload;
 use crate::protocol::{ICMP, ICMPV6};
 use crate::verdict::Verdict;
 
@@ -73,6 +75,8 @@ pub fn v4_from(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, ip: &Ipv4F
     if !may_answer_v4(ip, about_error) || start < V4_OVERHEAD || !tx.may_send_error() {
         return Verdict::Drop(reason);
     }
+    // The quote shows the packet as it would have left, its checksum complete.
+    offload::settle(&mut tx.partial, buf);
     let quoted = len.min(V4_ERROR_MAX - V4_OVERHEAD);
     let at = start - V4_OVERHEAD;
     let total = V4_OVERHEAD + quoted;
@@ -110,6 +114,7 @@ pub fn v6(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, ip: &Ipv6Fields
     if !may_answer_v6(ip, about_error) || start < V6_OVERHEAD || !tx.may_send_error() {
         return Verdict::Drop(reason);
     }
+    offload::settle(&mut tx.partial, buf);
     let quoted = len.min(V6_ERROR_MAX - V6_OVERHEAD);
     let at = start - V6_OVERHEAD;
     let total = V6_OVERHEAD + quoted;

@@ -17,6 +17,8 @@
 //! | spill | `slot_count × slot_size` | engine: extra output packets (fragments, released held fragments) |
 //! | input lengths | `slot_count × u32` at `nat64_in_len_base()` | host: byte length of the packet in slot `i` |
 //! | output descriptors | `nat64_out_capacity() × 4 × u32` at `nat64_out_base()` | engine |
+//! | input virtio-net headers | `slot_count × 16` bytes at `nat64_vnet_in_base()` | host: entry `i` holds the header read in front of the packet in slot `i` |
+//! | output virtio-net headers | `nat64_out_capacity() × 16` bytes at `nat64_vnet_out_base()` | engine: entry `j` holds the header to write in front of output `j` |
 //! | config buffer | `nat64_config_capacity()` bytes at `nat64_config_base()` | host: TLV records |
 //! | counters | `nat64_counter_count() × u64` at `nat64_counters_base()` | engine |
 //! | NAT64 tables | `crate::nat64::Nat64::bytes_needed` for the session capacity | engine only |
@@ -56,6 +58,42 @@
 //! `now_ms` is the host's monotonic clock in milliseconds. The engine never reads a
 //! clock of its own: the host owns time and the timer schedule.
 //!
+//! # TUN offloads
+//! A TUN opened with `IFF_VNET_HDR` puts a 10-byte `struct virtio_net_hdr`
+//! (linux/virtio_net.h: `u8 flags, u8 gso_type, u16 hdr_len, u16 gso_size, u16
+//! csum_start, u16 csum_offset`, little-endian) in front of every packet it reads and
+//! expects one in front of every packet written to it. Each entry of the header
+//! regions is 16 bytes: the header, then 6 bytes of padding. The host reads with
+//! `readv(fd, [vnet_in entry i (10 bytes), slot i from its headroom])`, so packets sit
+//! where they always do, and writes output `j` with `writev(fd, [vnet_out entry j (10
+//! bytes), output j])`. Every output descriptor, from `nat64_translate` and
+//! `nat64_expire` alike, gets its header written: all zero for an ordinary packet and
+//! for every packet the engine generates (ICMP errors, fragments, probes, released
+//! fragments). With OFFLOAD 1 the engine reads entry `i` of every input (with 0, the
+//! default, it reads none and every input is an ordinary packet) and honours:
+//! - NEEDS_CSUM (`flags` bit 0): the transport checksum field holds the pseudo-header
+//!   sum only. A whole TCP or UDP datagram whose `csum_start` is its transport header
+//!   and whose `csum_offset` is its checksum field is translated as a header rewrite and
+//!   leaves with NEEDS_CSUM, `csum_start` at its output transport header, `csum_offset`
+//!   unchanged, `hdr_len` its output IP and transport header length. Anything else
+//!   (ICMP, fragments), and a datagram that ends up quoted in an ICMP error, cut into
+//!   fragments or stored, has its checksum completed by the engine and leaves as an
+//!   ordinary packet (`offload_csum_completed`).
+//! - GSO (`gso_type` 1 TCPV4, 4 TCPV6, 5 UDP_L4, bit 0x80 ECN; NEEDS_CSUM required): the
+//!   super-packet is translated once; the output's IP length covers all of it and its
+//!   header keeps `gso_size` and the ECN bit, with `gso_type` TCPV4 or TCPV6 for the
+//!   output's family (UDP_L4 stays). DF and the next-hop MTU apply to one segment (IP
+//!   and transport headers plus `gso_size`); a segment too big is answered with Packet
+//!   Too Big / Fragmentation Needed as a packet would be, and dropped where a packet
+//!   would be fragmented (`drop_gso_segment_too_big`).
+//!
+//! Headers the engine refuses drop their packet: `drop_bad_vnet_header` (checksum field
+//! outside the packet, unknown `gso_type`, `gso_size` 0), `drop_gso_ufo` (`gso_type` 3),
+//! `drop_gso_no_csum`, `drop_gso_mismatch` (GSO type not the packet's protocol and
+//! version, a fragment, or a checksum that is not its transport checksum), and
+//! `drop_gso_too_long` (an IPv4 translation over 65535 bytes). Inputs count in
+//! `offload_csum_partial` and `offload_gso_packets`. See [`offload`].
+//!
 //! # Configuration
 //! The host writes TLV records into the config buffer and calls `nat64_configure(len)`.
 //! A record is `tag: u16, len: u16, value: [u8; len]`; the tags are in [`config::tag`].
@@ -72,7 +110,8 @@
 //! POOL4, STATIC_BIB, TIMEOUTS, FILTERING, DROP_EXTERNAL_TCP, MAX_SESSIONS,
 //! MAX_SESSIONS_PER_HOST, ICMP_ERROR_SOURCE and SESSION_EVENTS; reconfiguring keeps
 //! the sessions the new pool4 and static entries still allow (see
-//! [`nat64::Nat64::configure`]).
+//! [`nat64::Nat64::configure`]). OFFLOAD (0x1A, `u8` 0 or 1) turns the virtio-net
+//! headers on (see TUN offloads above).
 //!
 //! # Stateful NAT64 timers
 //! `nat64_expire(now_ms, budget)` removes what outlived its lifetime at `now_ms` —
@@ -129,6 +168,7 @@
 //! | `nat64_slot_base() -> u32`, `nat64_slot_size() -> u32`, `nat64_slot_count() -> u32`, `nat64_headroom() -> u32` | the slot geometry |
 //! | `nat64_in_len_base() -> u32` | address of the input length array |
 //! | `nat64_out_base() -> u32`, `nat64_out_capacity() -> u32` | the output descriptor array and how many it holds |
+//! | `nat64_vnet_in_base() -> u32`, `nat64_vnet_out_base() -> u32` | the input and output virtio-net header regions (16-byte entries) |
 //! | `nat64_config_base() -> u32`, `nat64_config_capacity() -> u32` | the config buffer |
 //! | `nat64_configure(len: u32) -> i32` | 0, or -1 with the reason at `nat64_error()` |
 //! | `nat64_error() -> u32` | address of the last error sentence (NUL-terminated ASCII) |
@@ -155,7 +195,8 @@
 //! `drop_*` counter (a packet the stateful tables refuse in `drop_<refusal>`, see
 //! [`nat64::Refusal::name`]), or in `nat64_syns_stored` / `nat64_fragments_held` when
 //! it is kept. The gauges `sessions_*`, `bib_*`, `pool4_used_*`, `pool4_size_*` are
-//! set after every call that can change them.
+//! set after every call that can change them. The `offload_*` counters count TUN
+//! offloads (see above) beside the other counters, not instead of them.
 
 #![cfg_attr(not(test), no_std)]
 
@@ -179,6 +220,7 @@ pub mod ipv4;
 pub mod ipv6;
 pub mod mapping;
 pub mod nat64;
+pub mod offload;
 pub mod prefix;
 pub mod protocol;
 pub mod ratelimit;
@@ -208,7 +250,7 @@ pub const OUT_FRAGMENT: u32 = 2;
 pub const OUT_PROBE: u32 = 3;
 
 /// Version of this ABI; the host refuses a module whose version it does not know.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// The one engine of this instance. WebAssembly instances are single-threaded and
 /// the host calls one export at a time, so exclusive access holds.
@@ -283,6 +325,18 @@ pub extern "C" fn nat64_out_base() -> u32 {
 #[no_mangle]
 pub extern "C" fn nat64_out_capacity() -> u32 {
     engine().layout().map_or(0, |l| l.out_capacity as u32)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_vnet_in_base() -> u32 {
+    region(|l| l.vnet_in)
+}
+
+/// See the ABI table above.
+#[no_mangle]
+pub extern "C" fn nat64_vnet_out_base() -> u32 {
+    region(|l| l.vnet_out)
 }
 
 /// See the ABI table above.
@@ -455,7 +509,15 @@ mod tests {
             core::ptr::write_unaligned(at(nat64_in_len_base()) as *mut u32, 0);
             core::ptr::write_unaligned(at(nat64_in_len_base() + 4) as *mut u32, pkt.len() as u32);
         }
+        // OFFLOAD 0: whatever is in the input headers is not read, and outputs get zero headers.
+        unsafe {
+            core::ptr::write_bytes(at(nat64_vnet_in_base()), 0xff, 2 * 16);
+            core::ptr::write_bytes(at(nat64_vnet_out_base()), 0xff, 16);
+        }
         assert_eq!(nat64_translate(2, 5.0), 1);
+        let h: [u8; 16] = unsafe { core::ptr::read_unaligned(at(nat64_vnet_out_base()) as *const [u8; 16]) };
+        assert_eq!(&h[..offload::HEADER_LEN], &[0; offload::HEADER_LEN]);
+        assert!(nat64_vnet_out_base() >= nat64_vnet_in_base() + 4 * 16);
         let d: [u32; 4] = unsafe { core::ptr::read_unaligned(at(nat64_out_base()) as *const [u32; 4]) };
         assert_eq!((d[1], d[2], d[3]), (pkt.len() as u32 + 20, 1, OUT_TRANSLATED));
         assert!(d[0] >= nat64_slot_base() + 2048 && d[0] < nat64_slot_base() + 2 * 2048);

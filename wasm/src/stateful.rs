@@ -29,6 +29,7 @@ use crate::icmp_errors::{self, Reply};
 use crate::ipv4::{self, Ipv4Fields};
 use crate::ipv6::{self, Chain, Ipv6Fields};
 use crate::nat64::{Flow4, Flow6, FragmentKey, FragmentVerdict, Mapping, Proto, Refusal, TcpFlags};
+use crate::offload;
 use crate::protocol::{ICMP, ICMPV6, TCP, UDP};
 use crate::verdict::Verdict;
 
@@ -212,6 +213,9 @@ pub fn outbound(tx: &mut Tx, buf: &mut [u8], start: usize, len: usize, chain: Ch
         // it is, so that its answer goes back to the IPv6 sender (RFC 6146 §3.5.2.2).
         let back = Flow4 { proto, src4: m.addr4, sport: m.port4, dst4: dst, dport, flags };
         if nat.peek_inbound(&back).is_none() {
+            // Kept to be quoted later: with its checksum complete (TUN offloads).
+            offload::settle(&mut tx.partial, buf);
+            let nat = tx.state.as_mut().ok_or(Verdict::Drop(Counter::drop_not_configured))?;
             return Err(match nat.store_syn(&back, &buf[start..start + len], now) {
                 Ok(()) => Verdict::Held(Counter::nat64_syns_stored),
                 Err(r) => Verdict::Drop(refusal_counter(r)),
@@ -352,6 +356,8 @@ fn refuse4(tx: &mut Tx, buf: &mut [u8], start: usize, ip: &Ipv4Fields, flow: &Fl
     }
     match (r, flow.proto) {
         (Refusal::NoBinding | Refusal::Filtered, Proto::Tcp) if flow.flags.syn() => {
+            // Kept to be quoted later: with its checksum complete (TUN offloads).
+            offload::settle(&mut tx.partial, buf);
             let stored = match tx.state.as_mut() {
                 Some(nat) => nat.store_syn(flow, &buf[start..start + ip.total_len], now),
                 None => Err(r),

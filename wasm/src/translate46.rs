@@ -11,6 +11,7 @@ use crate::icmp46::{self, Outer6};
 use crate::icmp_errors::{self, Reply};
 use crate::ipv4::{self, Ipv4Error, Ipv4Fields};
 use crate::ipv6::{self, Fragment, Ipv6Out};
+use crate::offload;
 use crate::protocol::{DSTOPTS, FRAGMENT, HOPOPT, ICMP, ICMPV6, ROUTING, UDP};
 use crate::stateful;
 use crate::transport;
@@ -125,7 +126,8 @@ pub fn translate<const NAT64: bool>(tx: &mut Tx, buf: &mut [u8], start: usize, l
     }
 
     let mut compute_udp = false;
-    if ip.protocol == UDP && first && payload_len >= 8 && get16(buf, payload_at + 6) == 0 {
+    // A partial checksum field holds the pseudo-header sum, never "no checksum".
+    if ip.protocol == UDP && first && payload_len >= 8 && tx.partial.is_none() && get16(buf, payload_at + 6) == 0 {
         // RFC 7915 §4.5: a zero checksum can only be computed over a whole datagram.
         if ip.is_fragment() || tx.cfg.udp_zero_checksum == UdpZeroChecksum::Drop {
             let r = reply(icmp::V4_DEST_UNREACH, v4_code::ADMIN_PROHIBITED, 0, Counter::drop_udp_zero_checksum);
@@ -136,9 +138,12 @@ pub fn translate<const NAT64: bool>(tx: &mut Tx, buf: &mut [u8], start: usize, l
 
     let fragment_overhead = if ip.is_fragment() { ipv6::FRAGMENT_LEN } else { 0 };
     let whole = ipv6::HEADER_LEN + fragment_overhead + payload_len;
+    // A GSO super-packet (never a fragment) leaves as segments: the MTU is about one.
+    let gso = offload::segment_len(tx.partial.as_ref(), ipv6::HEADER_LEN, whole);
+    let wire_len = gso.unwrap_or(whole);
     let mtu_v6 = tx.cfg.mtu_v6 as usize;
     let split_mtu = mtu_v6.min(tx.cfg.lowest_ipv6_mtu as usize);
-    if ip.df() && whole > mtu_v6 {
+    if ip.df() && wire_len > mtu_v6 {
         // RFC 1191: the MTU the IPv4 sender must use so the translation fits.
         let mtu = (mtu_v6 - ipv6::HEADER_LEN - fragment_overhead + ipv4::HEADER_LEN) as u32;
         let r = reply(icmp::V4_DEST_UNREACH, v4_code::FRAG_NEEDED, mtu, Counter::drop_too_big);
@@ -146,7 +151,14 @@ pub fn translate<const NAT64: bool>(tx: &mut Tx, buf: &mut [u8], start: usize, l
     }
     // RFC 7915 §4: DF=0 packets larger than lowest-ipv6-mtu are fragmented, and
     // only fragments carry a Fragment header.
-    let split = !ip.df() && whole > split_mtu;
+    let split = !ip.df() && wire_len > split_mtu;
+    if split {
+        // The kernel cuts a super-packet into segments, never into fragments.
+        if gso.is_some() {
+            return Verdict::Drop(Counter::drop_gso_segment_too_big);
+        }
+        offload::settle(&mut tx.partial, buf);
+    }
     let header_len = ipv6::HEADER_LEN + if ip.is_fragment() || split { ipv6::FRAGMENT_LEN } else { 0 };
     if payload_at < header_len {
         return Verdict::Drop(Counter::drop_no_room);
@@ -167,7 +179,11 @@ pub fn translate<const NAT64: bool>(tx: &mut Tx, buf: &mut [u8], start: usize, l
         let (old, new) = stateful::swap_bound_port(l4, stateful::DESTINATION_PORT, port);
         let removed = checksum::addresses_v4(&ip.src, &ip.dst);
         let added = checksum::addresses_v6(&src, &dst);
-        transport::update_checksum(ip.protocol, l4, removed + old, added + new);
+        if tx.partial.is_some() {
+            transport::update_partial(ip.protocol, l4, removed, added);
+        } else {
+            transport::update_checksum(ip.protocol, l4, removed + old, added + new);
+        }
     }
 
     let out_at = payload_at - header_len;

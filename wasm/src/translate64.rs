@@ -11,6 +11,7 @@ use crate::icmp_errors::{self, Reply};
 use crate::inner::DF_THRESHOLD;
 use crate::ipv4::{self, Ipv4Out};
 use crate::ipv6::{self, ChainProblem};
+use crate::offload;
 use crate::protocol::{ICMP, ICMPV6};
 use crate::stateful;
 use crate::transport;
@@ -129,13 +130,17 @@ pub fn translate<const NAT64: bool>(tx: &mut Tx, buf: &mut [u8], start: usize, l
     }
 
     let out_len = ipv4::HEADER_LEN + upper_len;
-    let df = chain.fragment.is_none() && out_len > DF_THRESHOLD;
+    // A GSO super-packet leaves as segments (see `offload`): DF (RFC 7915 §5.1) and the
+    // next-hop MTU are about one of them.
+    let gso = offload::segment_len(tx.partial.as_ref(), ipv4::HEADER_LEN, out_len);
+    let wire_len = gso.unwrap_or(out_len);
+    let df = chain.fragment.is_none() && wire_len > DF_THRESHOLD;
     let mtu_v4 = tx.cfg.mtu_v4 as usize;
     let mut split = false;
     if out_len > 0xffff {
-        return Verdict::Drop(Counter::drop_too_big);
+        return Verdict::Drop(if gso.is_some() { Counter::drop_gso_too_long } else { Counter::drop_too_big });
     }
-    if !hairpin && out_len > mtu_v4 {
+    if !hairpin && wire_len > mtu_v4 {
         // A Packet Too Big helps when it can carry an MTU of at least 1280; below
         // that IPv6 senders stop shrinking (RFC 8201 §4), so DF=0 packets are
         // fragmented for the IPv4 link instead (RFC 7915 §1.3: act as a router).
@@ -144,6 +149,11 @@ pub fn translate<const NAT64: bool>(tx: &mut Tx, buf: &mut [u8], start: usize, l
             let r = reply(icmp::V6_PACKET_TOO_BIG, 0, mtu, Counter::drop_too_big);
             return icmp_errors::v6(tx, buf, start, end, &ip, about_error, r);
         }
+        // The kernel cuts a super-packet into segments, never into fragments.
+        if gso.is_some() {
+            return Verdict::Drop(Counter::drop_gso_segment_too_big);
+        }
+        offload::settle(&mut tx.partial, buf);
         split = true;
     }
 
@@ -158,7 +168,11 @@ pub fn translate<const NAT64: bool>(tx: &mut Tx, buf: &mut [u8], start: usize, l
         let (old, new) = stateful::swap_bound_port(l4, stateful::SOURCE_PORT, port);
         let removed = checksum::addresses_v6(&ip.src, &ip.dst);
         let added = checksum::addresses_v4(&src, &dst);
-        transport::update_checksum(chain.protocol, l4, removed + old, added + new);
+        if tx.partial.is_some() {
+            transport::update_partial(chain.protocol, l4, removed, added);
+        } else {
+            transport::update_checksum(chain.protocol, l4, removed + old, added + new);
+        }
     }
     let (id, flags_offset) = match fragment_fields {
         Some(v) => v,

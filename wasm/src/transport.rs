@@ -44,6 +44,22 @@ pub fn update_checksum(protocol: u8, l4: &mut [u8], removed: u64, added: u64) {
     put16(l4, at, new);
 }
 
+/// Updates the TCP or UDP checksum field of `l4` that holds a partial sum (see
+/// [`crate::offload`]): the folded, not inverted, sum of the pseudo-header alone, whose
+/// address part went from `removed` to `added`. The field moves the opposite way to a
+/// full checksum, so it is inverted, updated as RFC 1624 eqn. 3 updates a checksum, and
+/// inverted back. Ports are not in it: they are among the bytes summed into it when
+/// the checksum is completed, so a stateful port rewrite leaves it alone.
+#[inline]
+pub fn update_partial(protocol: u8, l4: &mut [u8], removed: u64, added: u64) {
+    let at = match checksum_offset(protocol) {
+        Some(at) if l4.len() >= at + 2 => at,
+        _ => return,
+    };
+    let partial = get16(l4, at);
+    put16(l4, at, !checksum::adjust(!partial, checksum::fold(removed), checksum::fold(added)));
+}
+
 /// Computes the UDP checksum of the datagram `l4` from scratch, for a pseudo-header
 /// whose partial sum is `pseudo` (RFC 7915 §4.5 "compute" option).
 pub fn compute_udp_checksum(l4: &mut [u8], pseudo: u64) {
@@ -90,6 +106,21 @@ mod tests {
         let mut fresh = l4;
         compute_udp_checksum(&mut fresh, checksum::pseudo_v6(&s6, &d6, UDP, 12));
         assert_eq!(get16(&fresh, 6), 0x53e1);
+    }
+
+    #[test]
+    fn a_partial_sum_follows_the_pseudo_header_without_inverting() {
+        let s4 = [198, 51, 100, 2];
+        let d4 = [192, 0, 2, 33];
+        let s6 = [0x20u8; 16];
+        let d6 = [0x31u8; 16];
+        let mut l4 = [0x07, 0xd0, 0x0f, 0xa0, 0x00, 0x0c, 0, 0, 0x00, 0x01, 0x02, 0x03];
+        let partial4 = checksum::fold(checksum::pseudo_v4(&s4, &d4, UDP, 12));
+        l4[6..8].copy_from_slice(&partial4.to_be_bytes());
+        update_partial(UDP, &mut l4, checksum::addresses_v4(&s4, &d4), checksum::addresses_v6(&s6, &d6));
+        assert_eq!(get16(&l4, 6), checksum::fold(checksum::pseudo_v6(&s6, &d6, UDP, 12)));
+        update_partial(TCP, &mut l4, 1, 2);
+        assert_eq!(get16(&l4, 6), checksum::fold(checksum::pseudo_v6(&s6, &d6, UDP, 12)), "a field past the end stays");
     }
 
     #[test]

@@ -35,7 +35,7 @@ impl Engine {
         let l = a.layout;
         let r = a.regions();
         let mut counters = Counters::new(r.counters);
-        let mut outputs = a.outputs(r.out, r.spill);
+        let mut outputs = a.outputs(r.out, r.vnet_out, r.spill);
         let slots = r.slots;
         let mut tx = Tx::new(&self.config, &mut self.ids, &mut self.scratch, &mut self.errors, now_ms);
         let now = tx.now();

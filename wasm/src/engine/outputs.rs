@@ -1,19 +1,21 @@
-//! The output side of one engine call: descriptors, spill space for the extra packets
-//! (fragments the engine cuts, held fragments it releases), and the counting of what
-//! goes out.
+//! The output side of one engine call: descriptors and their virtio-net headers, spill
+//! space for the extra packets (fragments the engine cuts, held fragments it releases),
+//! and the counting of what goes out.
 
 use crate::arena::DESCRIPTOR_LEN;
 use crate::counters::{Counter, Counters};
 use crate::fragment::{self, Plan};
 use crate::ipv4;
 use crate::ipv6;
+use crate::offload::{self, VnetHeader};
 use crate::traffic;
 use crate::verdict::Verdict;
 use crate::{OUT_FRAGMENT, OUT_ICMP_ERROR, OUT_TRANSLATED};
 
-/// Output descriptors and spill space of one batch.
+/// Output descriptors, their virtio-net headers and spill space of one batch.
 pub struct Outputs<'a> {
     desc: &'a mut [u8],
+    vnet: &'a mut [u8],
     capacity: usize,
     /// Descriptors written.
     pub written: usize,
@@ -25,12 +27,15 @@ pub struct Outputs<'a> {
 }
 
 impl<'a> Outputs<'a> {
-    /// Outputs over the descriptor array `desc` (`capacity` descriptors) and the spill
-    /// area `spill`, which the host sees at `spill_addr`.
-    pub fn new(desc: &'a mut [u8], capacity: usize, spill: &'a mut [u8], spill_addr: u32) -> Self {
-        Outputs { desc, capacity, written: 0, reserved: 0, spill, spill_addr }
+    /// Outputs over the descriptor array `desc` (`capacity` descriptors), their
+    /// virtio-net headers `vnet` (`capacity` entries) and the spill area `spill`, which
+    /// the host sees at `spill_addr`.
+    pub fn new(desc: &'a mut [u8], vnet: &'a mut [u8], capacity: usize, spill: &'a mut [u8], spill_addr: u32) -> Self {
+        Outputs { desc, vnet, capacity, written: 0, reserved: 0, spill, spill_addr }
     }
 
+    /// Writes descriptor `index` and an all-zero virtio-net header for it: an ordinary
+    /// packet, until [`Outputs::set_vnet`] says otherwise.
     fn put(&mut self, index: usize, addr: u32, len: usize, slot: usize, kind: u32) {
         let mut d = [0u8; DESCRIPTOR_LEN];
         d[0..4].copy_from_slice(&addr.to_le_bytes());
@@ -38,6 +43,12 @@ impl<'a> Outputs<'a> {
         d[8..12].copy_from_slice(&(slot as u32).to_le_bytes());
         d[12..16].copy_from_slice(&kind.to_le_bytes());
         self.desc[index * DESCRIPTOR_LEN..(index + 1) * DESCRIPTOR_LEN].copy_from_slice(&d);
+        self.set_vnet(index, &VnetHeader::default());
+    }
+
+    /// Replaces the virtio-net header of descriptor `index`.
+    pub fn set_vnet(&mut self, index: usize, h: &VnetHeader) {
+        h.write(&mut self.vnet[index * offload::ENTRY_LEN..(index + 1) * offload::ENTRY_LEN]);
     }
 
     /// Appends a descriptor; false when none is left. With the reservation kept by

@@ -8,6 +8,7 @@ use std::vec::Vec;
 use super::Engine;
 use crate::arena::{Layout, HEADROOM};
 use crate::counters::Counter;
+use crate::offload::{self, VnetHeader};
 
 /// One engine with its arena, driven like the TypeScript host drives it.
 pub struct Host {
@@ -28,10 +29,27 @@ impl Host {
 
     /// An engine of `slots` slots of 2048 bytes and tables for `sessions` sessions.
     pub fn with_sessions(slots: u32, sessions: u32) -> Host {
+        Host::with_geometry(slots, 2048, sessions)
+    }
+
+    /// An engine of `slots` slots of `slot_size` bytes and tables for `sessions` sessions.
+    pub fn with_geometry(slots: u32, slot_size: u32, sessions: u32) -> Host {
         let mut e = Box::new(Engine::new());
-        e.init(slots, 2048, sessions, *b"test seed bytes!").unwrap();
+        e.init(slots, slot_size, sessions, *b"test seed bytes!").unwrap();
         let l = e.layout().unwrap();
         Host { e, l }
+    }
+
+    /// Writes the virtio-net header read in front of the packet of `slot`.
+    pub fn load_vnet(&mut self, slot: usize, h: &VnetHeader) {
+        let at = self.l.vnet_in + slot * offload::ENTRY_LEN;
+        h.write(&mut self.e.memory()[at..at + offload::HEADER_LEN]);
+    }
+
+    /// The virtio-net header the engine wrote for output `j`.
+    pub fn vnet_out(&mut self, j: usize) -> VnetHeader {
+        let at = self.l.vnet_out + j * offload::ENTRY_LEN;
+        VnetHeader::read(&self.e.memory()[at..at + offload::HEADER_LEN])
     }
 
     /// Applies TLV records.
