@@ -83,10 +83,14 @@ const f = (n: number, d = 1) => n.toFixed(d).padStart(8);
 console.log("case                  engine ns/pkt   Mpps   with host ns/pkt   Mpps   outputs/pkt");
 for (const r of rows) {
   console.log(
-    `${r.case.padEnd(20)} ${f(r.engineNs)}     ${f(r.engineMpps, 2)}   ${f(r.hostNs)}        ${f(r.hostMpps, 2)}   ${f(r.outputs, 2)}`,
+    `${r.case.padEnd(20)} ${f(r.engineNs)}     ${f(r.engineMpps, 2)}   ${f(r.hostNs)}        ${f(r.hostMpps, 2)}   ${
+      f(r.outputs, 2)
+    }`,
   );
 }
-for (const r of rows) if (Math.abs(r.outputs - 1) > 1e-9) throw new Error(`${r.case}: ${r.outputs} outputs per packet, expected 1`);
+for (const r of rows) {
+  if (Math.abs(r.outputs - 1) > 1e-9) throw new Error(`${r.case}: ${r.outputs} outputs per packet, expected 1`);
+}
 const worst = Math.max(...rows.map((r) => r.engineNs));
 console.log(`worst engine figure: ${worst.toFixed(1)} ns/packet (target ≤ 100 ns, ≥ 10 Mpps)`);
 await Deno.mkdir("results", { recursive: true });

@@ -30,7 +30,11 @@ function flagError(err: unknown): Error {
 }
 
 /** Reads `args`: every config key in `keys` as a flag, plus the subcommand's `extra` flags. */
-export function readCommandLine(args: string[], extra: ExtraOptions = {}, keys: readonly KeySpec<any>[] = TRANSLATOR_KEYS): CommandLine {
+export function readCommandLine(
+  args: string[],
+  extra: ExtraOptions = {},
+  keys: readonly KeySpec<any>[] = TRANSLATOR_KEYS,
+): CommandLine {
   const options: ExtraOptions = { ...extra };
   for (const k of keys) options[k.name] = { type: k.kind, multiple: k.multiple ?? false };
   let parsed;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Prefix, parseIPv4, parseIPv6, parsePrefix, RFC6052_LENGTHS } from "../net/ip.ts";
+import { parseIPv4, parseIPv6, parsePrefix, type Prefix, RFC6052_LENGTHS } from "../net/ip.ts";
 
 /** One EAMT entry (RFC 7757): an IPv6 prefix and the IPv4 prefix it maps to. */
 export interface EamtEntry {
@@ -140,7 +140,11 @@ function rfc6052Prefix(text: string): Prefix {
 const PROTOS: readonly Nat64Proto[] = ["tcp", "udp", "icmp"];
 
 /** Default ports per protocol when a pool4 entry names none (ICMP identifiers may use the whole range). */
-const DEFAULT_PORTS: Record<Nat64Proto, [number, number]> = { tcp: [1024, 65535], udp: [1024, 65535], icmp: [0, 65535] };
+const DEFAULT_PORTS: Record<Nat64Proto, [number, number]> = {
+  tcp: [1024, 65535],
+  udp: [1024, 65535],
+  icmp: [0, 65535],
+};
 
 /** `[tcp|udp|icmp,]ADDR[/LEN][:FIRST-LAST]`; no protocol means all three. */
 function pool4Ranges(text: string): Pool4Range[] {
@@ -197,7 +201,9 @@ function seconds(text: string, min: number, what: string): number {
 /** A session lifetime key, in seconds, never under its RFC 6146 §4 minimum `min` (named `what`). */
 function timeoutKey(name: string, field: keyof Nat64Timeouts, min: number, what: string, help: string): KeySpec {
   return {
-    name, kind: "string", help: `${help}, in seconds, at least ${min} (${what}, RFC 6146 §4)`,
+    name,
+    kind: "string",
+    help: `${help}, in seconds, at least ${min} (${what}, RFC 6146 §4)`,
     apply: (c, v) => (c.nat64.timeouts[field] = seconds(v as string, min, what)),
   };
 }
@@ -220,42 +226,60 @@ export const MAX_DENY_V4 = 64;
 /** Every translator key, in the order `--help` lists them. */
 export const TRANSLATOR_KEYS: readonly KeySpec[] = [
   {
-    name: "mode", kind: "string", help: "siit (RFC 7915 stateless) or nat64 (RFC 6146 stateful); default siit",
+    name: "mode",
+    kind: "string",
+    help: "siit (RFC 7915 stateless) or nat64 (RFC 6146 stateful); default siit",
     apply: (c, v) => {
       if (v !== "siit" && v !== "nat64") throw new Error(`"${v}" is neither siit nor nat64`);
       c.mode = v;
     },
   },
   {
-    name: "pool6", kind: "string", help: "RFC 6052 prefix, e.g. 64:ff9b::/96 (lengths 32, 40, 48, 56, 64, 96)",
+    name: "pool6",
+    kind: "string",
+    help: "RFC 6052 prefix, e.g. 64:ff9b::/96 (lengths 32, 40, 48, 56, 64, 96)",
     apply: (c, v) => (c.pool6 = rfc6052Prefix(v as string)),
   },
   {
-    name: "eamt", kind: "string", multiple: true, help: "explicit address mapping V6PREFIX=V4PREFIX (RFC 7757), repeatable",
+    name: "eamt",
+    kind: "string",
+    multiple: true,
+    help: "explicit address mapping V6PREFIX=V4PREFIX (RFC 7757), repeatable",
     apply: (c, v) => c.eamt.push(eamtEntry(v as string)),
   },
   {
-    name: "rfc6791v4", kind: "string", help: "IPv4 address or prefix: source of errors from untranslatable IPv6 (RFC 6791)",
+    name: "rfc6791v4",
+    kind: "string",
+    help: "IPv4 address or prefix: source of errors from untranslatable IPv6 (RFC 6791)",
     apply: (c, v) => (c.rfc6791v4 = parsePrefix(v as string, 4)),
   },
   {
-    name: "rfc6791v6", kind: "string", help: "IPv6 address or prefix: source of errors from untranslatable IPv4 (RFC 6791)",
+    name: "rfc6791v6",
+    kind: "string",
+    help: "IPv6 address or prefix: source of errors from untranslatable IPv4 (RFC 6791)",
     apply: (c, v) => (c.rfc6791v6 = parsePrefix(v as string, 6)),
   },
   {
-    name: "lowest-ipv6-mtu", kind: "string", help: "fragment DF=0 IPv4 packets to this size in IPv6 (default 1280)",
+    name: "lowest-ipv6-mtu",
+    kind: "string",
+    help: "fragment DF=0 IPv4 packets to this size in IPv6 (default 1280)",
     apply: (c, v) => (c.lowestIpv6Mtu = intIn(v as string, 1280, 65535)),
   },
   {
-    name: "mtu-v6", kind: "string", help: "next-hop MTU out of the IPv6 side (default 1500)",
+    name: "mtu-v6",
+    kind: "string",
+    help: "next-hop MTU out of the IPv6 side (default 1500)",
     apply: (c, v) => (c.mtuV6 = intIn(v as string, 1280, 65535)),
   },
   {
-    name: "mtu-v4", kind: "string", help: "next-hop MTU out of the IPv4 side (default 1500)",
+    name: "mtu-v4",
+    kind: "string",
+    help: "next-hop MTU out of the IPv4 side (default 1500)",
     apply: (c, v) => (c.mtuV4 = intIn(v as string, 68, 65535)),
   },
   {
-    name: "udp-zero-csum", kind: "string",
+    name: "udp-zero-csum",
+    kind: "string",
     help: "IPv4 UDP with checksum 0: drop or calc (default drop; stateful NAT64 always calculates, RFC 6146 §3.4)",
     apply: (c, v) => {
       if (v !== "drop" && v !== "calc") throw new Error(`"${v}" is neither drop nor calc`);
@@ -263,24 +287,33 @@ export const TRANSLATOR_KEYS: readonly KeySpec[] = [
     },
   },
   {
-    name: "ipv4", kind: "string", help: "the translator's own IPv4 address (source of ICMPv4 errors it sends)",
+    name: "ipv4",
+    kind: "string",
+    help: "the translator's own IPv4 address (source of ICMPv4 errors it sends)",
     apply: (c, v) => (c.ipv4 = parseIPv4(v as string)),
   },
   {
-    name: "ipv6", kind: "string", help: "the translator's own IPv6 address (source of ICMPv6 errors it sends)",
+    name: "ipv6",
+    kind: "string",
+    help: "the translator's own IPv6 address (source of ICMPv6 errors it sends)",
     apply: (c, v) => (c.ipv6 = parseIPv6(v as string)),
   },
   {
-    name: "zeroize-traffic-class", kind: "boolean", help: "set the IPv6 traffic class to 0 instead of copying TOS",
+    name: "zeroize-traffic-class",
+    kind: "boolean",
+    help: "set the IPv6 traffic class to 0 instead of copying TOS",
     apply: (c, v) => (c.zeroizeTrafficClass = v as boolean),
   },
   {
-    name: "allow-nonglobal-wkp", kind: "boolean",
+    name: "allow-nonglobal-wkp",
+    kind: "boolean",
     help: "let 64:ff9b::/96 carry private IPv4 addresses (RFC 6052 §3.1 forbids it)",
     apply: (c, v) => (c.allowNonGlobalWkp = v as boolean),
   },
   {
-    name: "deny-v4", kind: "string", multiple: true,
+    name: "deny-v4",
+    kind: "string",
+    multiple: true,
     help: `IPv4 prefix IPv6 clients may not reach through the translator, repeatable (at most ${MAX_DENY_V4})`,
     apply: (c, v) => {
       if (c.denyV4.length === MAX_DENY_V4) throw new Error(`more than ${MAX_DENY_V4} prefixes`);
@@ -288,7 +321,9 @@ export const TRANSLATOR_KEYS: readonly KeySpec[] = [
     },
   },
   {
-    name: "deny-v6", kind: "string", multiple: true,
+    name: "deny-v6",
+    kind: "string",
+    multiple: true,
     help: `IPv6 prefix IPv4 clients may not reach through the translator, repeatable (at most ${MAX_DENY_V4})`,
     apply: (c, v) => {
       if (c.denyV6.length === MAX_DENY_V4) throw new Error(`more than ${MAX_DENY_V4} prefixes`);
@@ -296,24 +331,35 @@ export const TRANSLATOR_KEYS: readonly KeySpec[] = [
     },
   },
   {
-    name: "tos-v4", kind: "string", help: "set every IPv4 TOS to this value instead of copying the traffic class",
+    name: "tos-v4",
+    kind: "string",
+    help: "set every IPv4 TOS to this value instead of copying the traffic class",
     apply: (c, v) => (c.tosV4 = intIn(v as string, 0, 255)),
   },
   {
-    name: "icmp-errors-per-second", kind: "string", help: "most ICMP errors generated per second, 0 for none (default 1000)",
+    name: "icmp-errors-per-second",
+    kind: "string",
+    help: "most ICMP errors generated per second, 0 for none (default 1000)",
     apply: (c, v) => (c.icmpErrorsPerSecond = intIn(v as string, 0, 1_000_000)),
   },
   {
-    name: "pool4", kind: "string", multiple: true,
+    name: "pool4",
+    kind: "string",
+    multiple: true,
     help: "NAT64 IPv4 pool [tcp|udp|icmp,]ADDR[/LEN][:FIRST-LAST], repeatable (default ports 1024-65535)",
     apply: (c, v) => c.nat64.pool4.push(...pool4Ranges(v as string)),
   },
   {
-    name: "static-bib", kind: "string", multiple: true, help: "static binding PROTO,V4#PORT,V6#PORT, repeatable",
+    name: "static-bib",
+    kind: "string",
+    multiple: true,
+    help: "static binding PROTO,V4#PORT,V6#PORT, repeatable",
     apply: (c, v) => c.nat64.staticBib.push(staticBibEntry(v as string)),
   },
   {
-    name: "filtering", kind: "string", help: "endpoint-independent (default) or address-dependent (RFC 6146 §3.5.1)",
+    name: "filtering",
+    kind: "string",
+    help: "endpoint-independent (default) or address-dependent (RFC 6146 §3.5.1)",
     apply: (c, v) => {
       if (v !== "endpoint-independent" && v !== "address-dependent") {
         throw new Error(`"${v}" is neither endpoint-independent nor address-dependent`);
@@ -322,25 +368,38 @@ export const TRANSLATOR_KEYS: readonly KeySpec[] = [
     },
   },
   {
-    name: "drop-external-tcp", kind: "boolean", help: "refuse TCP connections opened from the IPv4 side",
+    name: "drop-external-tcp",
+    kind: "boolean",
+    help: "refuse TCP connections opened from the IPv4 side",
     apply: (c, v) => (c.nat64.dropExternalTcp = v as boolean),
   },
   timeoutKey("udp-timeout", "udp", 120, "UDP_MIN", "UDP session lifetime (default 300)"),
   timeoutKey("tcp-est-timeout", "tcpEstablished", 7440, "TCP_EST", "established TCP session lifetime (default 7440)"),
   timeoutKey("tcp-trans-timeout", "tcpTransitory", 240, "TCP_TRANS", "transitory TCP session lifetime (default 240)"),
   timeoutKey("icmp-timeout", "icmp", 1, "one second", "ICMP query session lifetime (default 60)"),
-  timeoutKey("tcp-syn-timeout", "tcpIncomingSyn", 6, "TCP_INCOMING_SYN", "how long an unsolicited IPv4 SYN is kept (default 6)"),
+  timeoutKey(
+    "tcp-syn-timeout",
+    "tcpIncomingSyn",
+    6,
+    "TCP_INCOMING_SYN",
+    "how long an unsolicited IPv4 SYN is kept (default 6)",
+  ),
   timeoutKey("fragment-timeout", "fragment", 2, "FRAGMENT_MIN", "how long fragments wait for the rest (default 2)"),
   {
-    name: "max-sessions", kind: "string", help: "most NAT64 sessions overall (default: the session capacity)",
+    name: "max-sessions",
+    kind: "string",
+    help: "most NAT64 sessions overall (default: the session capacity)",
     apply: (c, v) => (c.nat64.maxSessions = intIn(v as string, 1, 2 ** 31)),
   },
   {
-    name: "max-sessions-per-host", kind: "string", help: "most NAT64 sessions per IPv6 host (default: no limit)",
+    name: "max-sessions-per-host",
+    kind: "string",
+    help: "most NAT64 sessions per IPv6 host (default: no limit)",
     apply: (c, v) => (c.nat64.maxSessionsPerHost = intIn(v as string, 1, 2 ** 31)),
   },
   {
-    name: "icmpv6-error-source", kind: "string",
+    name: "icmpv6-error-source",
+    kind: "string",
     help: "source of translated ICMPv6 errors: sender (the IPv4 router, default) or destination (RFC 6146 §3.6)",
     apply: (c, v) => {
       if (v !== "sender" && v !== "destination") throw new Error(`"${v}" is neither sender nor destination`);
@@ -348,7 +407,9 @@ export const TRANSLATOR_KEYS: readonly KeySpec[] = [
     },
   },
   {
-    name: "session-capacity", kind: "string", help: "sessions the tables are sized for at start-up (default 65536)",
+    name: "session-capacity",
+    kind: "string",
+    help: "sessions the tables are sized for at start-up (default 65536)",
     apply: (c, v) => (c.nat64.sessionCapacity = intIn(v as string, 16, 1 << 24)),
   },
 ];
@@ -393,7 +454,9 @@ export function defaultTranslatorConfig(): TranslatorConfig {
 export function checkTranslatorConfig(c: TranslatorConfig): void {
   if (!c.pool6 && c.eamt.length === 0) throw new Error("neither pool6 nor eamt is set: nothing could be translated");
   if (c.mode === "nat64" && !c.pool6) throw new Error("mode nat64 needs pool6");
-  if (c.mode === "nat64" && c.eamt.length) throw new Error("eamt applies to mode siit only; stateful NAT64 maps through pool4");
+  if (c.mode === "nat64" && c.eamt.length) {
+    throw new Error("eamt applies to mode siit only; stateful NAT64 maps through pool4");
+  }
   if (c.mode === "nat64" && c.nat64.pool4.length === 0 && c.nat64.staticBib.length === 0) {
     throw new Error("mode nat64 needs pool4 (or static-bib entries)");
   }

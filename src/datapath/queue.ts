@@ -13,7 +13,14 @@ import type { Logger } from "../control/logger.ts";
 import { Libc } from "../tun/libc.ts";
 import type { DatapathExit } from "./loop.ts";
 import type { SaveResult } from "../nat64/state_file.ts";
-import { HOST_COUNTERS, type QueueInit, type Request, type Results, SharedCounters, type WorkerMessage } from "./protocol.ts";
+import {
+  HOST_COUNTERS,
+  type QueueInit,
+  type Request,
+  type Results,
+  SharedCounters,
+  type WorkerMessage,
+} from "./protocol.ts";
 
 /** Distributes `Request` over its `op` so each keeps its own fields. */
 type RequestBody<R> = R extends { id: number } ? Omit<R, "id"> : never;

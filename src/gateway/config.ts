@@ -6,7 +6,13 @@
  * @module
  */
 
-import { checkTranslatorConfig, defaultTranslatorConfig, type KeySpec, TRANSLATOR_KEYS, type TranslatorConfig } from "../config/schema.ts";
+import {
+  checkTranslatorConfig,
+  defaultTranslatorConfig,
+  type KeySpec,
+  TRANSLATOR_KEYS,
+  type TranslatorConfig,
+} from "../config/schema.ts";
 import { applyLayers, type Layer } from "../config/layers.ts";
 import { type ExtraOptions, readCommandLine } from "../config/flags.ts";
 import { readConfigFile } from "../config/file.ts";
@@ -74,12 +80,16 @@ export function buildGatewayConfig(...layers: Layer[]): Omit<LoadedConfig, "file
   // One session table per engine: flows spread over queues by hash would each meet
   // another table, so stateful NAT64 (RFC 6146) keeps to one queue.
   if (config.run.queues > 1 && config.translator.mode === "nat64") {
-    throw new Error(`queues = ${config.run.queues} needs mode = "siit": stateful NAT64 keeps its sessions in one queue`);
+    throw new Error(
+      `queues = ${config.run.queues} needs mode = "siit": stateful NAT64 keeps its sessions in one queue`,
+    );
   }
   if (config.dns64.listen.length) {
     if (!config.dns64.upstream.length) throw new Error("dns64-listen needs dns64-upstream: the resolver to ask");
     // The listener synthesizes with the prefix the translator uses unless told otherwise.
-    if (!config.dns64.prefix?.length && config.translator.pool6) config.dns64.prefix = [formatPrefix(config.translator.pool6)];
+    if (!config.dns64.prefix?.length && config.translator.pool6) {
+      config.dns64.prefix = [formatPrefix(config.translator.pool6)];
+    }
   }
   const given: LoadedConfig["given"] = {};
   for (const layer of layers) {

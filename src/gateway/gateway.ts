@@ -310,8 +310,9 @@ export class Gateway {
    */
   async reload(next: LoadedConfig): Promise<void> {
     const old = this.#loaded.config;
-    const restartOnly: string[] = (["tun", "tunMtu", "libc", "stateFile", "checkpointInterval", "queues", "noOffloads"] as const)
-      .filter((k) => old.run[k] !== next.config.run[k]);
+    const restartOnly: string[] =
+      (["tun", "tunMtu", "libc", "stateFile", "checkpointInterval", "queues", "noOffloads"] as const)
+        .filter((k) => old.run[k] !== next.config.run[k]);
     // The tables are laid out once, at start.
     if (old.translator.nat64.sessionCapacity !== next.config.translator.nat64.sessionCapacity) {
       restartOnly.push("sessionCapacity");

@@ -67,60 +67,84 @@ function wholeNumber(text: string, min: number, max: number): number {
 /** Every run key, in the order `--help` lists them. */
 export const RUN_KEYS: readonly KeySpec<RunConfig>[] = [
   {
-    name: "tun", kind: "string", help: "TUN interface to create or attach (default nat64)",
+    name: "tun",
+    kind: "string",
+    help: "TUN interface to create or attach (default nat64)",
     apply: (c, v) => {
       checkInterfaceName(v as string);
       c.tun = v as string;
     },
   },
   {
-    name: "tun-mtu", kind: "string", help: `the TUN's MTU, ${MIN_MTU}-${MAX_MTU} (default 1500)`,
+    name: "tun-mtu",
+    kind: "string",
+    help: `the TUN's MTU, ${MIN_MTU}-${MAX_MTU} (default 1500)`,
     apply: (c, v) => (c.tunMtu = wholeNumber(v as string, MIN_MTU, MAX_MTU)),
   },
   {
-    name: "no-setup", kind: "boolean", help: "leave the TUN as it is (pre-created and set up by root)",
+    name: "no-setup",
+    kind: "boolean",
+    help: "leave the TUN as it is (pre-created and set up by root)",
     apply: (c, v) => (c.noSetup = v as boolean),
   },
   {
-    name: "no-offloads", kind: "boolean",
+    name: "no-offloads",
+    kind: "boolean",
     help: "open the TUN without checksum/segmentation offloads (one packet per read and write)",
     apply: (c, v) => (c.noOffloads = v as boolean),
   },
   {
-    name: "queues", kind: "string",
+    name: "queues",
+    kind: "string",
     help: `TUN queues, each translated by a thread of its own, 1-${MAX_QUEUES}; SIIT mode only (default 1)`,
     apply: (c, v) => (c.queues = wholeNumber(v as string, 1, MAX_QUEUES)),
   },
   {
-    name: "no-routes", kind: "boolean", help: "do not route pool6, pool4 and EAMT IPv4 prefixes into the TUN",
+    name: "no-routes",
+    kind: "boolean",
+    help: "do not route pool6, pool4 and EAMT IPv4 prefixes into the TUN",
     apply: (c, v) => (c.noRoutes = v as boolean),
   },
   {
-    name: "route", kind: "string", multiple: true, help: "another prefix to route into the TUN, repeatable",
+    name: "route",
+    kind: "string",
+    multiple: true,
+    help: "another prefix to route into the TUN, repeatable",
     apply: (c, v) => {
       parsePrefix(v as string);
       c.routes.push(v as string);
     },
   },
   {
-    name: "tun-address", kind: "string", multiple: true, help: "ADDR/LEN to put on the TUN, repeatable",
+    name: "tun-address",
+    kind: "string",
+    multiple: true,
+    help: "ADDR/LEN to put on the TUN, repeatable",
     apply: (c, v) => {
       const [addr, len] = (v as string).split("/");
       parseIP(addr);
-      if (len === undefined || !/^\d{1,3}$/.test(len)) throw new Error(`"${v}" needs a prefix length, e.g. 192.0.2.1/32`);
+      if (len === undefined || !/^\d{1,3}$/.test(len)) {
+        throw new Error(`"${v}" needs a prefix length, e.g. 192.0.2.1/32`);
+      }
       c.tunAddresses.push(v as string);
     },
   },
   {
-    name: "libc", kind: "string", help: "path of the libc loaded through FFI (default: the system's)",
+    name: "libc",
+    kind: "string",
+    help: "path of the libc loaded through FFI (default: the system's)",
     apply: (c, v) => (c.libc = v as string),
   },
   {
-    name: "state-file", kind: "string", help: "save NAT64 sessions here on stop and checkpoints; restore on start",
+    name: "state-file",
+    kind: "string",
+    help: "save NAT64 sessions here on stop and checkpoints; restore on start",
     apply: (c, v) => (c.stateFile = v as string),
   },
   {
-    name: "checkpoint-interval", kind: "string", help: "seconds between state checkpoints, 0 for stop only (default 60)",
+    name: "checkpoint-interval",
+    kind: "string",
+    help: "seconds between state checkpoints, 0 for stop only (default 60)",
     apply: (c, v) => (c.checkpointInterval = wholeNumber(v as string, 0, 86400)),
   },
 ];

@@ -165,13 +165,20 @@ export function prefixContains(prefix: Prefix, addr: Uint8Array): boolean {
 /** Byte positions of the IPv4 address inside an IPv6 address, per prefix length (RFC 6052 §2.2 figure 1). */
 function rfc6052Positions(length: number): number[] {
   switch (length) {
-    case 32: return [4, 5, 6, 7];
-    case 40: return [5, 6, 7, 9];
-    case 48: return [6, 7, 9, 10];
-    case 56: return [7, 9, 10, 11];
-    case 64: return [9, 10, 11, 12];
-    case 96: return [12, 13, 14, 15];
-    default: throw new Error(`prefix length /${length} is not one RFC 6052 allows (32, 40, 48, 56, 64, 96)`);
+    case 32:
+      return [4, 5, 6, 7];
+    case 40:
+      return [5, 6, 7, 9];
+    case 48:
+      return [6, 7, 9, 10];
+    case 56:
+      return [7, 9, 10, 11];
+    case 64:
+      return [9, 10, 11, 12];
+    case 96:
+      return [12, 13, 14, 15];
+    default:
+      throw new Error(`prefix length /${length} is not one RFC 6052 allows (32, 40, 48, 56, 64, 96)`);
   }
 }
 
@@ -196,9 +203,21 @@ export function extractIPv4(prefix: Prefix, v6: Uint8Array): Uint8Array {
 
 /** IPv4 ranges that are not global (IANA IPv4 Special-Purpose Address Registry, RFC 6890). */
 const NON_GLOBAL_IPV4: readonly Prefix[] = [
-  "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-  "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
-  "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+  "0.0.0.0/8",
+  "10.0.0.0/8",
+  "100.64.0.0/10",
+  "127.0.0.0/8",
+  "169.254.0.0/16",
+  "172.16.0.0/12",
+  "192.0.0.0/24",
+  "192.0.2.0/24",
+  "192.88.99.0/24",
+  "192.168.0.0/16",
+  "198.18.0.0/15",
+  "198.51.100.0/24",
+  "203.0.113.0/24",
+  "224.0.0.0/4",
+  "240.0.0.0/4",
 ].map((p) => parsePrefix(p));
 
 /**

@@ -7,8 +7,21 @@
 
 import { formatIP } from "../net/ip.ts";
 
-const ICMP4: Record<number, string> = { 0: "echo reply", 3: "destination unreachable", 8: "echo request", 11: "time exceeded", 12: "parameter problem" };
-const ICMP6: Record<number, string> = { 1: "destination unreachable", 2: "packet too big", 3: "time exceeded", 4: "parameter problem", 128: "echo request", 129: "echo reply" };
+const ICMP4: Record<number, string> = {
+  0: "echo reply",
+  3: "destination unreachable",
+  8: "echo request",
+  11: "time exceeded",
+  12: "parameter problem",
+};
+const ICMP6: Record<number, string> = {
+  1: "destination unreachable",
+  2: "packet too big",
+  3: "time exceeded",
+  4: "parameter problem",
+  128: "echo request",
+  129: "echo reply",
+};
 
 /** Summarises one IPv4 or IPv6 packet in a line. */
 export function describePacket(p: Uint8Array): string {

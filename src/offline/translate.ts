@@ -36,7 +36,9 @@ export function checkIpFraming(p: Uint8Array): void {
   } else if (version === 6) {
     if (p.length < 40) throw new Error(`is truncated: ${p.length} bytes, an IPv6 header needs 40`);
     const total = 40 + ((p[4] << 8) | p[5]);
-    if (total > p.length) throw new Error(`is truncated: the IPv6 payload length says ${total} bytes, ${p.length} are there`);
+    if (total > p.length) {
+      throw new Error(`is truncated: the IPv6 payload length says ${total} bytes, ${p.length} are there`);
+    }
   } else {
     throw new Error(`has IP version ${version}, neither 4 nor 6`);
   }

@@ -5,8 +5,18 @@ import { formatPrefix } from "../../src/net/ip.ts";
 
 Deno.test("flags become a translator config, with defaults for what is not given", () => {
   const { config, layer, positionals } = parseFlags([
-    "--mode", "siit", "--pool6", "2001:db8:100::/40", "--eamt", "2001:db8:3::/120=1.0.0.0/24",
-    "--eamt", "2001:db8:2::/120=10.0.0.0/24", "--udp-zero-csum", "calc", "--zeroize-traffic-class", "a.pkt",
+    "--mode",
+    "siit",
+    "--pool6",
+    "2001:db8:100::/40",
+    "--eamt",
+    "2001:db8:3::/120=1.0.0.0/24",
+    "--eamt",
+    "2001:db8:2::/120=10.0.0.0/24",
+    "--udp-zero-csum",
+    "calc",
+    "--zeroize-traffic-class",
+    "a.pkt",
   ]);
   eq(formatPrefix(config.pool6!), "2001:db8:100::/40");
   eq(config.eamt.map((e) => `${formatPrefix(e.v6)}=${formatPrefix(e.v4)}`), [
@@ -35,13 +45,28 @@ Deno.test("each bad flag gets one sentence naming it", () => {
 
 Deno.test("a config that cannot translate anything is refused as a whole", () => {
   throws(() => checkTranslatorConfig(parseFlags([]).config), /neither pool6 nor eamt/);
-  throws(() => checkTranslatorConfig(parseFlags(["--mode", "nat64", "--eamt", "2001:db8::/128=192.0.2.1"]).config), /needs pool6/);
+  throws(
+    () => checkTranslatorConfig(parseFlags(["--mode", "nat64", "--eamt", "2001:db8::/128=192.0.2.1"]).config),
+    /needs pool6/,
+  );
 });
 
 Deno.test("pool4, static BIB and timeouts parse into the NAT64 settings", () => {
   const { config } = parseFlags([
-    "--mode", "nat64", "--pool6", "64:ff9b::/96", "--pool4", "192.0.2.2:1-3000", "--pool4", "udp,198.51.100.0/30",
-    "--static-bib", "tcp,192.0.2.2#2000,2001:db8::5#2000", "--udp-timeout", "150", "--filtering", "address-dependent",
+    "--mode",
+    "nat64",
+    "--pool6",
+    "64:ff9b::/96",
+    "--pool4",
+    "192.0.2.2:1-3000",
+    "--pool4",
+    "udp,198.51.100.0/30",
+    "--static-bib",
+    "tcp,192.0.2.2#2000,2001:db8::5#2000",
+    "--udp-timeout",
+    "150",
+    "--filtering",
+    "address-dependent",
   ]);
   const n = config.nat64;
   eq(n.pool4.map((r) => `${r.proto} ${formatPrefix(r.prefix)} ${r.firstPort}-${r.lastPort}`), [

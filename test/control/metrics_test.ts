@@ -146,7 +146,10 @@ Deno.test("listen addresses: a bare port stays on loopback; IPv6 needs brackets;
   eq(parseListenAddress("[2001:DB8::0001]"), { hostname: "2001:db8::1", port: 9464 });
   eq(parseListenAddress("192.0.2.1"), { hostname: "192.0.2.1", port: 9464 });
   throws(() => parseListenAddress("::1:9464"), /"::1:9464" is ambiguous: write an IPv6 address in brackets/);
-  throws(() => parseListenAddress("localhost:9464"), /"localhost:9464" is not ADDR, ADDR:PORT or \[IPV6\]:PORT with a literal IP address/);
+  throws(
+    () => parseListenAddress("localhost:9464"),
+    /"localhost:9464" is not ADDR, ADDR:PORT or \[IPV6\]:PORT with a literal IP address/,
+  );
   throws(() => parseListenAddress("127.0.0.1:70000"), /"127.0.0.1:70000" has a port outside 0-65535/);
   throws(() => parseListenAddress("127.0.0.1:"), /"127.0.0.1:" has a port outside 0-65535/);
 });

@@ -24,7 +24,9 @@ Deno.test("the arena is laid out once and memory never grows", () => {
   eq([e.slotCount, e.slotSize], [32, 4096]);
   ok(e.headroom >= 28, `headroom ${e.headroom} leaves no room for IPv4→IPv6 growth`);
   const size = e.memory.buffer.byteLength;
-  for (let i = 0; i < 32; i++) e.load(i, buildPacket({ src: "2001:db8:1::2", dst: "2001:db8:64::203.0.113.5", proto: "udp", size: 1400 }));
+  for (let i = 0; i < 32; i++) {
+    e.load(i, buildPacket({ src: "2001:db8:1::2", dst: "2001:db8:64::203.0.113.5", proto: "udp", size: 1400 }));
+  }
   e.translate(32, 0);
   eq(e.memory.buffer.byteLength, size);
   eq(e.bytes.buffer, e.memory.buffer);
@@ -60,7 +62,10 @@ Deno.test("a batch translates in order, one descriptor per packet, from the righ
 
 Deno.test("the engine refuses a bad configuration and keeps the old one", () => {
   const e = engine();
-  throws(() => e.configureRecords(new TlvWriter().record(TAG.POOL6, new Uint8Array(16), [33])), /refused the configuration: .+/);
+  throws(
+    () => e.configureRecords(new TlvWriter().record(TAG.POOL6, new Uint8Array(16), [33])),
+    /refused the configuration: .+/,
+  );
   throws(() => e.configureRecords(new TlvWriter().record(0x7fff, [1])), /refused the configuration: .+/);
   e.load(0, buildPacket({ src: "2001:db8:1::2", dst: "2001:db8:64::203.0.113.5", proto: "udp" }));
   eq(e.translate(1, 0), 1);

@@ -59,7 +59,15 @@ export function arenaLayout(engine: Engine, opts: EngineOptions): ArenaLayout {
   const twin = new WebAssembly.Instance(engineModule, {}).exports as unknown as RegionExports;
   // The seed keys the NAT64 hashes only, never the layout: any four words will do.
   const [s0, s1, s2, s3] = crypto.getRandomValues(new Uint32Array(4));
-  const rc = twin.nat64_init(opts.slotCount ?? 64, opts.slotSize ?? 2048, opts.sessionCapacity ?? 65536, s0, s1, s2, s3);
+  const rc = twin.nat64_init(
+    opts.slotCount ?? 64,
+    opts.slotSize ?? 2048,
+    opts.sessionCapacity ?? 65536,
+    s0,
+    s1,
+    s2,
+    s3,
+  );
   if (rc !== 0) throw new Error(`the twin engine refused the geometry (${rc})`);
   const slotBase = twin.nat64_slot_base();
   const slotSize = twin.nat64_slot_size();

@@ -1,6 +1,13 @@
 import { deepStrictEqual as eq, throws } from "node:assert/strict";
 import {
-  embedIPv4, extractIPv4, formatIPv6, isGlobalIPv4, parseIPv4, parseIPv6, parsePrefix, prefixContains,
+  embedIPv4,
+  extractIPv4,
+  formatIPv6,
+  isGlobalIPv4,
+  parseIPv4,
+  parseIPv6,
+  parsePrefix,
+  prefixContains,
 } from "../../src/net/ip.ts";
 
 Deno.test("IPv6 text round-trips in RFC 5952 canonical form", () => {

@@ -4,7 +4,16 @@ import { readPcap } from "../../src/pcap/pcap.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 const SAMPLE = new URL("../../scripts/samples/siit-demo.pcap", import.meta.url).pathname;
-const DEMO_FLAGS = ["--pool6", "2001:db8:64::/96", "--eamt", "2001:db8:1::/120=192.0.2.0/24", "--ipv4", "203.0.113.1", "--ipv6", "2001:db8:64::1"];
+const DEMO_FLAGS = [
+  "--pool6",
+  "2001:db8:64::/96",
+  "--eamt",
+  "2001:db8:1::/120=192.0.2.0/24",
+  "--ipv4",
+  "203.0.113.1",
+  "--ipv6",
+  "2001:db8:64::1",
+];
 
 async function nat64(...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {

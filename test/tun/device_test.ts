@@ -87,7 +87,10 @@ Deno.test({
   fn: async () => {
     const on = { "tx-tcp-segmentation": "on", "tx-tcp6-segmentation": "on", "tx-checksum-ip-generic": "on" };
     const off = { "tx-tcp-segmentation": "off", "tx-tcp6-segmentation": "off", "tx-checksum-ip-generic": "off" };
-    const result = await deviceCase(["offloads", "keep0"], (ns) => ns.ip(["tuntap", "add", "dev", "keep0", "mode", "tun"]));
+    const result = await deviceCase(
+      ["offloads", "keep0"],
+      (ns) => ns.ip(["tuntap", "add", "dev", "keep0", "mode", "tun"]),
+    );
     const { withOffloads, without } = result as Record<string, { offloads: string[]; shown: Record<string, string> }>;
     ok(["csum", "tso4", "tso6"].every((o) => withOffloads.offloads.includes(o)), String(withOffloads.offloads));
     eq(withOffloads.shown, on);

@@ -94,7 +94,9 @@ export function buildPacket(spec: PacketSpec): Uint8Array {
     }
   }
   const csumAt = spec.proto === "udp" ? 6 : spec.proto === "tcp" ? 16 : 2;
-  const c = spec.proto === "icmp" && !v6 ? inetChecksum(l4) : inetChecksum(pseudoHeader(src, dst, proto, l4.length), l4);
+  const c = spec.proto === "icmp" && !v6
+    ? inetChecksum(l4)
+    : inetChecksum(pseudoHeader(src, dst, proto, l4.length), l4);
   l4[csumAt] = c >> 8;
   l4[csumAt + 1] = c & 0xff;
   return p;
