@@ -66,13 +66,26 @@ export function tcpClientArgs(opts: ClientOptions, streams: number): string[] {
 
 /** argv of an iperf3 UDP client sending `payload`-byte datagrams as fast as it can. */
 export function udpClientArgs(opts: ClientOptions, payload: number): string[] {
+  return udpArgs(opts, payload, "0");
+}
+
+/** The pacing timer of paced runs, µs: bursts of a few datagrams, not a millisecond's worth at once. */
+const PACING_US = 50;
+
+/** argv of an iperf3 UDP client sending `payload`-byte datagrams paced at `kpps` thousand a second. */
+export function udpPacedArgs(opts: ClientOptions, payload: number, kpps: number): string[] {
+  const bits = Math.round(kpps * 1000 * payload * 8);
+  return [...udpArgs(opts, payload, String(bits)), "--pacing-timer", String(PACING_US)];
+}
+
+function udpArgs(opts: ClientOptions, payload: number, bitsPerSecond: string): string[] {
   return [
     "iperf3",
     "-c",
     opts.target,
     "-u",
     "-b",
-    "0",
+    bitsPerSecond,
     "-l",
     String(payload),
     "-t",
@@ -81,6 +94,27 @@ export function udpClientArgs(opts: ClientOptions, payload: number): string[] {
     "--connect-timeout",
     String(CONNECT_TIMEOUT_MS),
   ];
+}
+
+/**
+ * The highest rate (kpps) at which a trial loses at most `maxLossPct` percent: the
+ * RFC 2544 §26.1 throughput, searched by bisection between 0 and `ceilingKpps` in
+ * `steps` trials (resolution ceiling / 2^steps). `trial(kpps)` runs one paced load and
+ * returns its loss in percent. 0 when even the lowest rate tried loses more.
+ */
+export async function searchLossless(
+  trial: (kpps: number) => Promise<number>,
+  ceilingKpps: number,
+  steps: number,
+  maxLossPct: number,
+): Promise<number> {
+  let good = 0, bad = ceilingKpps;
+  for (let i = 0; i < steps; i++) {
+    const rate = (good + bad) / 2;
+    if ((await trial(rate)) <= maxLossPct) good = rate;
+    else bad = rate;
+  }
+  return good;
 }
 
 type Json = Record<string, unknown>;

@@ -30,6 +30,7 @@ export type MetricKey =
   | "udp64Kpps"
   | "udp64OfferedKpps"
   | "udp64LossPct"
+  | "udp64LosslessKpps"
   | "udp1400Kpps"
   | "udp1400OfferedKpps"
   | "udp1400LossPct"
@@ -66,6 +67,14 @@ export const METRICS: readonly MetricSpec[] = [
     chart: false,
   },
   { key: "udp64LossPct", label: "UDP 64 B loss (%)", digits: 1, ratio: false, better: "lower", chart: false },
+  {
+    key: "udp64LosslessKpps",
+    label: "UDP 64 B at ≤0.1 % loss (kpps)",
+    digits: 1,
+    ratio: true,
+    better: "higher",
+    chart: true,
+  },
   { key: "udp1400Kpps", label: "UDP 1400 B delivered (kpps)", digits: 1, ratio: true, better: "higher", chart: true },
   {
     key: "udp1400OfferedKpps",

@@ -4,7 +4,14 @@
  */
 
 import { deepStrictEqual as eq, ok, throws } from "node:assert/strict";
-import { parseTcpReport, parseUdpReport, tcpClientArgs, udpClientArgs } from "../../scripts/bench/iperf.ts";
+import {
+  parseTcpReport,
+  parseUdpReport,
+  searchLossless,
+  tcpClientArgs,
+  udpClientArgs,
+  udpPacedArgs,
+} from "../../scripts/bench/iperf.ts";
 
 const fixture = (name: string) => Deno.readTextFileSync(new URL(`./fixtures/${name}`, import.meta.url));
 const near = (a: number, b: number, what: string) =>
@@ -75,4 +82,21 @@ Deno.test("client command lines: streams, omitted seconds, unlimited UDP rate an
     "--connect-timeout",
     "3000",
   ]);
+});
+
+Deno.test("paced UDP: the rate in bits per second for the payload, a fine pacing timer", () => {
+  const args = udpPacedArgs({ target: "2001:db8:64::c633:6402", seconds: 2, omit: 0 }, 64, 100);
+  eq(args.slice(args.indexOf("-b"), args.indexOf("-b") + 2), ["-b", "51200000"]);
+  eq(args.slice(-2), ["--pacing-timer", "50"]);
+});
+
+Deno.test("the lossless search bisects to the highest passing rate, and 0 when nothing passes", async () => {
+  const tried: number[] = [];
+  const capacity = (limit: number) => (kpps: number) => {
+    tried.push(kpps);
+    return Promise.resolve(kpps <= limit ? 0.05 : 3);
+  };
+  eq(await searchLossless(capacity(300), 400, 4, 0.1), 300);
+  eq(tried, [200, 300, 350, 325]);
+  eq(await searchLossless(capacity(-1), 400, 3, 0.1), 0);
 });

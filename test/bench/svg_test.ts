@@ -35,9 +35,10 @@ Deno.test("bars: the largest in a panel is full width, the others in proportion;
   eq(tcp, [540, 42, 8, 17]);
   ok(svg.includes(">16.00</text>") && svg.includes(">0.50</text>"));
   // Figures in the sample: TCP 1 ×4, UDP 64 B ×4, RTT median ×4, CPU per Gbit/s ×2; the other
-  // fourteen charted places (TCP 4 streams ×4, UDP 1400 B ×4, RTT p99 ×4, two columns' CPU) say n/a.
+  // eighteen charted places (TCP 4 streams ×4, UDP 64 B lossless ×4, UDP 1400 B ×4, RTT p99 ×4, two
+  // columns' CPU) say n/a.
   eq(bars(svg).length, 14);
-  eq((svg.match(/>n\/a<\/text>/g) ?? []).length, 14);
+  eq((svg.match(/>n\/a<\/text>/g) ?? []).length, 18);
   // A zero is drawn as a 1-pixel bar, so it is visibly a measurement, not a gap.
   ok(bars(svg).some(([, w]) => w === 1));
 });
