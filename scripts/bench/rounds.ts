@@ -11,7 +11,8 @@
 import { type ColumnResult, type ControlStatsResult, type MetricKey, type RoundResult } from "./report.ts";
 import { median } from "./stats.ts";
 
-type Metrics = Partial<Record<MetricKey, number>>;
+/** Figures by metric key. */
+export type Metrics = Partial<Record<MetricKey, number>>;
 
 /** A figure that picks its round, which way is better, and the figures taken from that same round. */
 interface Group {
@@ -24,6 +25,7 @@ const GROUPS: readonly Group[] = [
   { pick: "tcp1Gbps", better: "higher", with: ["cpuPerGbps"] },
   { pick: "tcp4Gbps", better: "higher", with: [] },
   { pick: "udp64Kpps", better: "higher", with: ["udp64OfferedKpps", "udp64LossPct"] },
+  { pick: "udp64LosslessKpps", better: "higher", with: [] },
   { pick: "udp1400Kpps", better: "higher", with: ["udp1400OfferedKpps", "udp1400LossPct"] },
   { pick: "rttMedianUs", better: "lower", with: ["rttP99Us"] },
 ];

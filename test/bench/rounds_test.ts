@@ -2,7 +2,8 @@
 
 import { deepStrictEqual as eq } from "node:assert/strict";
 import { bestOfRounds, columnOf, mergeStats } from "../../scripts/bench/rounds.ts";
-import type { ControlStatsResult, RoundResult } from "../../scripts/bench/report.ts";
+import { type ControlStatsResult, METRICS, type RoundResult } from "../../scripts/bench/report.ts";
+import type { Metrics } from "../../scripts/bench/rounds.ts";
 
 Deno.test("each group comes whole from the round with its best deciding figure", () => {
   const best = bestOfRounds([
@@ -89,4 +90,9 @@ Deno.test("stats checks merged: all query times together, the slowest CLI, the l
   });
   eq(mergeStats([stats([1]), stats([], { status: "failed", note: "no socket", cliMs: null })])?.note, "no socket");
   eq(mergeStats([]), null);
+});
+
+Deno.test("every metric of the table belongs to a group: a round that measured all keeps all", () => {
+  const all = Object.fromEntries(METRICS.map((m, i) => [m.key, i + 1])) as Metrics;
+  eq(Object.keys(bestOfRounds([all])).sort(), METRICS.map((m) => m.key).sort());
 });
