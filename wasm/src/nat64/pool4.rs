@@ -214,10 +214,29 @@ impl<'a> Pool4<'a> {
                 let base = v4_to_u32(e.prefix);
                 let size = 1u64 << (32 - e.prefix_len as u32);
                 let first = if proto == Proto::Icmp { e.first_port } else { e.first_port.max(1) };
+                // Every address the entry brings gets the same bitmap: it is built once,
+                // in the entry's first new set, and copied into the others, so that a
+                // /20 is laid out at memory speed.
+                let mut template = None;
                 for k in 0..size {
-                    let set = self.find_or_add(proto, base.wrapping_add(k as u32));
-                    if first <= e.last_port {
-                        free_ports(&mut self.words[set * WORDS..(set + 1) * WORDS], first, e.last_port);
+                    let addr = base.wrapping_add(k as u32);
+                    let (set, fresh) = match self.find(proto, addr) {
+                        Some(set) => (set as usize, false),
+                        None => (self.add(proto, addr), true),
+                    };
+                    match template {
+                        Some(t) if fresh => self.copy_set(t, set),
+                        _ => {
+                            // A set an earlier entry made takes the union of the ranges.
+                            if fresh {
+                                self.words[set * WORDS..(set + 1) * WORDS].fill(0);
+                                template = Some(set);
+                            }
+                            if first <= e.last_port {
+                                free_ports(&mut self.words[set * WORDS..(set + 1) * WORDS], first, e.last_port);
+                            }
+                            self.recount(set);
+                        }
                     }
                 }
             }
@@ -225,7 +244,6 @@ impl<'a> Pool4<'a> {
         }
         self.ports = [0; 3];
         for set in 0..self.count {
-            self.recount(set);
             let p = self.sets[set].proto as usize;
             self.ports[p] += self.sets[set].free.iter().sum::<u32>();
             self.addresses[set] = self.sets[set].addr;
@@ -255,10 +273,8 @@ impl<'a> Pool4<'a> {
         self.key.hash(&[((addr as u64) << 8) | proto as u64])
     }
 
-    fn find_or_add(&mut self, proto: Proto, addr: u32) -> usize {
-        if let Some(s) = self.find(proto, addr) {
-            return s as usize;
-        }
+    /// A new port set for (`proto`, `addr`), its bitmap and counts left to the caller.
+    fn add(&mut self, proto: Proto, addr: u32) -> usize {
         let s = self.count;
         self.count += 1;
         self.sets[s] = PortSet {
@@ -267,10 +283,16 @@ impl<'a> Pool4<'a> {
             proto: proto as u8,
             _pad: [0; 3],
         };
-        self.words[s * WORDS..(s + 1) * WORDS].fill(0);
         let h = self.hash(proto, addr);
         self.index.insert(h, s as u32);
         s
+    }
+
+    /// Gives set `to` the free ports of set `from`.
+    fn copy_set(&mut self, from: usize, to: usize) {
+        self.words.copy_within(from * WORDS..(from + 1) * WORDS, to * WORDS);
+        self.summary.copy_within(from * SUMMARY..(from + 1) * SUMMARY, to * SUMMARY);
+        self.sets[to].free = self.sets[from].free;
     }
 
     fn recount(&mut self, set: usize) {
@@ -542,6 +564,30 @@ mod tests {
                 assert_eq!(free, (first..=last).contains(&port), "port {} of {}-{}", port, first, last);
             }
         }
+    }
+
+    #[test]
+    fn overlapping_entries_add_their_ranges_and_copied_sets_allocate_like_built_ones() {
+        let entries = [
+            entry(Proto::Udp, [192, 0, 2, 2], 32, 3000, 3001),
+            entry(Proto::Udp, [192, 0, 2, 0], 30, 1024, 2047),
+            entry(Proto::Udp, [192, 0, 2, 0], 31, 5000, 5000),
+        ];
+        with_pool(4, &entries, |pool| {
+            let set = |last: u8| pool.find(Proto::Udp, v4_to_u32([192, 0, 2, last])).unwrap();
+            let free: Vec<u32> = (0..4).map(|a| pool.free_ports(set(a))).collect();
+            assert_eq!(free, [1025, 1025, 1026, 1024]);
+            assert_eq!(pool.usage(Proto::Udp), (0, 4100));
+            let (two, three) = (set(2), set(3));
+            assert!(pool.take(two, 3001) && pool.take(two, 2047) && !pool.take(two, 5000));
+            assert!(!pool.take(three, 3000) && pool.take(three, 1024));
+            let mut got = std::collections::HashSet::new();
+            while let Some(p) = pool.allocate(three, Proto::Udp, 40000, got.len() as u64 * 7919) {
+                assert!((1025..2048).contains(&p), "{}", p);
+                got.insert(p);
+            }
+            assert_eq!(got.len(), 1023);
+        });
     }
 
     #[test]
