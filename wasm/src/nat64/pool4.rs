@@ -227,7 +227,8 @@ impl<'a> Pool4<'a> {
                     match template {
                         Some(t) if fresh => self.copy_set(t, set),
                         _ => {
-                            // A set an earlier entry made takes the union of the ranges.
+                            // The entry's first new set is built and becomes the template;
+                            // a set an earlier entry made adds this range to its own.
                             if fresh {
                                 self.words[set * WORDS..(set + 1) * WORDS].fill(0);
                                 template = Some(set);
