@@ -11,6 +11,8 @@
  */
 
 import { engineModule } from "./module.ts";
+import type { Pool4Range } from "../config/schema.ts";
+import { prefixContains } from "../net/ip.ts";
 import { encodeTranslatorConfig, type EngineConfig, TAG, type TlvWriter } from "./config_tlv.ts";
 import { decodeSessionEvent, EVENT_RECORD, type SessionEvent } from "./session_events.ts";
 import {
@@ -27,7 +29,17 @@ import {
 } from "./nat64_records.ts";
 
 /** The ABI version this host speaks (`ABI_VERSION` in `wasm/src/lib.rs`). */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
+
+/**
+ * The fewest (protocol, pool4 address) pairs the NAT64 tables are laid out for (16
+ * addresses for all three protocols, 400 KB), so that a reload adding a few addresses
+ * to a small pool4 still fits.
+ */
+export const MIN_POOL4_PAIRS = 48;
+
+/** The most (protocol, pool4 address) pairs the engine lays out (`MAX_PORT_SETS` in `wasm/src/nat64/state.rs`). */
+export const MAX_POOL4_PAIRS = 12288;
 
 /** Output kinds (`OUT_*` in `wasm/src/lib.rs`). */
 export const OutputKind = { TRANSLATED: 0, ICMP_ERROR: 1, FRAGMENT: 2, PROBE: 3 } as const;
@@ -94,6 +106,29 @@ export interface EngineOptions {
   slotSize?: number;
   /** Stateful NAT64 session capacity (default 65536). */
   sessionCapacity?: number;
+  /**
+   * (protocol, address) pairs of the pool4 the tables must hold (see {@link pool4Pairs});
+   * at least {@link MIN_POOL4_PAIRS} are laid out. A later configuration with more is refused.
+   */
+  pool4Pairs?: number;
+}
+
+/**
+ * The (protocol, address) pairs of a pool4: the distinct addresses of each protocol,
+ * added up over TCP, UDP and ICMP. Prefixes either nest or are disjoint, so the
+ * addresses of a protocol are the sizes of its outermost prefixes, as the engine counts
+ * them when it checks a configuration against its tables.
+ */
+export function pool4Pairs(pool4: readonly Pool4Range[]): number {
+  let pairs = 0;
+  pool4.forEach((r, i) => {
+    const nested = pool4.some((o, j) =>
+      j !== i && o.proto === r.proto && o.prefix.length <= r.prefix.length && prefixContains(o.prefix, r.prefix.addr) &&
+      (o.prefix.length < r.prefix.length || j < i)
+    );
+    if (!nested) pairs += 2 ** (32 - r.prefix.length);
+  });
+  return pairs;
 }
 
 interface Exports {
@@ -103,6 +138,7 @@ interface Exports {
     slotCount: number,
     slotSize: number,
     sessionCapacity: number,
+    pool4Pairs: number,
     seed0: number,
     seed1: number,
     seed2: number,
@@ -148,6 +184,9 @@ const INIT_ERRORS: Record<number, string> = {
   [-3]: "linear memory could not grow to the requested size",
   [-4]: "the session capacity is too large for the NAT64 tables",
 };
+
+/** `nat64_init`'s code for more pool4 pairs than it lays out. */
+const TOO_MANY_POOL4_PAIRS = -5;
 
 /** One WebAssembly instance of the translator with its packet arena. */
 export class Engine {
@@ -210,7 +249,25 @@ export class Engine {
     // The stateful tables' hashes and port choice are keyed with a secret, so that
     // remote hosts can neither aim collisions nor predict ports.
     const [s0, s1, s2, s3] = crypto.getRandomValues(new Uint32Array(4));
-    const rc = x.nat64_init(opts.slotCount ?? 64, opts.slotSize ?? 2048, opts.sessionCapacity ?? 65536, s0, s1, s2, s3);
+    const pairs = opts.pool4Pairs ?? 0;
+    // A count beyond 32 bits (a /0) is passed as the largest u32, which the engine refuses
+    // all the same, instead of wrapping around to a small one.
+    const layout = Math.min(Math.max(MIN_POOL4_PAIRS, pairs), 0xffffffff);
+    const rc = x.nat64_init(
+      opts.slotCount ?? 64,
+      opts.slotSize ?? 2048,
+      opts.sessionCapacity ?? 65536,
+      layout,
+      s0,
+      s1,
+      s2,
+      s3,
+    );
+    if (rc === TOO_MANY_POOL4_PAIRS) {
+      throw new Error(
+        `engine start-up failed: pool4 has ${pairs} (protocol, address) pairs, more than the ${MAX_POOL4_PAIRS} the engine lays out at most`,
+      );
+    }
     if (rc !== 0) throw new Error(`engine start-up failed: ${INIT_ERRORS[rc] ?? `error ${rc}`}`);
     return new Engine(x);
   }

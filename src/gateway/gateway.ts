@@ -14,6 +14,7 @@ import { configureInterface } from "../tun/interface.ts";
 import type { DatapathExit } from "../datapath/loop.ts";
 import { QueueWorker } from "../datapath/queue.ts";
 import type { QueueInit } from "../datapath/protocol.ts";
+import { pool4Pairs } from "../engine/engine.ts";
 import { ControlServer } from "../control/server.ts";
 import { MetricsServer } from "../control/metrics.ts";
 import type { Logger } from "../control/logger.ts";
@@ -229,6 +230,7 @@ export class Gateway {
             slotCount: SLOTS,
             slotSize: vnet ? OFFLOAD_SLOT_SIZE : config.run.tunMtu + SLOT_SPARE,
             sessionCapacity: stateful ? config.translator.nat64.sessionCapacity : 0,
+            pool4Pairs: pool4Pairs(config.translator.nat64.pool4),
           },
           translator: { ...translator, offloads: vnet },
           options: { sessionEvents: config.operator.logSessions },

@@ -11,7 +11,7 @@ import { loggerOptions } from "../control/keys.ts";
 import { GATEWAY_KEYS, loadGatewayConfig } from "./config.ts";
 import { Gateway } from "./gateway.ts";
 import { formatPrefix } from "../net/ip.ts";
-import { Engine } from "../engine/engine.ts";
+import { Engine, pool4Pairs } from "../engine/engine.ts";
 
 /** Usage text of `run`. */
 export const RUN_HELP = `usage: nat64 run [--config FILE] [flags]
@@ -57,7 +57,8 @@ export async function checkConfigCommand(args: string[]): Promise<number> {
   const loaded = await loadGatewayConfig(["--config", file, ...rest]);
   const t = loaded.config.translator;
   // The engine has the last word: what it would refuse at start-up is refused here too.
-  Engine.create({ slotCount: 1, sessionCapacity: t.nat64.sessionCapacity }).configure(t, {
+  const engine = { slotCount: 1, sessionCapacity: t.nat64.sessionCapacity, pool4Pairs: pool4Pairs(t.nat64.pool4) };
+  Engine.create(engine).configure(t, {
     sessionEvents: loaded.config.operator.logSessions,
   });
   const parts = [

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Engine } from "../engine/engine.ts";
+import { Engine, pool4Pairs } from "../engine/engine.ts";
 import { checkTranslatorConfig } from "../config/schema.ts";
 import { keysHelp, parseFlags } from "../config/flags.ts";
 import { type CapturedPacket, readPcap, writePcap } from "../pcap/pcap.ts";
@@ -192,6 +192,7 @@ export async function runTranslate(args: string[]): Promise<number> {
   const engine = Engine.create({
     slotSize: Math.max(2048, largest + 256),
     sessionCapacity: flags.config.nat64.sessionCapacity,
+    pool4Pairs: pool4Pairs(flags.config.nat64.pool4),
   });
   engine.configure(flags.config);
   const emitted = translateItems(engine, items);

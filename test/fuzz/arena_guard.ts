@@ -10,7 +10,7 @@
  * addresses are checked against the engine's own before use.
  */
 
-import { Engine, type EngineOptions } from "../../src/engine/engine.ts";
+import { Engine, type EngineOptions, MIN_POOL4_PAIRS } from "../../src/engine/engine.ts";
 import { engineModule } from "../../src/engine/module.ts";
 
 /** Region addresses of an engine's arena (byte offsets into linear memory). */
@@ -35,6 +35,7 @@ interface RegionExports {
     slotCount: number,
     slotSize: number,
     sessionCapacity: number,
+    pool4Pairs: number,
     seed0: number,
     seed1: number,
     seed2: number,
@@ -63,6 +64,7 @@ export function arenaLayout(engine: Engine, opts: EngineOptions): ArenaLayout {
     opts.slotCount ?? 64,
     opts.slotSize ?? 2048,
     opts.sessionCapacity ?? 65536,
+    Math.max(MIN_POOL4_PAIRS, opts.pool4Pairs ?? 0),
     s0,
     s1,
     s2,

@@ -37,6 +37,8 @@ pub enum InitError {
     OutOfMemory = -3,
     /// The session capacity is too large to lay the NAT64 tables out.
     BadCapacity = -4,
+    /// More pool4 (protocol, address) pairs than `crate::nat64::MAX_PORT_SETS`.
+    TooManyPool4Pairs = -5,
 }
 
 /// Offsets (from the arena base) and sizes of every region.

@@ -22,7 +22,7 @@ use crate::config::{Config, ConfigError, Mode};
 use crate::context::{Tx, SCRATCH_LEN};
 use crate::counters::{self, Counter, Counters};
 use crate::ipid::IdGen;
-use crate::nat64::{Capacity, Exporter, FragmentKey, Gauges, Importer, Nat64};
+use crate::nat64::{Capacity, Exporter, FragmentKey, Gauges, Importer, InitError as Nat64InitError, Nat64};
 use crate::offload::{self, VnetHeader};
 use crate::ratelimit::TokenBucket;
 use crate::traffic;
@@ -125,12 +125,19 @@ impl Engine {
     }
 
     /// Lays out and reserves the arena (first call only), with stateful NAT64 tables
-    /// for `session_capacity` sessions (none when 0) keyed with `seed`.
-    pub fn init(&mut self, slot_count: u32, slot_size: u32, session_capacity: u32, seed: [u8; 16]) -> Result<(), InitError> {
-        let capacity = if session_capacity == 0 { None } else { Some(Capacity::for_sessions(session_capacity)) };
+    /// for `session_capacity` sessions and `pool4_pairs` (protocol, pool4 address) pairs
+    /// (no tables when `session_capacity` is 0) keyed with `seed`.
+    pub fn init(&mut self, slot_count: u32, slot_size: u32, session_capacity: u32, pool4_pairs: u32, seed: [u8; 16]) -> Result<(), InitError> {
+        let capacity = if session_capacity == 0 { None } else { Some(Capacity::new(session_capacity, pool4_pairs)) };
         let header = (core::mem::size_of::<Nat64>() + 7) & !7;
         let nat64_len = match capacity {
-            Some(c) => header + Nat64::bytes_needed(&c).map_err(|_| InitError::BadCapacity)?,
+            Some(c) => {
+                header
+                    + Nat64::bytes_needed(&c).map_err(|e| match e {
+                        Nat64InitError::TooManyPortSets => InitError::TooManyPool4Pairs,
+                        _ => InitError::BadCapacity,
+                    })?
+            }
             None => 0,
         };
         let layout = Layout::new(slot_count, slot_size, nat64_len)?;
@@ -580,10 +587,15 @@ mod tests {
         let mut e = Box::new(Engine::new());
         assert_eq!(e.configure(0), Err(()));
         assert_eq!(e.translate(1, 0.0), 0);
-        assert_eq!(e.init(0, 2048, 0, [0; 16]), Err(InitError::BadGeometry));
-        e.init(4, 2048, 0, [0; 16]).unwrap();
-        assert_eq!(e.init(4, 2048, 0, [0; 16]), Ok(()));
-        assert_eq!(e.init(8, 2048, 0, [0; 16]), Err(InitError::AlreadyInitialized));
+        assert_eq!(e.init(0, 2048, 0, 0, [0; 16]), Err(InitError::BadGeometry));
+        e.init(4, 2048, 0, 0, [0; 16]).unwrap();
+        assert_eq!(e.init(4, 2048, 0, 0, [0; 16]), Ok(()));
+        assert_eq!(e.init(8, 2048, 0, 0, [0; 16]), Err(InitError::AlreadyInitialized));
+        let mut e = Box::new(Engine::new());
+        assert_eq!(e.init(4, 2048, 1024, crate::nat64::MAX_PORT_SETS + 1, [0; 16]), Err(InitError::TooManyPool4Pairs));
+        assert_eq!(e.init(4, 2048, 1 << 30, 48, [0; 16]), Err(InitError::BadCapacity));
+        e.init(4, 2048, 1024, 768, [0; 16]).unwrap();
+        assert_eq!(e.init(4, 2048, 1024, 48, [0; 16]), Err(InitError::AlreadyInitialized), "the pairs are part of the geometry");
     }
 
     /// xorshift64*, for reproducible noise.

@@ -32,9 +32,14 @@
 //! in front of the packet it quotes. A translated ICMP error is rebuilt and written
 //! from the first byte of its slot (it is at most 1280 bytes). `nat64_out_capacity()`
 //! is `slot_count + spill bytes / 64`; the config buffer holds 32768 bytes, the state
-//! buffer 65536. The NAT64 tables take at most 128 bytes per session of capacity plus
-//! about 0.9 MB (pool4 bitmaps, stored SYNs, fragments, 4096 session events); a
-//! capacity of 0 lays out none, and stateful NAT64 is then refused.
+//! buffer 65536. The NAT64 tables take at most 128 bytes per session of capacity, at
+//! most 8,360 bytes per pool4 (protocol, address) pair (a port bitmap), and about 0.5 MB
+//! (stored SYNs, fragments, 4096 session events); a session capacity of 0 lays out
+//! none, and stateful NAT64 is then refused. The host counts the pairs of its pool4 —
+//! the distinct addresses of each protocol, added up over TCP, UDP and ICMP — and
+//! passes at least that many to `nat64_init`, at most [`nat64::MAX_PORT_SETS`] (12288,
+//! about 100 MB); a configuration whose pool4 has more pairs than were laid out is
+//! refused (growing pool4 needs a new instance).
 //!
 //! # Translating a batch
 //! The host fills slots `0..count`, writes their lengths, and calls
@@ -164,7 +169,7 @@
 //! | function | returns |
 //! |---|---|
 //! | `nat64_abi_version() -> u32` | [`ABI_VERSION`] |
-//! | `nat64_init(slot_count: u32, slot_size: u32, session_capacity: u32, seed0: u32, seed1: u32, seed2: u32, seed3: u32) -> i32` | 0, or a negative [`InitError`] code (-1 already initialised with another geometry, -2 slot count or size out of range, -3 memory could not grow, -4 session capacity too large); only the first call lays out memory, a repeat with the same geometry returns 0. The four seed words (16 random bytes from the host) key the NAT64 tables' hashes and port choice, so that remote hosts can neither aim collisions nor predict ports |
+//! | `nat64_init(slot_count: u32, slot_size: u32, session_capacity: u32, pool4_pairs: u32, seed0: u32, seed1: u32, seed2: u32, seed3: u32) -> i32` | 0, or a negative [`InitError`] code (-1 already initialised with another geometry, -2 slot count or size out of range, -3 memory could not grow, -4 session capacity too large, -5 `pool4_pairs` above [`nat64::MAX_PORT_SETS`]); only the first call lays out memory, a repeat with the same geometry returns 0. `pool4_pairs` is the number of (protocol, pool4 address) pairs the NAT64 tables hold (see Memory; ignored when `session_capacity` is 0). The four seed words (16 random bytes from the host) key the NAT64 tables' hashes and port choice, so that remote hosts can neither aim collisions nor predict ports |
 //! | `nat64_slot_base() -> u32`, `nat64_slot_size() -> u32`, `nat64_slot_count() -> u32`, `nat64_headroom() -> u32` | the slot geometry |
 //! | `nat64_in_len_base() -> u32` | address of the input length array |
 //! | `nat64_out_base() -> u32`, `nat64_out_capacity() -> u32` | the output descriptor array and how many it holds |
@@ -250,7 +255,7 @@ pub const OUT_FRAGMENT: u32 = 2;
 pub const OUT_PROBE: u32 = 3;
 
 /// Version of this ABI; the host refuses a module whose version it does not know.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// The one engine of this instance. WebAssembly instances are single-threaded and
 /// the host calls one export at a time, so exclusive access holds.
@@ -274,12 +279,13 @@ pub extern "C" fn nat64_abi_version() -> u32 {
 
 /// See the ABI table above.
 #[no_mangle]
-pub extern "C" fn nat64_init(slot_count: u32, slot_size: u32, session_capacity: u32, seed0: u32, seed1: u32, seed2: u32, seed3: u32) -> i32 {
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn nat64_init(slot_count: u32, slot_size: u32, session_capacity: u32, pool4_pairs: u32, seed0: u32, seed1: u32, seed2: u32, seed3: u32) -> i32 {
     let mut seed = [0u8; 16];
     for (i, w) in [seed0, seed1, seed2, seed3].iter().enumerate() {
         seed[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
     }
-    match engine().init(slot_count, slot_size, session_capacity, seed) {
+    match engine().init(slot_count, slot_size, session_capacity, pool4_pairs, seed) {
         Ok(()) => 0,
         Err(e) => e as i32,
     }
@@ -490,10 +496,12 @@ mod tests {
     fn exports_follow_the_documented_abi() {
         assert_eq!(nat64_abi_version(), ABI_VERSION);
         assert_eq!(nat64_slot_base(), 0, "nothing before init");
-        assert_eq!(nat64_init(0, 2048, 0, 1, 2, 3, 4), -2);
-        assert_eq!(nat64_init(4, 2048, 1024, 1, 2, 3, 4), 0);
-        assert_eq!(nat64_init(4, 2048, 1024, 1, 2, 3, 4), 0);
-        assert_eq!(nat64_init(8, 2048, 1024, 1, 2, 3, 4), -1);
+        assert_eq!(nat64_init(0, 2048, 0, 48, 1, 2, 3, 4), -2);
+        assert_eq!(nat64_init(4, 2048, 1024, nat64::MAX_PORT_SETS + 1, 1, 2, 3, 4), -5);
+        assert_eq!(nat64_init(4, 2048, 1024, 48, 1, 2, 3, 4), 0);
+        assert_eq!(nat64_init(4, 2048, 1024, 48, 1, 2, 3, 4), 0);
+        assert_eq!(nat64_init(8, 2048, 1024, 48, 1, 2, 3, 4), -1);
+        assert_eq!(nat64_init(4, 2048, 1024, 96, 1, 2, 3, 4), -1);
         assert_eq!((nat64_slot_count(), nat64_slot_size(), nat64_headroom()), (4, 2048, 64));
         assert_eq!(nat64_config_capacity(), 32768);
         assert_eq!(nat64_counter_count() as usize, counters::COUNT);

@@ -18,6 +18,9 @@ pub struct Host {
     pub l: Layout,
 }
 
+/// (protocol, pool4 address) pairs of the tables: room for every pool4 the tests configure.
+pub const POOL4_PAIRS: u32 = 48;
+
 /// One output: (bytes, slot, kind).
 pub type Output = (Vec<u8>, u32, u32);
 
@@ -35,7 +38,7 @@ impl Host {
     /// An engine of `slots` slots of `slot_size` bytes and tables for `sessions` sessions.
     pub fn with_geometry(slots: u32, slot_size: u32, sessions: u32) -> Host {
         let mut e = Box::new(Engine::new());
-        e.init(slots, slot_size, sessions, *b"test seed bytes!").unwrap();
+        e.init(slots, slot_size, sessions, POOL4_PAIRS, *b"test seed bytes!").unwrap();
         let l = e.layout().unwrap();
         Host { e, l }
     }

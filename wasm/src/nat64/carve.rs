@@ -18,6 +18,8 @@ pub enum InitError {
     /// A capacity is zero where at least one entry is required, or too large to index
     /// with 32 bits.
     BadCapacity,
+    /// More (protocol, pool4 address) pairs than [`super::state::MAX_PORT_SETS`].
+    TooManyPortSets,
 }
 
 /// Records the tables keep in carved arrays.

@@ -10,8 +10,9 @@
 //! Per session the tables take at most 124 bytes (session 16 + BIB entry 32 + host 28,
 //! plus 4 bytes of link and ≤ 4 bytes of bucket per index: 2 session indexes, the
 //! session queue links, 2 BIB indexes, 1 host index) — `cargo test` checks the marginal
-//! cost stays ≤ 128. pool4 takes 8.3 KiB per (protocol, address) pair, independent of
-//! sessions. Every index is a chained hash table keyed with SipHash-1-3 and a 16-byte
+//! cost stays ≤ 128. pool4 takes at most 8,360 bytes per (protocol, address) pair
+//! [`Capacity::port_sets`] lays out (the host counts the pairs of its pool4), independent
+//! of sessions. Every index is a chained hash table keyed with SipHash-1-3 and a 16-byte
 //! secret seed from the host, with a load factor between 1 and 2, so lookups cost the
 //! same at 10^3 and 10^6 live sessions and remote hosts cannot aim collisions.
 //!
@@ -137,7 +138,7 @@ pub use listing::{ListFilter, Page};
 pub use pool4::{Pool4Entry, Pool4Error, Pool4Problem};
 pub use settings::{ConfigError, Filtering, Nat64Config, StaticBib, StaticBibProblem};
 pub use snapshot::{Exporter, ImportSummary, Importer, SnapshotError};
-pub use state::{Capacity, ExpireSummary, Expired, Gauges, Nat64, Occupancy};
+pub use state::{Capacity, ExpireSummary, Expired, Gauges, Nat64, Occupancy, MAX_PORT_SETS};
 pub use tcp::{TcpFlags, TcpState};
 pub use timeouts::{TimeoutClass, TimeoutError, Timeouts};
 pub use types::{Addr4, Addr6, Flow4, Flow6, Mapping, Proto, Refusal};

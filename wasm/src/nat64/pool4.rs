@@ -2,6 +2,8 @@
 //!
 //! The pool is a list of [`Pool4Entry`] (protocol, IPv4 prefix, port range). Each
 //! (protocol, address) pair becomes a *port set*: a two-level bitmap of its free ports.
+//! The host says at init how many port sets to lay out (the pairs of its pool4); a
+//! configuration with more pairs is refused, one with fewer leaves sets unused.
 //! Bit order puts even and odd ports in separate halves (`bit = (port & 1) << 15 |
 //! port >> 1`), so each of the four *segments* — well-known (0–1023) even, well-known
 //! odd, high (1024–65535) even, high odd — is one contiguous, word-aligned bit range. A
@@ -54,8 +56,13 @@ pub enum Pool4Problem {
     HostBits,
     /// `first_port` is above `last_port`.
     PortRange,
-    /// The pool holds more (protocol, address) pairs than the port-set capacity.
-    TooManyAddresses,
+    /// The pool holds more (protocol, address) pairs than the port sets laid out at init.
+    TooManyAddresses {
+        /// (protocol, address) pairs of the whole pool.
+        pairs: u64,
+        /// Port sets laid out.
+        capacity: u32,
+    },
 }
 
 /// A pool4 entry that cannot be used.
@@ -132,7 +139,7 @@ pub struct Pool4<'a> {
 }
 
 impl<'a> Pool4<'a> {
-    /// Carves room for `capacity` port sets (8.3 KiB each); the pool starts empty.
+    /// Carves room for `capacity` port sets (8.2 KiB each); the pool starts empty.
     pub fn carve(c: &mut Carver<'a>, capacity: usize, key: SipKey) -> Result<Self, InitError> {
         Ok(Pool4 {
             sets: c.take::<PortSet>(capacity)?,
@@ -167,8 +174,11 @@ impl<'a> Pool4<'a> {
             }
         }
         // Prefixes either nest or are disjoint, so the distinct addresses of a protocol
-        // are the sizes of its outermost prefixes added up.
+        // are the sizes of its outermost prefixes added up. The error names the entry
+        // that went past the capacity and the size of the whole pool.
+        let capacity = self.sets.len() as u32;
         let mut total: u64 = 0;
+        let mut beyond = None;
         for (i, e) in entries.iter().enumerate() {
             let nested = entries.iter().enumerate().any(|(j, o)| {
                 j != i
@@ -179,15 +189,18 @@ impl<'a> Pool4<'a> {
             });
             if !nested {
                 total += 1u64 << (32 - e.prefix_len as u32);
-                if total > self.sets.len() as u64 {
-                    return Err(Pool4Error {
-                        entry: i,
-                        problem: Pool4Problem::TooManyAddresses,
-                    });
+                if total > capacity as u64 && beyond.is_none() {
+                    beyond = Some(i);
                 }
             }
         }
-        Ok(())
+        match beyond {
+            Some(entry) => Err(Pool4Error {
+                entry,
+                problem: Pool4Problem::TooManyAddresses { pairs: total, capacity },
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Replaces the pool with `entries` (already validated): every port of the ranges is
@@ -200,16 +213,31 @@ impl<'a> Pool4<'a> {
             for e in entries.iter().filter(|e| e.proto == proto) {
                 let base = v4_to_u32(e.prefix);
                 let size = 1u64 << (32 - e.prefix_len as u32);
+                let first = if proto == Proto::Icmp { e.first_port } else { e.first_port.max(1) };
+                // Every address the entry brings gets the same bitmap: it is built once,
+                // in the entry's first new set, and copied into the others, so that a
+                // /20 is laid out at memory speed.
+                let mut template = None;
                 for k in 0..size {
-                    let set = self.find_or_add(proto, base.wrapping_add(k as u32));
-                    let first = if proto == Proto::Icmp { e.first_port } else { e.first_port.max(1) };
-                    if first > e.last_port {
-                        continue;
-                    }
-                    let words = &mut self.words[set * WORDS..(set + 1) * WORDS];
-                    for port in first..=e.last_port {
-                        let b = bit_of(port);
-                        words[b / 64] |= 1 << (b % 64);
+                    let addr = base.wrapping_add(k as u32);
+                    let (set, fresh) = match self.find(proto, addr) {
+                        Some(set) => (set as usize, false),
+                        None => (self.add(proto, addr), true),
+                    };
+                    match template {
+                        Some(t) if fresh => self.copy_set(t, set),
+                        _ => {
+                            // The entry's first new set is built and becomes the template;
+                            // a set an earlier entry made adds this range to its own.
+                            if fresh {
+                                self.words[set * WORDS..(set + 1) * WORDS].fill(0);
+                                template = Some(set);
+                            }
+                            if first <= e.last_port {
+                                free_ports(&mut self.words[set * WORDS..(set + 1) * WORDS], first, e.last_port);
+                            }
+                            self.recount(set);
+                        }
                     }
                 }
             }
@@ -217,7 +245,6 @@ impl<'a> Pool4<'a> {
         }
         self.ports = [0; 3];
         for set in 0..self.count {
-            self.recount(set);
             let p = self.sets[set].proto as usize;
             self.ports[p] += self.sets[set].free.iter().sum::<u32>();
             self.addresses[set] = self.sets[set].addr;
@@ -247,10 +274,8 @@ impl<'a> Pool4<'a> {
         self.key.hash(&[((addr as u64) << 8) | proto as u64])
     }
 
-    fn find_or_add(&mut self, proto: Proto, addr: u32) -> usize {
-        if let Some(s) = self.find(proto, addr) {
-            return s as usize;
-        }
+    /// A new port set for (`proto`, `addr`), its bitmap and counts left to the caller.
+    fn add(&mut self, proto: Proto, addr: u32) -> usize {
         let s = self.count;
         self.count += 1;
         self.sets[s] = PortSet {
@@ -259,10 +284,16 @@ impl<'a> Pool4<'a> {
             proto: proto as u8,
             _pad: [0; 3],
         };
-        self.words[s * WORDS..(s + 1) * WORDS].fill(0);
         let h = self.hash(proto, addr);
         self.index.insert(h, s as u32);
         s
+    }
+
+    /// Gives set `to` the free ports of set `from`.
+    fn copy_set(&mut self, from: usize, to: usize) {
+        self.words.copy_within(from * WORDS..(from + 1) * WORDS, to * WORDS);
+        self.summary.copy_within(from * SUMMARY..(from + 1) * SUMMARY, to * SUMMARY);
+        self.sets[to].free = self.sets[from].free;
     }
 
     fn recount(&mut self, set: usize) {
@@ -425,6 +456,33 @@ impl<'a> Pool4<'a> {
     }
 }
 
+/// Marks ports `first..=last` free in one port set's bitmap, a word at a time: the even
+/// ports of the range are one run of bits, the odd ports another (see the bit order in
+/// the module documentation), so a /20 pool4 is laid out in milliseconds.
+fn free_ports(words: &mut [u64], first: u16, last: u16) {
+    let (first, last) = (first as usize, last as usize);
+    for parity in 0..2 {
+        let lo = first + ((first ^ parity) & 1);
+        if lo > last {
+            continue;
+        }
+        let hi = last - ((last ^ parity) & 1);
+        set_bits(words, parity << 15 | lo >> 1, (parity << 15 | hi >> 1) + 1);
+    }
+}
+
+/// Sets bits `a..b` of a bitmap.
+fn set_bits(words: &mut [u64], a: usize, b: usize) {
+    let mut bit = a;
+    while bit < b {
+        let (w, from) = (bit / 64, bit % 64);
+        let to = (b - w * 64).min(64);
+        let run = if to - from == 64 { u64::MAX } else { ((1u64 << (to - from)) - 1) << from };
+        words[w] |= run;
+        bit = w * 64 + to;
+    }
+}
+
 /// The netmask of a prefix length (host order).
 #[inline]
 pub fn mask(len: u8) -> u32 {
@@ -481,7 +539,7 @@ mod tests {
             (entry(Proto::Udp, [192, 0, 2, 0], 33, 1, 2), Pool4Problem::PrefixLength),
             (entry(Proto::Udp, [192, 0, 2, 1], 24, 1, 2), Pool4Problem::HostBits),
             (entry(Proto::Udp, [192, 0, 2, 8], 32, 9, 2), Pool4Problem::PortRange),
-            (entry(Proto::Tcp, [192, 0, 2, 0], 29, 1, 2), Pool4Problem::TooManyAddresses),
+            (entry(Proto::Tcp, [192, 0, 2, 0], 29, 1, 2), Pool4Problem::TooManyAddresses { pairs: 10, capacity: 4 }),
         ];
         for (bad, problem) in cases {
             assert_eq!(pool.validate(&[good, bad]), Err(Pool4Error { entry: 1, problem }));
@@ -493,6 +551,57 @@ mod tests {
             entry(Proto::Udp, [192, 0, 2, 0], 30, 5, 6),
         ];
         assert_eq!(pool.validate(&nested), Ok(()));
+    }
+
+    #[test]
+    fn port_ranges_free_exactly_their_ports() {
+        let ranges = [(0, 0), (1, 1), (0, 1), (1, 2), (63, 64), (127, 130), (1000, 1099), (1023, 1024), (2, 65534), (65535, 65535), (0, 65535)];
+        for &(first, last) in &ranges {
+            let mut words = [0u64; WORDS];
+            free_ports(&mut words, first, last);
+            for port in 0..=u16::MAX {
+                let b = bit_of(port);
+                let free = words[b / 64] & (1 << (b % 64)) != 0;
+                assert_eq!(free, (first..=last).contains(&port), "port {} of {}-{}", port, first, last);
+            }
+        }
+    }
+
+    #[test]
+    fn overlapping_entries_add_their_ranges_and_copied_sets_allocate_like_built_ones() {
+        let entries = [
+            entry(Proto::Udp, [192, 0, 2, 2], 32, 3000, 3001),
+            entry(Proto::Udp, [192, 0, 2, 0], 30, 1024, 2047),
+            entry(Proto::Udp, [192, 0, 2, 0], 31, 5000, 5000),
+        ];
+        with_pool(4, &entries, |pool| {
+            let set = |last: u8| pool.find(Proto::Udp, v4_to_u32([192, 0, 2, last])).unwrap();
+            let free: Vec<u32> = (0..4).map(|a| pool.free_ports(set(a))).collect();
+            assert_eq!(free, [1025, 1025, 1026, 1024]);
+            assert_eq!(pool.usage(Proto::Udp), (0, 4100));
+            let (two, three) = (set(2), set(3));
+            assert!(pool.take(two, 3001) && pool.take(two, 2047) && !pool.take(two, 5000));
+            assert!(!pool.take(three, 3000) && pool.take(three, 1024));
+            let mut got = std::collections::HashSet::new();
+            while let Some(p) = pool.allocate(three, Proto::Udp, 40000, got.len() as u64 * 7919) {
+                assert!((1025..2048).contains(&p), "{}", p);
+                got.insert(p);
+            }
+            assert_eq!(got.len(), 1023);
+        });
+    }
+
+    #[test]
+    fn too_many_addresses_names_the_entry_and_the_whole_pool() {
+        let key = SipKey::from_seed(&[1; 16]);
+        let mut region = Region::for_layout(|c| Pool4::carve(c, 768, key).map(|_| ()));
+        let mut c = region.carver();
+        let pool = Pool4::carve(&mut c, 768, key).unwrap();
+        let slash24 = |proto| entry(proto, [198, 18, 0, 0], 24, 1, 65535);
+        assert_eq!(pool.validate(&[slash24(Proto::Tcp), slash24(Proto::Udp), slash24(Proto::Icmp)]), Ok(()));
+        let wider = [slash24(Proto::Tcp), slash24(Proto::Udp), slash24(Proto::Icmp), entry(Proto::Udp, [198, 18, 1, 0], 24, 1, 65535), entry(Proto::Tcp, [198, 18, 1, 0], 30, 1, 2)];
+        let problem = Pool4Problem::TooManyAddresses { pairs: 1028, capacity: 768 };
+        assert_eq!(pool.validate(&wider), Err(Pool4Error { entry: 3, problem }));
     }
 
     #[test]

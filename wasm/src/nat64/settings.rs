@@ -1,5 +1,7 @@
 //! The runtime configuration of the stateful tables and its validation errors.
 
+use core::fmt;
+
 use super::pool4::{mask, Pool4Entry, Pool4Error, Pool4Problem};
 use super::timeouts::{TimeoutError, Timeouts};
 use super::types::{v4_to_u32, Addr4, Addr6, Proto};
@@ -123,15 +125,32 @@ impl ConfigError {
         }
     }
 
-    /// What is wrong, as a sentence fragment.
-    pub fn reason(&self) -> &'static str {
-        match self {
+    /// What is wrong, as a sentence fragment to format.
+    pub fn reason(&self) -> Reason {
+        Reason(*self)
+    }
+}
+
+/// [`ConfigError::reason`]: written with `{}`, without allocating.
+pub struct Reason(ConfigError);
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self.0 {
             ConfigError::Timeout(t) => t.reason,
             ConfigError::Pool4(p) => match p.problem {
                 Pool4Problem::PrefixLength => "has a prefix length above 32",
                 Pool4Problem::HostBits => "has address bits set after the prefix length",
                 Pool4Problem::PortRange => "has a first port above its last port",
-                Pool4Problem::TooManyAddresses => "brings more (protocol, address) pairs than the pool4 capacity",
+                // The tables are laid out once, so only a restart makes room: the host
+                // reports this on a reload that grows pool4.
+                Pool4Problem::TooManyAddresses { pairs, capacity } => {
+                    return write!(
+                        f,
+                        "brings pool4 to {} (protocol, address) pairs, beyond the {} laid out at start: a larger pool4 needs a restart",
+                        pairs, capacity
+                    );
+                }
             },
             ConfigError::StaticBib { problem, .. } => match problem {
                 StaticBibProblem::NotInPool4 => "maps to an IPv4 address that is not in pool4 for its protocol",
@@ -141,7 +160,8 @@ impl ConfigError {
                 StaticBibProblem::TooMany => "is beyond the static BIB capacity",
             },
             ConfigError::MaxSessions { .. } => "is above the session capacity",
-        }
+        };
+        f.write_str(text)
     }
 }
 
@@ -234,8 +254,13 @@ mod tests {
             ConfigError::MaxSessions { capacity: 10 },
         ];
         for e in errors {
-            assert!(!e.field().is_empty() && !e.reason().is_empty());
+            assert!(!e.field().is_empty() && !e.reason().to_string().is_empty());
         }
+        let grown = ConfigError::Pool4(Pool4Error { entry: 1, problem: Pool4Problem::TooManyAddresses { pairs: 1024, capacity: 768 } });
+        assert_eq!(
+            grown.reason().to_string(),
+            "brings pool4 to 1024 (protocol, address) pairs, beyond the 768 laid out at start: a larger pool4 needs a restart"
+        );
         assert_eq!(errors[0].field(), "udp_ms");
         assert_eq!(errors[1].entry(), Some(3));
         assert_eq!(errors[3].entry(), None);

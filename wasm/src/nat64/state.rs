@@ -16,6 +16,10 @@ use super::types::{u32_to_v4, v4_to_u32, v6_words, Addr4, Addr6, Flow4, Flow6, M
 
 /// The largest session capacity: 2^24.
 pub const MAX_SESSIONS: u32 = 1 << 24;
+/// The most (protocol, pool4 address) pairs the tables lay out: 4096 addresses (a /20)
+/// for each of TCP, UDP and ICMP, about 100 MB of port sets. A carrier's pool4 is a few
+/// /24s at most; beyond this the host would need gigabytes it almost certainly lacks.
+pub const MAX_PORT_SETS: u32 = 3 * 4096;
 
 /// Sizes fixed at init.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +28,7 @@ pub struct Capacity {
     pub sessions: u32,
     /// Static BIB entries (the BIB holds `sessions + static_bibs` entries).
     pub static_bibs: u32,
-    /// (protocol, pool4 address) pairs; 8.3 KiB each.
+    /// (protocol, pool4 address) pairs, at most [`MAX_PORT_SETS`]; 8.2 KiB each.
     pub port_sets: u32,
     /// Stored IPv4 SYNs awaiting a simultaneous open.
     pub stored_syns: u32,
@@ -41,15 +45,15 @@ pub struct Capacity {
 }
 
 impl Capacity {
-    /// `sessions` sessions and modest defaults for the rest: 256 static entries, 48
-    /// port sets (16 addresses × 3 protocols), 256 stored SYNs of 128 bytes, 1024
+    /// `sessions` sessions, `port_sets` (protocol, pool4 address) pairs, and modest
+    /// defaults for the rest: 256 static entries, 256 stored SYNs of 128 bytes, 1024
     /// fragmented datagrams, 64 held fragments of 1536 bytes, [`EVENT_CAPACITY`]
     /// events.
-    pub fn for_sessions(sessions: u32) -> Self {
+    pub fn new(sessions: u32, port_sets: u32) -> Self {
         Capacity {
             sessions,
             static_bibs: 256,
-            port_sets: 48,
+            port_sets,
             stored_syns: 256,
             stored_syn_bytes: 128,
             fragments: 1024,
@@ -160,6 +164,9 @@ impl<'a> Nat64<'a> {
             || cap.stored_syn_bytes > u16::MAX as u32
         {
             return Err(InitError::BadCapacity);
+        }
+        if cap.port_sets > MAX_PORT_SETS {
+            return Err(InitError::TooManyPortSets);
         }
         let key = SipKey::from_seed(seed);
         let n = cap.sessions as usize;

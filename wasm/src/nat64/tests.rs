@@ -11,6 +11,8 @@ const POOL_A: Addr4 = [203, 0, 113, 0];
 const SERVER: Addr4 = [198, 51, 100, 7];
 const OTHER_SERVER: Addr4 = [198, 51, 100, 8];
 const T0: u64 = 1_000_000;
+/// Port sets of the tables these tests lay out: room for every pool4 they configure.
+const PORT_SETS: u32 = 48;
 
 fn host(n: u16) -> Addr6 {
     let mut a = [0u8; 16];
@@ -54,7 +56,7 @@ fn engine<R>(cap: Capacity, cfg: &Nat64Config, f: impl FnOnce(&mut Nat64) -> R) 
 }
 
 fn small() -> Capacity {
-    Capacity::for_sessions(1024)
+    Capacity::new(1024, PORT_SETS)
 }
 
 fn udp6(h: u16, sport: u16, dst: Addr4, dport: u16) -> Flow6 {
@@ -110,11 +112,71 @@ fn drain(n: &mut Nat64, now: u64) -> (ExpireSummary, Vec<String>) {
 fn memory_per_session_is_at_most_128_bytes() {
     // 953 251 is the smallest capacity whose buckets round up to 2^20: the worst case.
     for base in [1_000_000u32, 953_251, 1 << 20, (1 << 20) + 1] {
-        let a = Nat64::bytes_needed(&Capacity::for_sessions(base)).unwrap();
-        let b = Nat64::bytes_needed(&Capacity::for_sessions(2 * base)).unwrap();
+        let a = Nat64::bytes_needed(&Capacity::new(base, PORT_SETS)).unwrap();
+        let b = Nat64::bytes_needed(&Capacity::new(2 * base, PORT_SETS)).unwrap();
         let per_session = (b - a) as f64 / base as f64;
         assert!(per_session <= 128.0, "{} bytes per session at {}", per_session, base);
     }
+}
+
+#[test]
+fn memory_per_pool4_pair_is_at_most_8360_bytes_and_the_cap_holds() {
+    for pairs in [48u32, 768, 3000, MAX_PORT_SETS / 2] {
+        let a = Nat64::bytes_needed(&Capacity::new(1024, pairs)).unwrap();
+        let b = Nat64::bytes_needed(&Capacity::new(1024, 2 * pairs)).unwrap();
+        let per_pair = (b - a) as f64 / pairs as f64;
+        assert!(per_pair <= 8360.0, "{} bytes per pair at {}", per_pair, pairs);
+    }
+    assert!(Nat64::bytes_needed(&Capacity::new(1024, MAX_PORT_SETS)).unwrap() < 110_000_000);
+    assert_eq!(Nat64::bytes_needed(&Capacity::new(1024, MAX_PORT_SETS + 1)), Err(InitError::TooManyPortSets));
+}
+
+/// TCP, UDP and ICMP over 198.18.0.0/24: 768 pairs.
+fn slash24_pool() -> [Pool4Entry; 3] {
+    [
+        pool(Proto::Tcp, [198, 18, 0, 0], 24, 1024, 65535),
+        pool(Proto::Udp, [198, 18, 0, 0], 24, 1024, 65535),
+        pool(Proto::Icmp, [198, 18, 0, 0], 24, 0, 65535),
+    ]
+}
+
+#[test]
+fn a_slash24_for_three_protocols_lays_out_and_spreads_hosts_over_it() {
+    engine(Capacity::new(16384, 768), &config(&slash24_pool(), &[]), |n| {
+        let g = n.gauges();
+        assert_eq!(g.pool4_size, [256 * 64512, 256 * 64512, 256 * 65536]);
+        let mut used = std::collections::HashSet::new();
+        for h in 1..=2000u16 {
+            let u = n.outbound(&udp6(h, 5000, SERVER, 53), T0).unwrap();
+            let t = n.outbound(&tcp6(h, 6000, SERVER, 443, SYN), T0).unwrap();
+            assert_eq!(t.addr4, u.addr4, "host {} keeps its address across protocols", h);
+            assert_eq!(&u.addr4[..3], &[198, 18, 0]);
+            assert!(u.port4 >= 1024);
+            assert_eq!(n.inbound(&reply(&u, 0), T0 + 1).unwrap(), u);
+            used.insert(u.addr4);
+        }
+        // 2000 hosts drawn over 256 addresses leave about one unused.
+        assert!(used.len() >= 250, "2000 hosts on {} of 256 addresses", used.len());
+        assert_eq!(n.gauges().pool4_used, [2000, 2000, 0]);
+    });
+}
+
+#[test]
+fn a_pool4_beyond_the_pairs_laid_out_is_refused_and_changes_nothing() {
+    let pool4 = slash24_pool();
+    engine(Capacity::new(1024, 768), &config(&pool4, &[]), |n| {
+        let a = n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap();
+        let mut grown = pool4.to_vec();
+        grown.push(pool(Proto::Udp, [198, 18, 1, 0], 32, 1024, 65535));
+        let e = n.configure(&config(&grown, &[]), 0).unwrap_err();
+        let problem = Pool4Problem::TooManyAddresses { pairs: 769, capacity: 768 };
+        assert_eq!(e, ConfigError::Pool4(Pool4Error { entry: 3, problem }));
+        assert!(!n.pool4_has_address([198, 18, 1, 0]));
+        assert_eq!(n.outbound(&udp6(1, 5000, SERVER, 53), T0).unwrap(), a);
+        // Fewer pairs than laid out is fine.
+        n.configure(&config(&pool4[..1], &[]), 0).unwrap();
+        assert_eq!(n.gauges().pool4_size, [256 * 64512, 0, 0]);
+    });
 }
 
 #[test]
@@ -122,7 +184,7 @@ fn bad_regions_and_capacities_are_refused() {
     let cap = small();
     let mut region = Region::with_bytes(Nat64::bytes_needed(&cap).unwrap() - 1);
     assert!(matches!(Nat64::new(region.bytes(), &cap, &SEED), Err(InitError::StorageTooSmall)));
-    assert_eq!(Nat64::bytes_needed(&Capacity::for_sessions(0)), Err(InitError::BadCapacity));
+    assert_eq!(Nat64::bytes_needed(&Capacity::new(0, PORT_SETS)), Err(InitError::BadCapacity));
 }
 
 #[test]
@@ -371,7 +433,7 @@ fn ports_keep_their_range_and_parity() {
 
 #[test]
 fn one_host_keeps_one_address_across_ports_and_protocols() {
-    engine(Capacity::for_sessions(8192), &config(&full_pool(), &[]), |n| {
+    engine(Capacity::new(8192, PORT_SETS), &config(&full_pool(), &[]), |n| {
         let mut per_host: std::collections::HashMap<u16, Addr4> = Default::default();
         let mut used = std::collections::HashSet::new();
         for h in 1..=64u16 {
@@ -516,7 +578,7 @@ fn peeking_for_icmp_errors_changes_nothing() {
 
 #[test]
 fn expiry_pops_oldest_first_and_only_looks_at_heads() {
-    let cap = Capacity::for_sessions(100_000);
+    let cap = Capacity::new(100_000, PORT_SETS);
     engine(cap, &config(&full_pool(), &[]), |n| {
         for i in 0..100_000u32 {
             n.outbound(&synthetic_flow(i, 400), T0 + i as u64 / 1000).unwrap();
@@ -550,7 +612,7 @@ fn lookup_chains_stay_short_from_a_thousand_to_a_million_sessions() {
         let pool4 = [pool(Proto::Udp, [203, 0, 113, 0], 26, 1024, 65535)];
         let cap = Capacity {
             port_sets: 64,
-            ..Capacity::for_sessions(count)
+            ..Capacity::new(count, PORT_SETS)
         };
         engine(cap, &config(&pool4, &[]), |n| {
             let hosts = (count / 4_000).max(1);
@@ -995,7 +1057,7 @@ fn configuration_errors_name_the_field_and_change_nothing() {
         };
         let e = n.configure(&bad_timeout, 0).unwrap_err();
         assert_eq!(e.field(), "udp_ms");
-        assert!(e.reason().contains("UDP_MIN"));
+        assert!(e.reason().to_string().contains("UDP_MIN"));
         let bad_pool = [pool(Proto::Udp, [203, 0, 113, 1], 24, 1, 2)];
         let e = n.configure(&config(&bad_pool, &[]), 0).unwrap_err();
         assert_eq!((e.field(), e.entry()), ("pool4", Some(0)));
