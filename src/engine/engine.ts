@@ -27,7 +27,7 @@ import {
 } from "./nat64_records.ts";
 
 /** The ABI version this host speaks (`ABI_VERSION` in `wasm/src/lib.rs`). */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** Output kinds (`OUT_*` in `wasm/src/lib.rs`). */
 export const OutputKind = { TRANSLATED: 0, ICMP_ERROR: 1, FRAGMENT: 2, PROBE: 3 } as const;
