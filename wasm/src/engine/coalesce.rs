@@ -40,8 +40,9 @@ use crate::transport;
 const MAX_SEGMENTS: usize = 64;
 /// Most bytes of a super-packet, IP header included (IPv4's Total Length).
 const MAX_PACKET: usize = 65535;
-/// Runs open at once; past this the oldest is closed, which only makes it shorter.
-const OPEN_RUNS: usize = 32;
+/// Runs open at once, one per bit of [`Open::used`]; past this the oldest is closed,
+/// which only makes it shorter.
+const OPEN_RUNS: usize = u32::BITS as usize;
 /// Bytes of the UDP header.
 const UDP_HEADER: usize = 8;
 /// `Candidate::next` of a run's last member.
@@ -151,15 +152,6 @@ fn plain_udp6(p: &[u8]) -> bool {
         && get16(p, ipv6::HEADER_LEN + 4) as usize == p.len() - ipv6::HEADER_LEN
 }
 
-/// Whether candidates `a` and `b` (same family) belong to one flow: addresses and ports.
-fn same_flow(a: &[u8], b: &[u8], v6: bool) -> bool {
-    if v6 {
-        a[8..44] == b[8..44]
-    } else {
-        a[12..24] == b[12..24]
-    }
-}
-
 /// Whether candidates `a` and `b` of one flow have the IP header fields the kernel
 /// copies from a super-packet into every segment: TOS, DF and TTL; Traffic Class, flow
 /// label and Hop Limit. The IPv4 Identification is not among them: the kernel numbers
@@ -172,15 +164,34 @@ fn same_segment_headers(a: &[u8], b: &[u8], v6: bool) -> bool {
     }
 }
 
-/// Whether the output `p` may carry a datagram of the flow whose run is headed by `head`
-/// (family `v6`): same family and hosts, and a protocol that is not TCP or ICMP (a
-/// fragment's IPv6 header names the Fragment header, so it counts).
-fn may_cross(head: &[u8], p: &[u8], v6: bool) -> bool {
-    match p.first() {
-        Some(b) if (b >> 4 == 6) != v6 => false,
-        _ if v6 => p.len() >= ipv6::HEADER_LEN && !matches!(p[6], TCP | ICMPV6) && head[8..40] == p[8..40],
-        _ => p.len() >= ipv4::HEADER_LEN && !matches!(p[9], TCP | ICMP) && head[12..20] == p[12..20],
+/// The family (true: IPv6) and addresses of output `p` when it may carry a UDP
+/// datagram: a protocol that is not TCP or ICMP (a fragment's IPv6 header names the
+/// Fragment header, so it counts).
+fn udp_hosts(p: &[u8]) -> Option<(bool, &[u8])> {
+    match p.first()? >> 4 {
+        6 if p.len() >= ipv6::HEADER_LEN && !matches!(p[6], TCP | ICMPV6) => Some((true, &p[8..40])),
+        4 if p.len() >= ipv4::HEADER_LEN && !matches!(p[9], TCP | ICMP) => Some((false, &p[12..20])),
+        _ => None,
     }
+}
+
+/// The addresses of candidate `p` of family `v6`, and its addresses and ports.
+fn hosts_and_flow(p: &[u8], v6: bool) -> (&[u8], &[u8]) {
+    if v6 {
+        (&p[8..40], &p[8..44])
+    } else {
+        (&p[12..20], &p[12..24])
+    }
+}
+
+/// A hash of the 32-bit words of `b` (FNV-1a over words), so that runs are told apart
+/// without comparing their bytes, which only a matching hash needs.
+fn hash(b: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for w in b.chunks_exact(4) {
+        h = (h ^ u32::from_le_bytes([w[0], w[1], w[2], w[3]])).wrapping_mul(0x0100_0193);
+    }
+    h
 }
 
 /// An open run: candidates of one flow, linked from `head` to `tail`.
@@ -203,6 +214,43 @@ impl Run {
         } else {
             ipv4::HEADER_LEN
         }
+    }
+}
+
+const NO_RUN: Run = Run { head: 0, tail: 0, count: 0, seg: 0, payload: 0, v6: false };
+
+/// The open runs, each with the [`hash`] of its flow's addresses and of its addresses
+/// and ports, so that finding a run compares words before bytes.
+struct Open {
+    /// Bit `i`: `runs[i]` is open.
+    used: u32,
+    hosts: [u32; OPEN_RUNS],
+    flows: [u32; OPEN_RUNS],
+    runs: [Run; OPEN_RUNS],
+}
+
+impl Open {
+    /// The open runs whose `hashes` entry is `h`, as bits.
+    fn matching(&self, hashes: &[u32; OPEN_RUNS], h: u32) -> u32 {
+        let mut found = 0;
+        for (i, &x) in hashes.iter().enumerate() {
+            if x == h {
+                found |= 1 << i;
+            }
+        }
+        found & self.used
+    }
+
+    fn open(&mut self, i: usize, hosts: u32, flow: u32, r: Run) {
+        self.used |= 1 << i;
+        self.hosts[i] = hosts;
+        self.flows[i] = flow;
+        self.runs[i] = r;
+    }
+
+    fn shut(&mut self, i: usize) -> Run {
+        self.used &= !(1 << i);
+        self.runs[i]
     }
 }
 
@@ -319,7 +367,7 @@ pub(super) fn run(a: Arena, c: &mut Coalescer, written: usize, spill_taken: usiz
         counters: Counters::new(r.counters),
     };
     let cands = &mut c.cands[..c.len];
-    let mut open: [Option<Run>; OPEN_RUNS] = [None; OPEN_RUNS];
+    let mut open = Open { used: 0, hosts: [0; OPEN_RUNS], flows: [0; OPEN_RUNS], runs: [NO_RUN; OPEN_RUNS] };
     let mut k = 0;
     for j in 0..written {
         if k < cands.len() && cands[k].desc as usize == j {
@@ -327,72 +375,81 @@ pub(super) fn run(a: Arena, c: &mut Coalescer, written: usize, spill_taken: usiz
             k += 1;
             continue;
         }
-        let p = pass.output(j);
-        for slot in open.iter_mut() {
-            if let Some(run) = slot {
-                if may_cross(pass.candidate_bytes(&cands[run.head as usize]), p, run.v6) {
-                    pass.close(cands, run);
-                    *slot = None;
-                }
+        if open.used == 0 {
+            continue;
+        }
+        let (v6, hosts) = match udp_hosts(pass.output(j)) {
+            Some(h) => h,
+            None => continue,
+        };
+        let h = hash(hosts);
+        let mut same = open.matching(&open.hosts, h);
+        while same != 0 {
+            let i = same.trailing_zeros() as usize;
+            same &= same - 1;
+            let r = open.runs[i];
+            if r.v6 == v6 && hosts_and_flow(pass.candidate_bytes(&cands[r.head as usize]), v6).0 == hosts {
+                open.shut(i);
+                pass.close(cands, &r);
             }
         }
     }
-    for run in open.iter().flatten() {
-        pass.close(cands, run);
+    while open.used != 0 {
+        let r = open.shut(open.used.trailing_zeros() as usize);
+        pass.close(cands, &r);
     }
     compact(&mut pass, cands, written)
 }
 
 /// Adds candidate `k` to the open run of its flow, or opens one for it.
-fn join(pass: &mut Pass, cands: &mut [Candidate], open: &mut [Option<Run>; OPEN_RUNS], k: usize) {
+fn join(pass: &mut Pass, cands: &mut [Candidate], open: &mut Open, k: usize) {
     let p = pass.candidate_bytes(&cands[k]);
     let v6 = p[0] >> 4 == 6;
     let hl = if v6 { ipv6::HEADER_LEN } else { ipv4::HEADER_LEN };
     let payload = p.len() - hl - UDP_HEADER;
+    let (hosts, flow) = hosts_and_flow(p, v6);
+    let flow_hash = hash(flow);
     // At most one run per flow is open: a datagram that cannot join its flow's run
     // closes it, so that the run never takes a later datagram past this one.
-    let found = open.iter().position(|o| matches!(o, Some(r) if r.v6 == v6 && same_flow(pass.candidate_bytes(&cands[r.head as usize]), p, v6)));
-    if let Some(i) = found {
-        if let Some(mut r) = open[i] {
-            let fits = payload <= r.seg && r.count < MAX_SEGMENTS && hl + UDP_HEADER + r.payload + payload <= MAX_PACKET;
-            if fits && same_segment_headers(pass.candidate_bytes(&cands[r.head as usize]), p, v6) {
-                cands[r.tail as usize].next = k as u16;
-                r.tail = k as u16;
-                r.count += 1;
-                r.payload += payload;
-                // A smaller datagram is the last segment the kernel cuts; a full run takes no more.
-                if payload < r.seg || r.count == MAX_SEGMENTS {
-                    pass.close(cands, &r);
-                    open[i] = None;
-                } else {
-                    open[i] = Some(r);
-                }
-                return;
-            }
-            pass.close(cands, &r);
-            open[i] = None;
+    let mut same = open.matching(&open.flows, flow_hash);
+    let mut found = None;
+    while same != 0 && found.is_none() {
+        let i = same.trailing_zeros() as usize;
+        same &= same - 1;
+        let r = &open.runs[i];
+        if r.v6 == v6 && hosts_and_flow(pass.candidate_bytes(&cands[r.head as usize]), v6).1 == flow {
+            found = Some(i);
         }
     }
-    let at = match open.iter().position(|o| o.is_none()) {
-        Some(i) => i,
-        None => {
-            // Every run is open: close the one that started first.
-            let mut oldest = 0;
-            for (i, o) in open.iter().enumerate() {
-                if let (Some(r), Some(old)) = (o, &open[oldest]) {
-                    if cands[r.head as usize].desc < cands[old.head as usize].desc {
-                        oldest = i;
-                    }
-                }
-            }
-            if let Some(r) = open[oldest] {
+    if let Some(i) = found {
+        let r = &mut open.runs[i];
+        let fits = payload <= r.seg && r.count < MAX_SEGMENTS && hl + UDP_HEADER + r.payload + payload <= MAX_PACKET;
+        if fits && same_segment_headers(pass.candidate_bytes(&cands[r.head as usize]), p, v6) {
+            cands[r.tail as usize].next = k as u16;
+            r.tail = k as u16;
+            r.count += 1;
+            r.payload += payload;
+            // A smaller datagram is the last segment the kernel cuts; a full run takes no more.
+            if payload < r.seg || r.count == MAX_SEGMENTS {
+                let r = open.shut(i);
                 pass.close(cands, &r);
             }
-            oldest
+            return;
         }
+        let r = open.shut(i);
+        pass.close(cands, &r);
+    }
+    let at = if open.used != u32::MAX {
+        (!open.used).trailing_zeros() as usize
+    } else {
+        // Every run is open: close the one that started first.
+        let oldest = (0..OPEN_RUNS).min_by_key(|&i| cands[open.runs[i].head as usize].desc).unwrap_or(0);
+        let r = open.shut(oldest);
+        pass.close(cands, &r);
+        oldest
     };
     cands[k].next = END;
-    open[at] = Some(Run { head: k as u16, tail: k as u16, count: 1, seg: payload, payload, v6 });
+    open.open(at, hash(hosts), flow_hash, Run { head: k as u16, tail: k as u16, count: 1, seg: payload, payload, v6 });
 }
 
 /// Removes the descriptors (and their virtio-net headers) of merged datagrams, keeping

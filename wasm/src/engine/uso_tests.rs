@@ -453,6 +453,19 @@ fn at_most_65535_bytes_of_ip_packet() {
 }
 
 #[test]
+fn past_32_open_runs_the_oldest_is_closed() {
+    // 33 flows, then the last two again: the first flow's run was closed to open the
+    // 33rd, so its second datagram leaves alone; the 33rd flow's two merge.
+    let mut batch: Vec<Datagram> = (0..33).map(|f| from6(5000 + f, 100, f as u8, Csum::Partial)).collect();
+    batch.push(from6(5000, 100, 33, Csum::Partial));
+    batch.push(from6(5032, 100, 34, Csum::Partial));
+    let out = same_datagrams(35, 2048, USO_V4, &batch);
+    assert_eq!(out.len(), 34);
+    let merged: Vec<(u32, u16)> = out.iter().filter(|o| o.1.gso_type == GSO_UDP_L4).map(|o| (o.0 .1, field(&o.0 .0, 20))).collect();
+    assert_eq!(merged, [(32, 5032)]);
+}
+
+#[test]
 fn what_is_never_merged() {
     let hairpin = |k: u8| {
         let (src, dst) = (a6([0x2001, 0xdb8, 3, 0, 0, 0, 0, 8]), a6([0x2001, 0xdb8, 0x101, 0, 9, 0, 0, 0]));
