@@ -37,15 +37,23 @@ export const TAG = {
   DENY_V6: 0x19,
   OFFLOAD: 0x1a,
   SESSION_EVENTS: 0x1b,
+  USO: 0x1c,
 } as const;
+
+/** Bits of the USO record: the families whose translated UDP datagrams may leave as UDP super-packets. */
+export const UsoFamily = { IPV4: 1, IPV6: 2 } as const;
 
 /**
  * What the engine is configured from: the translator keys, and what the host adds about
  * its own I/O. `offloads` (default false): the TUN reads and writes every packet behind
  * a virtio-net header (`IFF_VNET_HDR` with offloads), so the engine honours the input
  * headers (partial checksums, GSO super-packets; see the ABI in `wasm/src/lib.rs`).
+ * `uso` (default 0): a mask of {@link UsoFamily} bits, set for each family whose UDP
+ * segmentation offload the TUN accepted (`TUN_F_USO4`, `TUN_F_USO6`), so that the engine
+ * writes a batch's translated UDP datagrams of one flow as one super-packet; the engine
+ * refuses a mask other than 0 without `offloads`.
  */
-export type EngineConfig = TranslatorConfig & { offloads?: boolean };
+export type EngineConfig = TranslatorConfig & { offloads?: boolean; uso?: number };
 
 /** Protocol numbers of the NAT64 records: 0 TCP, 1 UDP, 2 ICMP. */
 const PROTO_CODE = { tcp: 0, udp: 1, icmp: 2 } as const;
@@ -103,6 +111,7 @@ export function encodeTranslatorConfig(c: EngineConfig): TlvWriter {
   if (c.tosV4 !== undefined) w.record(TAG.TOS_V4, [c.tosV4]);
   w.record(TAG.ICMP_ERRORS_PER_SECOND, u32(c.icmpErrorsPerSecond));
   w.record(TAG.OFFLOAD, [c.offloads ? 1 : 0]);
+  w.record(TAG.USO, [c.uso ?? 0]);
   if (c.mode === "nat64") encodeNat64(w, c.nat64);
   return w;
 }

@@ -29,7 +29,7 @@ import {
 } from "./nat64_records.ts";
 
 /** The ABI version this host speaks (`ABI_VERSION` in `wasm/src/lib.rs`). */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 /**
  * The fewest (protocol, pool4 address) pairs the NAT64 tables are laid out for (16

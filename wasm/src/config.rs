@@ -80,6 +80,11 @@ pub mod tag {
     /// partial checksums and GSO super-packets through translation (see [`crate::offload`]);
     /// 0 (default) = every input is an ordinary packet.
     pub const OFFLOAD: u16 = 0x1A;
+    /// `u8` bit mask: translated UDP datagrams of one flow in a batch may leave as one
+    /// UDP GSO super-packet (`VIRTIO_NET_HDR_GSO_UDP_L4`) when they are IPv4 (bit 0, the
+    /// TUN accepted `TUN_F_USO4`) or IPv6 (bit 1, `TUN_F_USO6`); default 0, nothing
+    /// coalesced. Needs OFFLOAD 1 (see the ABI in `lib.rs`, TUN offloads).
+    pub const USO: u16 = 0x1C;
 }
 
 /// Most POOL4 records.
@@ -123,9 +128,15 @@ pub fn tag_name(t: u16) -> &'static str {
         tag::DENY_V6 => "DENY_V6",
         tag::SESSION_EVENTS => "SESSION_EVENTS",
         tag::OFFLOAD => "OFFLOAD",
+        tag::USO => "USO",
         _ => "unknown",
     }
 }
+
+/// USO bit: IPv4 UDP super-packets may be written.
+pub const USO_V4: u8 = 1;
+/// USO bit: IPv6 UDP super-packets may be written.
+pub const USO_V6: u8 = 2;
 
 /// Default lowest-ipv6-mtu: the IPv6 minimum MTU (RFC 7915 §4).
 pub const DEFAULT_LOWEST_IPV6_MTU: u32 = 1280;
@@ -229,6 +240,9 @@ pub struct Config {
     pub session_events: bool,
     /// Inputs come with virtio-net headers to honour (TUN offloads).
     pub offload: bool,
+    /// Families ([`USO_V4`], [`USO_V6`]) whose translated UDP datagrams may be
+    /// coalesced into super-packets; 0 without `offload`.
+    pub uso: u8,
 }
 
 const NO_POOL4: Pool4Entry = Pool4Entry { proto: Proto::Tcp, prefix: [0; 4], prefix_len: 0, first_port: 0, last_port: 0 };
@@ -271,6 +285,7 @@ impl Config {
         deny_v6_len: 0,
         session_events: false,
         offload: false,
+        uso: 0,
     };
 
     /// A boxed configuration holding the defaults (for tests and tools; the engine
@@ -322,6 +337,12 @@ impl Config {
             // lacks (RFC 6146 §3.4); fragmented ones are still answered and dropped.
             self.udp_zero_checksum = UdpZeroChecksum::Compute;
         }
+        // Super-packets go out behind virtio-net headers, which only a host that reads
+        // and writes them (OFFLOAD 1) sends; refused rather than silently ignored, so a
+        // host that asks for both learns that one is missing.
+        if self.uso != 0 && !self.offload {
+            return Err(ConfigError::Value { tag: tag::USO, why: "UDP super-packets need OFFLOAD 1 (packets behind virtio-net headers)" });
+        }
         Ok(())
     }
 
@@ -344,7 +365,7 @@ impl Config {
     /// most 1000 ICMP errors originated per second; for NAT64 no pool4 and no static
     /// entries, RFC 6146 §4 lifetimes, endpoint-independent filtering, no limit below
     /// the capacity, ICMPv6 errors sourced from the IPv4 node that sent them, no
-    /// session events; no virtio-net headers (offloads off).
+    /// session events; no virtio-net headers (offloads off), no UDP super-packets.
     pub fn set_defaults(&mut self) {
         self.mode = Mode::Siit;
         self.pool6 = None;
@@ -373,6 +394,7 @@ impl Config {
         self.deny_v6_len = 0;
         self.session_events = false;
         self.offload = false;
+        self.uso = 0;
     }
 
     fn apply(&mut self, t: u16, v: &[u8], at: usize) -> Result<(), ConfigError> {
@@ -501,6 +523,13 @@ impl Config {
             }
             tag::SESSION_EVENTS => self.session_events = flag(t, v)? == 1,
             tag::OFFLOAD => self.offload = flag(t, v)? == 1,
+            tag::USO => {
+                expect_len(t, v, 1)?;
+                if v[0] & !(USO_V4 | USO_V6) != 0 {
+                    return Err(ConfigError::Value { tag: t, why: "the value must be a bit mask of 1 (IPv4) and 2 (IPv6)" });
+                }
+                self.uso = v[0];
+            }
             _ => return Err(ConfigError::UnknownTag { tag: t, at }),
         }
         Ok(())
@@ -715,6 +744,34 @@ mod tests {
         assert!(!c.offload, "offloads are off unless the host asks");
         rec(&mut b, tag::OFFLOAD, &[2]);
         assert_eq!(parse(&b).err().unwrap().to_string(), "config tag OFFLOAD (0x1a): the value must be 0 or 1");
+    }
+
+    #[test]
+    fn uso_is_a_family_mask_that_needs_offload() {
+        let mut b = Vec::new();
+        rec(&mut b, tag::POOL6, &pool6_40());
+        assert_eq!(parse(&b).unwrap().uso, 0, "nothing coalesced unless the host asks");
+        let mut with_offload = b.clone();
+        rec(&mut with_offload, tag::OFFLOAD, &[1]);
+        for mask in 0..=3u8 {
+            let mut r = with_offload.clone();
+            rec(&mut r, tag::USO, &[mask]);
+            assert_eq!(parse(&r).unwrap().uso, mask);
+        }
+        let mut r = with_offload.clone();
+        rec(&mut r, tag::USO, &[4]);
+        assert_eq!(parse(&r).err().unwrap().to_string(), "config tag USO (0x1c): the value must be a bit mask of 1 (IPv4) and 2 (IPv6)");
+        let mut r = b.clone();
+        rec(&mut r, tag::USO, &[USO_V6]);
+        assert_eq!(
+            parse(&r).err().unwrap().to_string(),
+            "config tag USO (0x1c): UDP super-packets need OFFLOAD 1 (packets behind virtio-net headers)"
+        );
+        rec(&mut r, tag::OFFLOAD, &[0]);
+        assert!(parse(&r).is_err(), "OFFLOAD 0 said outright is refused too");
+        let mut r = b.clone();
+        rec(&mut r, tag::USO, &[0]);
+        assert_eq!(parse(&r).unwrap().uso, 0, "a mask of 0 needs nothing");
     }
 
     #[test]

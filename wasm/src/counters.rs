@@ -256,6 +256,11 @@ counters! {
     /// Offloads: GSO super-packet whose segments exceed the next-hop MTU where a
     /// packet would be fragmented, which a super-packet never is.
     drop_gso_segment_too_big,
+    /// Offloads (USO): UDP super-packets written, each holding two or more translated
+    /// datagrams of one flow; the datagrams still count one by one in `out{4,6}_udp_*`.
+    offload_uso_packets,
+    /// Offloads (USO): translated datagrams written inside those super-packets.
+    offload_uso_datagrams,
 }
 
 /// Number of counters.

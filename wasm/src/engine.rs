@@ -3,6 +3,7 @@
 //! output descriptors. The NAT64 timer call is in [`expire`], the host's state buffer
 //! operations (snapshots, listings) in [`exchange`], the session events in [`events`].
 
+mod coalesce;
 mod events;
 mod exchange;
 mod expire;
@@ -13,6 +14,8 @@ mod test_host;
 mod nat64_tests;
 #[cfg(test)]
 mod offload_tests;
+#[cfg(test)]
+mod uso_tests;
 
 use core::fmt::Write;
 use core::ptr::NonNull;
@@ -29,6 +32,7 @@ use crate::traffic;
 use crate::translate46;
 use crate::translate64;
 use crate::verdict::Verdict;
+use coalesce::Coalescer;
 use outputs::Outputs;
 
 /// Bytes of the error sentence buffer, NUL included.
@@ -103,6 +107,8 @@ pub struct Engine {
     /// The host's latest `now_ms`: the time of the events a call without a clock
     /// (`nat64_configure`, `nat64_import_end`) causes.
     now_ms: f64,
+    /// The batch's datagrams that may leave in UDP super-packets (USO).
+    uso: Coalescer,
 }
 
 impl Engine {
@@ -121,6 +127,7 @@ impl Engine {
             exporter: None,
             importer: None,
             now_ms: 0.0,
+            uso: Coalescer::new(),
         }
     }
 
@@ -280,24 +287,31 @@ impl Engine {
             self.exporter = None;
         }
         let mut tx = Tx::new(&self.config, &mut self.ids, &mut self.scratch, &mut self.errors, now_ms);
-        if stateful {
+        self.uso.clear();
+        let (written, spill_taken) = if stateful {
             tx.state = tables(self.nat64);
-            batch::<true>(a, &mut tx, count, self.configured)
+            batch::<true>(a, &mut tx, count, self.configured, &mut self.uso)
         } else {
-            batch::<false>(a, &mut tx, count, self.configured)
+            batch::<false>(a, &mut tx, count, self.configured, &mut self.uso)
+        };
+        if self.uso.len() < 2 {
+            return written as u32;
         }
+        coalesce::run(a, &mut self.uso, written, spill_taken) as u32
     }
 }
 
-/// Translates slots `0..count` of arena `a`; returns the number of output
-/// descriptors. Compiled once per mode, so that the stateless path carries none of
-/// the stateful one.
-fn batch<const NAT64: bool>(a: Arena, tx: &mut Tx, count: u32, configured: bool) -> u32 {
+/// Translates slots `0..count` of arena `a`, recording in `uso` the outputs that may
+/// be coalesced; returns the number of output descriptors and the bytes of spill area
+/// taken. Compiled once per mode, so that the stateless path carries none of the
+/// stateful one.
+fn batch<const NAT64: bool>(a: Arena, tx: &mut Tx, count: u32, configured: bool, uso: &mut Coalescer) -> (usize, usize) {
     let l = a.layout;
     let r = a.regions();
     let mut counters = Counters::new(r.counters);
     let mut outputs = a.outputs(r.out, r.vnet_out, r.spill);
     let offloads = tx.cfg.offload;
+    let uso_families = tx.cfg.uso;
     let count = (count as usize).min(l.slot_count);
     let lengths = r.in_len[..4 * count].chunks_exact(4);
     for (i, (slot, len)) in r.slots.chunks_exact_mut(l.slot_size).zip(lengths).enumerate() {
@@ -322,8 +336,8 @@ fn batch<const NAT64: bool>(a: Arena, tx: &mut Tx, count: u32, configured: bool)
             continue;
         }
         outputs.reserved = count - i - 1;
+        let h = if offloads { VnetHeader::read(&r.vnet_in[i * offload::ENTRY_LEN..]) } else { VnetHeader::default() };
         let partial = if offloads {
-            let h = VnetHeader::read(&r.vnet_in[i * offload::ENTRY_LEN..]);
             match offload::prepare(&h, slot, HEADROOM, len, &mut counters) {
                 Ok(p) => p,
                 Err(reason) => {
@@ -334,18 +348,28 @@ fn batch<const NAT64: bool>(a: Arena, tx: &mut Tx, count: u32, configured: bool)
         } else {
             None
         };
+        // USO: an input without a UDP checksum (0) is never coalesced; the field is
+        // read before translation rewrites it.
+        let udp_checksum = if uso_families != 0 { coalesce::input_udp_checksum(slot, len, from_v6) } else { 0 };
         tx.partial = partial;
         let first_output = outputs.written;
         let v = translate_one::<NAT64>(tx, &mut outputs, &mut counters, slot, a.slot_addr(i), HEADROOM, len, class & 3, i);
+        let mut carried = false;
         if partial.is_some() {
             match (tx.partial.take(), v) {
                 // Still partial: translated as a header rewrite, its one output carries the offloads on.
                 (Some(p), Verdict::Forward { start, .. }) if outputs.written > first_output => {
                     outputs.set_vnet(first_output, &offload::output_header(&p, slot, start));
+                    carried = true;
                 }
                 // Dropped, or no descriptor left: no output to describe.
                 (Some(_), _) => {}
                 (None, _) => counters.inc(Counter::offload_csum_completed),
+            }
+        }
+        if udp_checksum != 0 && outputs.written == first_output + 1 && coalesce::recomputable(&h, carried) {
+            if let Verdict::Forward { start, len } = v {
+                uso.consider(uso_families, from_v6, &slot[start..start + len], start, i * l.slot_size + start, first_output);
             }
         }
         if NAT64 {
@@ -358,7 +382,7 @@ fn batch<const NAT64: bool>(a: Arena, tx: &mut Tx, count: u32, configured: bool)
     if let Some(nat) = tx.state.as_deref_mut() {
         publish(&mut counters, nat);
     }
-    outputs.written as u32
+    (outputs.written, outputs.spill_taken())
 }
 
 /// The stateful tables of an engine. Exports run one at a time and each opens the

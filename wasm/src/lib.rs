@@ -14,7 +14,7 @@
 //! | region | size | writer |
 //! |---|---|---|
 //! | slots | `slot_count × slot_size` | host writes input packet `i` at `nat64_slot_base() + i × slot_size + nat64_headroom()` |
-//! | spill | `slot_count × slot_size` | engine: extra output packets (fragments, released held fragments) |
+//! | spill | `slot_count × slot_size` | engine: extra output packets (fragments, released held fragments, UDP super-packets) |
 //! | input lengths | `slot_count × u32` at `nat64_in_len_base()` | host: byte length of the packet in slot `i` |
 //! | output descriptors | `nat64_out_capacity() × 4 × u32` at `nat64_out_base()` | engine |
 //! | input virtio-net headers | `slot_count × 16` bytes at `nat64_vnet_in_base()` | host: entry `i` holds the header read in front of the packet in slot `i` |
@@ -52,7 +52,8 @@
 //! `nat64_expire` only, [`OUT_PROBE`]. The side a packet leaves on is its IP version
 //! (first nibble): a hairpinned IPv6 packet (RFC 7757 §4.2, RFC 6146 §3.8) is
 //! translated twice and leaves as IPv6. Outputs of slot `i` precede outputs of slot
-//! `i + 1`, so per-flow order is kept (RFC 7915 §1.3). A packet cut into fragments
+//! `i + 1`, so per-flow order is kept (RFC 7915 §1.3); with USO (below) a UDP
+//! super-packet takes the place of its flow's first datagram. A packet cut into fragments
 //! gives one [`OUT_FRAGMENT`] descriptor per fragment, in offset order: the first in
 //! its slot, the others in the spill area. An input that produces no output was
 //! dropped (the reason is counted) or, in stateful NAT64 mode, kept: an unsolicited
@@ -99,6 +100,35 @@
 //! `drop_gso_too_long` (an IPv4 translation over 65535 bytes). Inputs count in
 //! `offload_csum_partial` and `offload_gso_packets`. See [`offload`].
 //!
+//! USO (config tag 0x1C, `u8` bit mask: bit 0 IPv4, bit 1 IPv6; default 0; refused
+//! without OFFLOAD 1): the host sets a family's bit when the TUN accepted its UDP
+//! segmentation offload (`TUN_F_USO4`, `TUN_F_USO6`). Once a batch is translated, the
+//! translated UDP datagrams of one flow in that family leave as one super-packet the
+//! kernel forwards once and cuts back into the same datagrams where it must
+//! (`__udp_gso_segment`). It is written in the spill area: the first datagram's IP and
+//! UDP headers, then every payload in order, with IP length and UDP length (8 + all
+//! payloads) set, the IPv4 header checksum recomputed, the UDP checksum field holding
+//! the pseudo-header sum over that UDP length (folded, not inverted), and the header
+//! NEEDS_CSUM, `gso_type` UDP_L4, `gso_size` the first datagram's payload bytes,
+//! `csum_start` the IP header length, `csum_offset` 6, `hdr_len` IP header + 8. Its
+//! descriptor, with the first datagram's slot, takes that datagram's place; the
+//! descriptors of the others go and the rest keep their order. A datagram merges only
+//! when the kernel may compute its checksum afresh: a partial checksum carried through
+//! translation, or one its input header marks verified (DATA_VALID, `flags` bit 1);
+//! never a full checksum nobody verified (a wrong checksum stays wrong), a UDP checksum
+//! of 0, a GSO input, a hairpin, a fragment, a packet with IPv4 options or IPv6
+//! extension headers, nor one without payload. Datagrams merge while their headers
+//! agree on what every segment repeats (addresses, ports, TOS or Traffic Class, DF,
+//! TTL or Hop Limit, flow label), each has the first one's payload size but the last,
+//! which may be smaller, and the super-packet holds at most 64 datagrams and 65535
+//! bytes. A datagram that cannot join ends its flow's run, and so does any other
+//! output between the same two hosts that may carry UDP (a fragment, a datagram that
+//! does not merge), so a flow's datagrams never pass one another; TCP and ICMP do not
+//! end runs. A lone datagram is left as it is, and so is a run when the spill area
+//! has no room left. `offload_uso_packets` counts super-packets, `offload_uso_datagrams`
+//! the datagrams in them; `out{4,6}_udp_*` count the datagrams and bytes the kernel's
+//! segmentation gives back, as without USO.
+//!
 //! # Configuration
 //! The host writes TLV records into the config buffer and calls `nat64_configure(len)`.
 //! A record is `tag: u16, len: u16, value: [u8; len]`; the tags are in [`config::tag`].
@@ -116,7 +146,8 @@
 //! MAX_SESSIONS_PER_HOST, ICMP_ERROR_SOURCE and SESSION_EVENTS; reconfiguring keeps
 //! the sessions the new pool4 and static entries still allow (see
 //! [`nat64::Nat64::configure`]). OFFLOAD (0x1A, `u8` 0 or 1) turns the virtio-net
-//! headers on (see TUN offloads above).
+//! headers on, USO (0x1C) the UDP super-packets of translated output (see TUN offloads
+//! above).
 //!
 //! # Stateful NAT64 timers
 //! `nat64_expire(now_ms, budget)` removes what outlived its lifetime at `now_ms` —
@@ -255,7 +286,7 @@ pub const OUT_FRAGMENT: u32 = 2;
 pub const OUT_PROBE: u32 = 3;
 
 /// Version of this ABI; the host refuses a module whose version it does not know.
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 6;
 
 /// The one engine of this instance. WebAssembly instances are single-threaded and
 /// the host calls one export at a time, so exclusive access holds.

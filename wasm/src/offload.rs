@@ -39,6 +39,9 @@ pub const HEADER_LEN: usize = 10;
 pub const ENTRY_LEN: usize = 16;
 /// `flags`: the transport checksum is partial (VIRTIO_NET_HDR_F_NEEDS_CSUM).
 pub const F_NEEDS_CSUM: u8 = 1;
+/// `flags`: the kernel or the NIC verified the transport checksum
+/// (VIRTIO_NET_HDR_F_DATA_VALID, the kernel's CHECKSUM_UNNECESSARY).
+pub const F_DATA_VALID: u8 = 2;
 /// `gso_type`: not a GSO packet.
 pub const GSO_NONE: u8 = 0;
 /// `gso_type`: TCP over IPv4 (TSO).
@@ -292,5 +295,19 @@ pub fn output_header(p: &Partial, buf: &[u8], start: usize) -> VnetHeader {
         gso_size,
         csum_start: csum_start as u16,
         csum_offset: p.field() as u16,
+    }
+}
+
+/// The header of a UDP super-packet the engine built from datagrams of `payload`-byte
+/// segments behind `ip_header` bytes of IP header: GSO_UDP_L4 with its partial checksum
+/// (the UDP checksum field holds the pseudo-header sum over the whole UDP length).
+pub fn uso_header(ip_header: usize, payload: u16) -> VnetHeader {
+    VnetHeader {
+        flags: F_NEEDS_CSUM,
+        gso_type: GSO_UDP_L4,
+        hdr_len: (ip_header + 8) as u16,
+        gso_size: payload,
+        csum_start: ip_header as u16,
+        csum_offset: transport::UDP_CHECKSUM as u16,
     }
 }

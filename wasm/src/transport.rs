@@ -10,7 +10,7 @@ use crate::protocol::{TCP, UDP};
 /// Offset of the checksum field in a TCP header.
 const TCP_CHECKSUM: usize = 16;
 /// Offset of the checksum field in a UDP header.
-const UDP_CHECKSUM: usize = 6;
+pub const UDP_CHECKSUM: usize = 6;
 
 /// Offset of the checksum field for `protocol`, if the engine maintains it.
 #[inline]

@@ -18,7 +18,7 @@ use crate::counters::Counter;
 use crate::ipid::IdGen;
 use crate::ipv4;
 use crate::ipv6;
-use crate::offload::{Gso, Partial, VnetHeader, F_NEEDS_CSUM, GSO_ECN, GSO_NONE, GSO_TCPV4, GSO_TCPV6, GSO_UDP, GSO_UDP_L4};
+use crate::offload::{Gso, Partial, VnetHeader, F_DATA_VALID, F_NEEDS_CSUM, GSO_ECN, GSO_NONE, GSO_TCPV4, GSO_TCPV6, GSO_UDP, GSO_UDP_L4};
 use crate::protocol::{DSTOPTS, ICMPV6, TCP, UDP};
 use crate::ratelimit::TokenBucket;
 use crate::testutil::*;
@@ -45,7 +45,7 @@ fn siit(offload: bool, extra: &[(u16, Vec<u8>)]) -> Host {
 }
 
 /// Payload bytes that differ from one position to the next.
-fn payload(n: usize) -> Vec<u8> {
+pub(super) fn payload(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 + 3) as u8).collect()
 }
 
@@ -69,7 +69,7 @@ fn tcp(sport: u16, dport: u16, options: usize, flags: u8, body: &[u8]) -> Vec<u8
 }
 
 /// A UDP datagram around `body`, checksum field zero.
-fn udp(sport: u16, dport: u16, body: &[u8]) -> Vec<u8> {
+pub(super) fn udp(sport: u16, dport: u16, body: &[u8]) -> Vec<u8> {
     let mut s = Vec::new();
     s.extend_from_slice(&sport.to_be_bytes());
     s.extend_from_slice(&dport.to_be_bytes());
@@ -81,30 +81,30 @@ fn udp(sport: u16, dport: u16, body: &[u8]) -> Vec<u8> {
 
 /// Stores in the checksum field at `seg[at..]` what the kernel leaves there for
 /// CHECKSUM_PARTIAL: the folded, not inverted, sum of the IPv4 pseudo-header.
-fn partial_v4(seg: &mut [u8], at: usize, src: &[u8; 4], dst: &[u8; 4], proto: u8) {
+pub(super) fn partial_v4(seg: &mut [u8], at: usize, src: &[u8; 4], dst: &[u8; 4], proto: u8) {
     let pseudo = checksum::pseudo_v4(src, dst, proto, seg.len() as u32);
     seg[at..at + 2].copy_from_slice(&checksum::fold(pseudo).to_be_bytes());
 }
 
 /// [`partial_v4`] with the IPv6 pseudo-header.
-fn partial_v6(seg: &mut [u8], at: usize, src: &[u8; 16], dst: &[u8; 16], proto: u8) {
+pub(super) fn partial_v6(seg: &mut [u8], at: usize, src: &[u8; 16], dst: &[u8; 16], proto: u8) {
     let pseudo = checksum::pseudo_v6(src, dst, proto, seg.len() as u32);
     seg[at..at + 2].copy_from_slice(&checksum::fold(pseudo).to_be_bytes());
 }
 
 /// Stores the full checksum of the segment for `pseudo` in the field at `seg[at..]`.
-fn make_full(seg: &mut [u8], at: usize, pseudo: u64) {
+pub(super) fn make_full(seg: &mut [u8], at: usize, pseudo: u64) {
     seg[at..at + 2].copy_from_slice(&[0, 0]);
     let c = checksum::finish(pseudo + checksum::sum(seg));
     seg[at..at + 2].copy_from_slice(&c.to_be_bytes());
 }
 
-fn field(p: &[u8], at: usize) -> u16 {
+pub(super) fn field(p: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([p[at], p[at + 1]])
 }
 
 /// The packet as the kernel sends it after completing the checksum `h` describes.
-fn complete_as_kernel(pkt: &[u8], h: &VnetHeader) -> Vec<u8> {
+pub(super) fn complete_as_kernel(pkt: &[u8], h: &VnetHeader) -> Vec<u8> {
     let mut p = pkt.to_vec();
     let start = h.csum_start as usize;
     let at = start + h.csum_offset as usize;
@@ -133,7 +133,7 @@ fn scratch_v6(pkt: &[u8]) -> u16 {
     field(&seg, at)
 }
 
-fn needs_csum(gso_type: u8, hdr_len: u16, gso_size: u16, csum_start: u16, csum_offset: u16) -> VnetHeader {
+pub(super) fn needs_csum(gso_type: u8, hdr_len: u16, gso_size: u16, csum_start: u16, csum_offset: u16) -> VnetHeader {
     VnetHeader { flags: F_NEEDS_CSUM, gso_type, hdr_len, gso_size, csum_start, csum_offset }
 }
 
@@ -251,6 +251,12 @@ fn icmpv6_with_a_partial_checksum_is_completed_then_translated() {
 /// TCP and UDP, and the static binding UDP 2001:db8:1::5#3000 ↔ 192.0.2.2#4000.
 fn nat64() -> Host {
     let mut h = Host::with_geometry(8, 8192, 1024);
+    h.configure(&nat64_records()).unwrap();
+    h
+}
+
+/// The records of [`nat64`].
+pub(super) fn nat64_records() -> Vec<u8> {
     let mut b = Vec::new();
     tlv(&mut b, tag::MODE, &[1]);
     let mut pool6 = [0u8; 17];
@@ -271,14 +277,13 @@ fn nat64() -> Host {
     tlv(&mut b, tag::OWN_IPV4, &[203, 0, 113, 1]);
     tlv(&mut b, tag::OWN_IPV6, &a6([0x2001, 0xdb8, 0xff, 0, 0, 0, 0, 1]));
     tlv(&mut b, tag::OFFLOAD, &[1]);
-    h.configure(&b).unwrap();
-    h
+    b
 }
 
-const CLIENT: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5];
-const SERVER: [u8; 4] = [198, 51, 100, 9];
-const SERVER6: [u8; 16] = [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 198, 51, 100, 9];
-const POOL4: [u8; 4] = [192, 0, 2, 2];
+pub(super) const CLIENT: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5];
+pub(super) const SERVER: [u8; 4] = [198, 51, 100, 9];
+pub(super) const SERVER6: [u8; 16] = [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 198, 51, 100, 9];
+pub(super) const POOL4: [u8; 4] = [192, 0, 2, 2];
 
 #[test]
 fn nat64_port_rewrites_stay_out_of_the_partial_sum() {
@@ -445,10 +450,11 @@ impl Rng {
 }
 
 /// Random virtio-net headers on mutated packets never make the engine panic (a trap in
-/// WebAssembly), and every header it writes points inside its output.
+/// WebAssembly), UDP super-packets of translated output included, and every header it
+/// writes points inside its output.
 #[test]
 fn mutated_headers_never_panic() {
-    let mut h = siit(true, &[(tag::MTU_V4, 1400u32.to_le_bytes().to_vec())]);
+    let mut h = siit(true, &[(tag::MTU_V4, 1400u32.to_le_bytes().to_vec()), (tag::USO, std::vec![3])]);
     let body = payload(2 * MSS + 100);
     let mut seg4 = tcp(80, 2000, 0, 0x10, &body);
     partial_v4(&mut seg4, 16, &H4, &H6_AS_V4, TCP);
@@ -458,6 +464,10 @@ fn mutated_headers_never_panic() {
         (tcp6_super(H6, H4_AS_V6, &body), needs_csum(GSO_TCPV6, 72, MSS as u16, 40, 16)),
         (v4(H4, H6_AS_V4, TCP, 64, ipv4::DF, &seg4), needs_csum(GSO_TCPV4, 40, MSS as u16, 20, 16)),
         (v6(H6, H4_AS_V6, UDP, 64, &[], &useg), needs_csum(GSO_UDP_L4, 48, 100, 40, 6)),
+        (v6(H6, H4_AS_V6, UDP, 64, &[], &useg), needs_csum(GSO_NONE, 0, 0, 40, 6)),
+        (v6(H6, H4_AS_V6, UDP, 64, &[], &useg), needs_csum(GSO_NONE, 0, 0, 40, 6)),
+        (udp6(H6, H4_AS_V6, 64, 300), VnetHeader { flags: F_DATA_VALID, ..VnetHeader::default() }),
+        (udp4(H4, H6_AS_V4, 64, ipv4::DF, 200), VnetHeader { flags: F_DATA_VALID, ..VnetHeader::default() }),
         (tcp6_super(a6([0x2001, 0xdb8, 3, 0, 0, 0, 0, 8]), a6([0x2001, 0xdb8, 0x101, 0, 9, 0, 0, 0]), &body), needs_csum(GSO_TCPV6, 72, MSS as u16, 40, 16)),
         (v6(H6, H4_AS_V6, ICMPV6, 64, &[], &echo(128, 0, &[1; 30])), needs_csum(GSO_NONE, 0, 0, 40, 2)),
         (udp4(H4, H6_AS_V4, 64, 0, 1400), needs_csum(GSO_NONE, 0, 0, 20, 6)),
@@ -496,4 +506,5 @@ fn mutated_headers_never_panic() {
         }
     }
     assert!(h.counter(Counter::translated_6to4) > 0 && h.counter(Counter::offload_csum_completed) > 0);
+    assert!(h.counter(Counter::offload_uso_packets) > 0);
 }

@@ -24,6 +24,8 @@ pub struct Outputs<'a> {
     /// The spill area not handed out yet, and the address of its first byte.
     spill: &'a mut [u8],
     spill_addr: u32,
+    /// Bytes of spill area handed out.
+    spill_taken: usize,
 }
 
 impl<'a> Outputs<'a> {
@@ -31,7 +33,7 @@ impl<'a> Outputs<'a> {
     /// virtio-net headers `vnet` (`capacity` entries) and the spill area `spill`, which
     /// the host sees at `spill_addr`.
     pub fn new(desc: &'a mut [u8], vnet: &'a mut [u8], capacity: usize, spill: &'a mut [u8], spill_addr: u32) -> Self {
-        Outputs { desc, vnet, capacity, written: 0, reserved: 0, spill, spill_addr }
+        Outputs { desc, vnet, capacity, written: 0, reserved: 0, spill, spill_addr, spill_taken: 0 }
     }
 
     /// Writes descriptor `index` and an all-zero virtio-net header for it: an ordinary
@@ -72,7 +74,13 @@ impl<'a> Outputs<'a> {
         let addr = self.spill_addr;
         self.spill = rest;
         self.spill_addr += n as u32;
+        self.spill_taken += n;
         Some((taken, addr))
+    }
+
+    /// Bytes of spill area handed out so far, from its start.
+    pub fn spill_taken(&self) -> usize {
+        self.spill_taken
     }
 
     /// Records what became of input slot `i`, translated in `buf`, whose first byte
