@@ -19,10 +19,11 @@ import { MemoryPort } from "../tun/device.ts";
 import { Poller, WorkerReadiness } from "../tun/poller.ts";
 import { checkMtuFitsSlots, type DatapathExit, DatapathStats, runDatapath } from "./loop.ts";
 import { SessionTimers } from "../nat64/timers.ts";
-import { SessionLog } from "../nat64/session_log.ts";
+import { DRAIN_INTERVAL_MS, SessionLog } from "../nat64/session_log.ts";
 import { restoreState, saveState } from "../nat64/state_file.ts";
 import type { SessionEvent } from "../engine/session_events.ts";
 import type { LogFields } from "../control/logger.ts";
+import { Schedule } from "./schedule.ts";
 import { type LogEvent, type QueueInit, type Request, SharedCounters, type WorkerMessage } from "./protocol.ts";
 
 const post = (m: WorkerMessage) => self.postMessage(m);
@@ -44,6 +45,8 @@ class Queue {
   readonly #sessionLog: SessionLog;
   readonly #shared: SharedCounters;
   readonly #stop = new AbortController();
+  /** Requests still running (a save waits on file I/O): the loop gives the event loop turns until they end. */
+  #serving = 0;
   readonly exit: Promise<DatapathExit>;
 
   constructor(init: QueueInit, engine: Engine, libc: Libc) {
@@ -51,16 +54,19 @@ class Queue {
     const port = new MemoryPort(libc, init.fd, engine.memory, init.vnet);
     this.#poller = new Poller(libc, init.fd);
     this.#shared = new SharedCounters(engine.counterNames.length);
+    const schedule = new Schedule();
     if (init.translator.mode === "nat64") {
-      this.#timers = new SessionTimers(engine, port, { afterTick: () => this.publish() });
-      this.#timers.start();
+      const timers = new SessionTimers(engine, port, { afterTick: () => this.publish() });
+      schedule.every(timers.intervalMs, () => timers.step());
+      this.#timers = timers;
     }
     this.#sessionLog = new SessionLog(engine, logger);
     this.#sessionLog.run(init.options.sessionEvents ?? false);
+    schedule.every(DRAIN_INTERVAL_MS, () => this.#sessionLog.step());
     this.exit = runDatapath({
       engine,
       port,
-      readiness: new WorkerReadiness(this.#poller),
+      readiness: new WorkerReadiness(this.#poller, () => schedule.runDue(), () => this.#serving > 0),
       signal: this.#stop.signal,
       deviceName: init.deviceName,
       stats: this.#stats,
@@ -96,6 +102,15 @@ class Queue {
 
   /** Answers one request (the loop is between batches: requests run on this thread too). */
   async serve(req: Request): Promise<unknown> {
+    this.#serving++;
+    try {
+      return await this.#answer(req);
+    } finally {
+      this.#serving--;
+    }
+  }
+
+  async #answer(req: Request): Promise<unknown> {
     switch (req.op) {
       case "configure":
         // Events so far are logged under the settings they happened under.
@@ -113,7 +128,6 @@ class Queue {
         this.#stop.abort();
         this.#poller.wake();
         const exit = await this.exit;
-        this.#timers?.stop();
         this.#sessionLog.stop();
         this.#poller.close();
         return exit;

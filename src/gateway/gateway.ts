@@ -14,6 +14,7 @@ import { configureInterface } from "../tun/interface.ts";
 import type { DatapathExit } from "../datapath/loop.ts";
 import { QueueWorker } from "../datapath/queue.ts";
 import type { QueueInit } from "../datapath/protocol.ts";
+import { type EngineConfig, UsoFamily } from "../engine/config_tlv.ts";
 import { pool4Pairs } from "../engine/engine.ts";
 import { ControlServer } from "../control/server.ts";
 import { MetricsServer } from "../control/metrics.ts";
@@ -141,6 +142,17 @@ function perQueue(t: TranslatorConfig, queues: number): TranslatorConfig {
   return { ...t, icmpErrorsPerSecond: Math.max(1, Math.floor(t.icmpErrorsPerSecond / queues)) };
 }
 
+/**
+ * What the engines are configured with: the translator keys, and what the TUN accepted
+ * of the offloads: virtio-net headers at all, and UDP super-packets (USO, since
+ * Linux 6.2) per output family, so a batch's datagrams of one flow leave in one write.
+ */
+function engineConfig(t: TranslatorConfig, tun: TunDevice): EngineConfig {
+  const uso = (tun.offloads.includes("uso4") ? UsoFamily.IPV4 : 0) |
+    (tun.offloads.includes("uso6") ? UsoFamily.IPV6 : 0);
+  return { ...t, offloads: tun.offloads.length > 0, uso };
+}
+
 /** A started gateway. */
 export class Gateway {
   readonly #logger: Logger;
@@ -232,7 +244,7 @@ export class Gateway {
             sessionCapacity: stateful ? config.translator.nat64.sessionCapacity : 0,
             pool4Pairs: pool4Pairs(config.translator.nat64.pool4),
           },
-          translator: { ...translator, offloads: vnet },
+          translator: engineConfig(translator, tun),
           options: { sessionEvents: config.operator.logSessions },
           restoreFrom: stateful ? config.run.stateFile : undefined,
         };
@@ -324,11 +336,11 @@ export class Gateway {
       withHostAddressesDenied(next.config.translator, this.#tun.name, this.#logger),
       this.#queues.length,
     );
-    const engineConfig = { ...translator, offloads: this.#tun.offloads.length > 0 };
+    const config = engineConfig(translator, this.#tun);
     const options = { sessionEvents: operator.logSessions };
     // The first queue has the engine's word on the config before any queue changes.
-    await this.#queues[0].configure(engineConfig, options);
-    for (const q of this.#queues.slice(1)) await q.configure(engineConfig, options);
+    await this.#queues[0].configure(config, options);
+    for (const q of this.#queues.slice(1)) await q.configure(config, options);
     this.#logger.setSessionOptions(sessionLogOptions(operator));
     this.#loaded = {
       ...next,

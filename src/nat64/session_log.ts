@@ -1,7 +1,8 @@
 /**
- * The per-session log (`log-sessions`): every 100 ms, and once more at stop, takes the
- * session and BIB events the engine recorded and hands them to the logger, which writes
- * one rate-limited line each. The engine keeps at most a few thousand events between
+ * The per-session log (`log-sessions`): every 100 ms while it is on (the datapath
+ * worker's schedule calls {@link SessionLog.step}), when it is turned off, and once more
+ * at stop, takes the session and BIB events the engine recorded and hands them to the
+ * logger, which writes one rate-limited line each. The engine keeps at most a few thousand events between
  * two takes and counts the rest as lost; 100 ms keeps that above any rate worth
  * logging line by line, and the lost ones are reported with the rate-limited ones.
  *
@@ -36,7 +37,7 @@ export class SessionLog {
   readonly #logger: SessionLines;
   readonly #intervalMs: number;
   #lost: number;
-  #timer?: ReturnType<typeof setInterval>;
+  #on = false;
 
   constructor(engine: EventSource, logger: SessionLines, intervalMs = DRAIN_INTERVAL_MS) {
     this.#engine = engine;
@@ -55,19 +56,21 @@ export class SessionLog {
     return n;
   }
 
-  /** Drains periodically while `on`; turning it off drains what is left first. */
+  /** Drains at every {@link SessionLog.step} while `on`; turning it off drains what is left first. */
   run(on: boolean): void {
-    if (on && this.#timer === undefined) {
-      this.#timer = setInterval(() => this.drain(), this.#intervalMs);
-    } else if (!on && this.#timer !== undefined) {
-      this.stop();
-    }
+    if (this.#on && !on) this.drain();
+    this.#on = on;
+  }
+
+  /** The periodic take: drains while on; returns the milliseconds until the next. */
+  step(): number {
+    if (this.#on) this.drain();
+    return this.#intervalMs;
   }
 
   /** Stops draining, after a last take. */
   stop(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#on = false;
     this.drain();
   }
 }

@@ -1,15 +1,15 @@
 /**
  * The stateful NAT64 timers (RFC 6146 §4 lifetimes): the host owns the clock and the
- * schedule, the engine is told "now". Once a second, or at once again while the
- * engine says more is due, one `expire` call removes what outlived its lifetime; the
- * packets it asks to send (the answer to a stored SYN that waited in vain, the probe
- * of an idle TCP connection) go to the TUN like a batch's outputs.
+ * schedule, the engine is told "now". Once a second, or again as soon as the engine
+ * says more is due, one `expire` call removes what outlived its lifetime; the packets
+ * it asks to send (the answer to a stored SYN that waited in vain, the probe of an idle
+ * TCP connection) go to the TUN like a batch's outputs.
  *
  * The engine only looks at the heads of its expiry queues, so a tick costs what
  * expires, not what lives; the budget bounds one call, so a mass expiry is spread over
- * several turns of the event loop and the datapath keeps its turns in between. The
- * datapath's batches are synchronous, so a tick always runs between two of them and
- * may use the engine's slots.
+ * several ticks with batches in between. The datapath worker runs the ticks on its own
+ * thread between two batches (`src/datapath/schedule.ts`), so a tick may use the
+ * engine's slots.
  *
  * @module
  */
@@ -67,8 +67,6 @@ export class SessionTimers {
   readonly #budget: number;
   readonly #clock: () => number;
   readonly #afterTick: () => void;
-  #timer?: ReturnType<typeof setTimeout>;
-  #running = false;
 
   constructor(engine: ExpiringEngine, out: PacketWriter, opts: TimerOptions = {}) {
     this.#engine = engine;
@@ -79,17 +77,14 @@ export class SessionTimers {
     this.#afterTick = opts.afterTick ?? (() => {});
   }
 
-  /** Starts ticking. */
-  start(): void {
-    this.#running = true;
-    this.#schedule(this.#intervalMs);
+  /** Milliseconds between ticks while nothing more is due. */
+  get intervalMs(): number {
+    return this.#intervalMs;
   }
 
-  /** Stops ticking; a tick in progress has already finished (ticks are synchronous). */
-  stop(): void {
-    this.#running = false;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+  /** Runs one tick; returns the milliseconds until the next is due (0 while more is due now). */
+  step(): number {
+    return this.tick() ? 0 : this.#intervalMs;
   }
 
   /** Runs one tick now: expires what is due, writes what it sends; returns whether more is due. */
@@ -105,13 +100,5 @@ export class SessionTimers {
     if (r.more) this.stats.busyTicks++;
     this.#afterTick();
     return r.more;
-  }
-
-  #schedule(delayMs: number): void {
-    if (!this.#running) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#schedule(this.tick() ? 0 : this.#intervalMs);
-    }, delayMs);
   }
 }

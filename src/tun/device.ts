@@ -96,9 +96,9 @@ export class MemoryPort {
   readonly #fd: number;
   readonly #base: number;
   readonly #vnet: boolean;
-  /** Two `struct iovec` (header, packet) as 32-bit halves, and their address. */
+  /** Two `struct iovec` (header, packet) as 32-bit halves, and the same bytes for the calls. */
   readonly #iov = new Uint32Array(8);
-  readonly #iovAddress: number;
+  readonly #iovBytes = new Uint8Array(this.#iov.buffer);
 
   /** `vnet`: the descriptor was opened with `IFF_VNET_HDR` (see {@link TunDevice.offloads}). */
   constructor(libc: Libc, fd: number, memory: WebAssembly.Memory, vnet = false) {
@@ -107,7 +107,6 @@ export class MemoryPort {
     // Valid for the life of the memory as long as it never grows (the engine's promise).
     this.#base = libc.addressOf(new Uint8Array(memory.buffer));
     this.#vnet = vnet;
-    this.#iovAddress = libc.addressOf(new Uint8Array(this.#iov.buffer));
     this.#iov[3] = 0;
     this.#iov[2] = VNET_HDR_LEN;
   }
@@ -119,7 +118,7 @@ export class MemoryPort {
   read(offset: number, max: number, header = 0): number {
     if (!this.#vnet) return this.#libc.read(this.#fd, this.#base + offset, max);
     this.#point(header, offset, max);
-    const n = this.#libc.readv(this.#fd, this.#iovAddress, 2);
+    const n = this.#libc.readv(this.#fd, this.#iovBytes, 2);
     return n < 0 ? n : n < VNET_HDR_LEN ? -Errno.EIO : n - VNET_HDR_LEN;
   }
 
@@ -130,7 +129,7 @@ export class MemoryPort {
   write(offset: number, length: number, header = 0): number {
     if (!this.#vnet) return this.#libc.write(this.#fd, this.#base + offset, length);
     this.#point(header, offset, length);
-    const n = this.#libc.writev(this.#fd, this.#iovAddress, 2);
+    const n = this.#libc.writev(this.#fd, this.#iovBytes, 2);
     return n < 0 ? n : n - VNET_HDR_LEN;
   }
 

@@ -117,8 +117,8 @@ const SYMBOLS = {
   ioctlValue: { name: "ioctl", parameters: ["i32", "usize", "usize"], result: "i32" },
   read: { parameters: ["i32", "usize", "usize"], result: "i32" },
   write: { parameters: ["i32", "usize", "usize"], result: "i32" },
-  readv: { parameters: ["i32", "usize", "i32"], result: "i32" },
-  writev: { parameters: ["i32", "usize", "i32"], result: "i32" },
+  readv: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  writev: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   writeBuffer: { name: "write", parameters: ["i32", "buffer", "usize"], result: "i32" },
   readBuffer: { name: "read", parameters: ["i32", "buffer", "usize"], result: "i32" },
   poll: { parameters: ["buffer", "usize", "i32"], result: "i32" },
@@ -141,8 +141,8 @@ interface Calls {
   ioctlValue(fd: number, request: number, arg: number): number;
   read(fd: number, address: number, length: number): number;
   write(fd: number, address: number, length: number): number;
-  readv(fd: number, iovAddress: number, count: number): number;
-  writev(fd: number, iovAddress: number, count: number): number;
+  readv(fd: number, iov: Uint8Array, count: number): number;
+  writev(fd: number, iov: Uint8Array, count: number): number;
   writeBuffer(fd: number, buf: Uint8Array, length: number): number;
   readBuffer(fd: number, buf: Uint8Array, length: number): number;
   poll(fds: Uint8Array, count: number, timeoutMs: number): number;
@@ -224,14 +224,18 @@ export class Libc {
     return this.#check(this.#sym.write(fd, address, length));
   }
 
-  /** `readv(fd, iov, count)`: scatters one read over the `count` iovecs at `iovAddress`; bytes or -errno. */
-  readv(fd: number, iovAddress: number, count: number): number {
-    return this.#check(this.#sym.readv(fd, iovAddress, count));
+  /**
+   * `readv(fd, iov, count)`: scatters one read over the `count` iovecs in `iov`; bytes or
+   * -errno. The iovecs travel as a buffer, not an address: a call whose arguments are all
+   * 32-bit or buffers takes V8's fast path (a `usize` argument costs ~0.1 µs more).
+   */
+  readv(fd: number, iov: Uint8Array, count: number): number {
+    return this.#check(this.#sym.readv(fd, iov, count));
   }
 
-  /** `writev(fd, iov, count)`: gathers one write from the `count` iovecs at `iovAddress`; bytes or -errno. */
-  writev(fd: number, iovAddress: number, count: number): number {
-    return this.#check(this.#sym.writev(fd, iovAddress, count));
+  /** `writev(fd, iov, count)`: gathers one write from the `count` iovecs in `iov`; bytes or -errno. */
+  writev(fd: number, iov: Uint8Array, count: number): number {
+    return this.#check(this.#sym.writev(fd, iov, count));
   }
 
   /** `write` from a JavaScript buffer (the eventfd wake-up, not packets). */

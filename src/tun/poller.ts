@@ -107,24 +107,38 @@ export class Poller {
  * Readiness for a datapath in a Worker of its own: the thread blocks in `poll` itself, so
  * a packet wakes the thread that translates it (one wake-up, as in a C translator;
  * {@link Poller.wait} goes through a helper thread and the event loop, two). The
- * Worker's event loop (requests from the main thread, its timers) gets a turn whenever
- * another thread writes the wake-up descriptor after posting a message, and at least
- * every `turnMs` milliseconds, busy or idle.
+ * Worker's event loop gets a turn only when another thread writes the wake-up
+ * descriptor after posting it a message: a turn takes a millisecond or more on a busy
+ * CPU while the TUN queue fills. Periodic work runs on this thread instead: `due()` runs
+ * what is due and says how long until the next, which bounds the wait. While a request
+ * still runs on the event loop (`busy()`: a state save waiting on file I/O), every wait
+ * is a turn, so it finishes.
  */
 export class WorkerReadiness {
   readonly #poller: Poller;
-  readonly #turnMs: number;
-  #lastTurn = performance.now();
+  readonly #due: () => number;
+  readonly #busy: () => boolean;
+  readonly #maxWaitMs: number;
 
-  constructor(poller: Poller, turnMs = 10) {
+  /**
+   * `due`: runs due periodic work, returns ms until more is due; `busy`: whether a request
+   * is still running on the event loop; waits last `maxWaitMs` at most.
+   */
+  constructor(poller: Poller, due: () => number, busy: () => boolean, maxWaitMs = 1000) {
     this.#poller = poller;
-    this.#turnMs = turnMs;
+    this.#due = due;
+    this.#busy = busy;
+    this.#maxWaitMs = maxWaitMs;
   }
 
-  /** Blocks until the TUN is readable or a wake-up, or gives the event loop its turn first. */
+  /** Blocks until the TUN is readable or due work is, or gives the event loop its turn after a wake-up. */
   wait(): WakeupKind | Promise<WakeupKind> {
-    if (performance.now() - this.#lastTurn >= this.#turnMs) return this.#turn();
-    const woke = this.#poller.waitBlocking(this.#turnMs);
+    if (this.#busy()) {
+      this.#poller.clearWake();
+      return this.#turn();
+    }
+    const timeout = Math.min(this.#due(), this.#maxWaitMs);
+    const woke = this.#poller.waitBlocking(Math.ceil(timeout));
     if (woke !== Wakeup.WOKEN) return woke;
     this.#poller.clearWake();
     return this.#turn();
@@ -135,7 +149,7 @@ export class WorkerReadiness {
     this.#poller.wake();
   }
 
-  /** Lets the event loop run what is due (a macrotask, without a timer's delay), then reports `READABLE`. */
+  /** Lets the event loop take its messages (a macrotask, without a timer's delay), then reports `READABLE`. */
   async #turn(): Promise<WakeupKind> {
     await new Promise<void>((resolve) => {
       const channel = new MessageChannel();
@@ -145,7 +159,6 @@ export class WorkerReadiness {
       };
       channel.port2.postMessage(null);
     });
-    this.#lastTurn = performance.now();
     return Wakeup.READABLE;
   }
 }

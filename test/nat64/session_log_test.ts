@@ -79,19 +79,21 @@ Deno.test("a drain logs each event taken and reports only the losses since the l
   );
 });
 
-Deno.test("running drains every interval; stopping drains what is left and stops", async () => {
+Deno.test("each step drains while on; turning off drains what is left; stop drains once more", () => {
   const { lines, engine, log } = setup();
-  log.run(true);
-  log.run(true);
   engine.waiting = [event(1)];
-  await new Promise((r) => setTimeout(r, 40));
+  eq(log.step(), 10, "the interval the test log was made with");
+  eq(lines.length, 0, "off: a step takes nothing");
+  log.run(true);
+  log.run(true);
+  log.step();
   eq(lines.length, 1);
-  const takes = engine.takes;
   engine.waiting = [event(2)];
   log.run(false);
   eq(lines.length, 2, "turning off takes the rest");
-  await new Promise((r) => setTimeout(r, 40));
-  eq(engine.takes, takes + 1, "no more takes once off");
+  const takes = engine.takes;
+  log.step();
+  eq(engine.takes, takes, "no more takes once off");
   engine.waiting = [event(3)];
   log.stop();
   eq(lines.length, 3, "stop takes once more");
