@@ -27,6 +27,7 @@ export const COLUMN_LABELS: Record<ColumnName, string> = {
 export type MetricKey =
   | "tcp1Gbps"
   | "tcp4Gbps"
+  | "tcp4QuietGbps"
   | "udp64Kpps"
   | "udp64OfferedKpps"
   | "udp64LossPct"
@@ -57,6 +58,14 @@ export interface MetricSpec {
 export const METRICS: readonly MetricSpec[] = [
   { key: "tcp1Gbps", label: "TCP 1 stream (Gbit/s)", digits: 2, ratio: true, better: "higher", chart: true },
   { key: "tcp4Gbps", label: "TCP 4 streams (Gbit/s)", digits: 2, ratio: true, better: "higher", chart: true },
+  {
+    key: "tcp4QuietGbps",
+    label: "TCP 4 streams, no stats queries (Gbit/s)",
+    digits: 2,
+    ratio: false,
+    better: "higher",
+    chart: false,
+  },
   { key: "udp64Kpps", label: "UDP 64 B delivered (kpps)", digits: 1, ratio: true, better: "higher", chart: true },
   {
     key: "udp64OfferedKpps",
@@ -256,12 +265,18 @@ export function notes(result: BenchResult): string[] {
   const cs = result.controlStats;
   if (cs.status === "ok") {
     const verdict = cs.maxMs !== null && cs.maxMs <= cs.budgetMs ? "within" : "NOT within";
+    const gw = result.columns.gateway.metrics;
+    const cost = gw.tcp4Gbps !== undefined && gw.tcp4QuietGbps
+      ? `; this gateway moved ${gw.tcp4Gbps.toFixed(2)} Gbit/s over 4 streams while queried, ${
+        gw.tcp4QuietGbps.toFixed(2)
+      } without (${formatRatio(gw.tcp4Gbps / gw.tcp4QuietGbps)})`
+      : "";
     const ms = (v: number | null, digits = 1) => `${formatValue(v, digits)} ms`;
     lines.push(
       `nat64 stats under iperf3 load: ${cs.timesMs.length} control-socket queries, median ${ms(cs.medianMs)}, ` +
         `max ${ms(cs.maxMs)} (${verdict} ${cs.budgetMs} ms; the bench's own timers ran ${
           ms(cs.benchTimerLateMs)
-        } late); the CLI took ${ms(cs.cliMs, 0)} with Deno's start-up`,
+        } late); the CLI took ${ms(cs.cliMs, 0)} with Deno's start-up${cost}`,
     );
   } else {
     lines.push(`nat64 stats under iperf3 load: ${cs.status}${cs.note ? ` (${cs.note})` : ""}`);

@@ -24,6 +24,7 @@ interface Group {
 const GROUPS: readonly Group[] = [
   { pick: "tcp1Gbps", better: "higher", with: ["cpuPerGbps"] },
   { pick: "tcp4Gbps", better: "higher", with: [] },
+  { pick: "tcp4QuietGbps", better: "higher", with: [] },
   { pick: "udp64Kpps", better: "higher", with: ["udp64OfferedKpps", "udp64LossPct"] },
   { pick: "udp64LosslessKpps", better: "higher", with: [] },
   { pick: "udp1400Kpps", better: "higher", with: ["udp1400OfferedKpps", "udp1400LossPct"] },

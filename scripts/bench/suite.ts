@@ -160,6 +160,12 @@ export async function runSuite(
     const tcp4 = parseTcpReport(tcp4Out.stdout);
     metrics.tcp4Gbps = tcp4.gbps;
     log(`TCP 4 streams ${tcp4.gbps.toFixed(2)} Gbit/s, ${tcp4.retransmits} retransmits`);
+    if (translator.controlSocket !== null) {
+      // The same load with nobody asking: what the queries cost the datapath, if anything.
+      const quiet = parseTcpReport((await iperfClient(lab, pin, tcpClientArgs(client, 4), client)).stdout);
+      metrics.tcp4QuietGbps = quiet.gbps;
+      log(`TCP 4 streams without stats queries ${quiet.gbps.toFixed(2)} Gbit/s`);
+    }
 
     for (const payload of UDP_PAYLOADS) {
       const udp = parseUdpReport((await iperfClient(lab, pin, udpClientArgs(client, payload), client)).stdout, payload);

@@ -94,7 +94,7 @@ Deno.test("columns line up: label left, figures right, µs and × counted as one
 Deno.test("the table: a header, one row per metric, the gateway's ratios to TAYGA, the kernel and itself without offloads", () => {
   const lines = figuresTable(sampleResult());
   match(lines[0], /^\s+kernel IPv6\s+TAYGA\s+gw no offloads\s+this gateway\s+gw\/TAYGA\s+gw\/kernel\s+offloads$/);
-  eq(lines.length, 13);
+  eq(lines.length, 14);
   eq(lines[1].split(/\s{2,}/), ["TCP 1 stream (Gbit/s)", "16.00", "1.25", "0.25", "0.50", "0.40×", "0.03×", "2.00×"]);
   eq(lines.find((l) => l.startsWith("UDP 64 B loss"))!.split(/\s{2,}/), [
     "UDP 64 B loss (%)",
@@ -167,4 +167,10 @@ Deno.test("notes: a missing stats check or DNS64 bench says so; a column without
   ]);
   r.controlStats = { ...sampleResult().controlStats, maxMs: 12 };
   match(notes(r)[4], /max 12\.0 ms \(within 50 ms;/);
+});
+
+Deno.test("notes: the stats check says what the queries cost the gateway's throughput", () => {
+  const r = sampleResult();
+  r.columns.gateway.metrics = { ...r.columns.gateway.metrics, tcp4Gbps: 9, tcp4QuietGbps: 9.2 };
+  match(notes(r)[4], /moved 9\.00 Gbit\/s over 4 streams while queried, 9\.20 without \(0\.98×\)$/);
 });
