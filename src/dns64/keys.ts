@@ -19,14 +19,19 @@ type NumberKey = "timeoutMs" | "retries" | "rateLimit" | "cacheSize" | "ednsUdpS
 
 function list(name: string, field: ListKey, help: string): KeySpec<Dns64Options> {
   return {
-    name, kind: "string", multiple: true, help,
+    name,
+    kind: "string",
+    multiple: true,
+    help,
     apply: (o, v) => (o[field] = [...(o[field] ?? []), v as string]),
   };
 }
 
 function whole(name: string, field: NumberKey, help: string): KeySpec<Dns64Options> {
   return {
-    name, kind: "string", help,
+    name,
+    kind: "string",
+    help,
     apply: (o, v) => {
       if (!/^\d{1,9}$/.test(v as string)) throw new Error(`"${v}" is not a whole number`);
       o[field] = Number(v);
@@ -42,7 +47,8 @@ export const DNS64_KEYS: readonly KeySpec<Dns64Options>[] = [
   whole("timeout-ms", "timeoutMs", "time allowed for one upstream attempt (default 1000)"),
   whole("retries", "retries", "extra passes over the upstream list (default 2)"),
   {
-    name: "synthesize-on-servfail", kind: "boolean",
+    name: "synthesize-on-servfail",
+    kind: "boolean",
     help: "synthesize when the AAAA lookup fails or times out (default off: it hides outages)",
     apply: (o, v) => (o.synthesizeOnServfail = v as boolean),
   },
@@ -53,8 +59,10 @@ export const DNS64_KEYS: readonly KeySpec<Dns64Options>[] = [
   whole("cache-size", "cacheSize", "responses kept, 0 disables the cache (default 10000)"),
   whole("edns-udp-size", "ednsUdpSize", "largest UDP answer sent or asked for (default 1232)"),
   {
-    name: "udp-batch", kind: "boolean",
-    help: "serve UDP with recvmmsg/sendmmsg through libc: several times the query rate, needs --allow-ffi",
+    name: "udp-batch",
+    kind: "boolean",
+    help:
+      "serve UDP with recvmmsg/sendmmsg through libc, several times the query rate (default: when FFI is permitted)",
     apply: (o, v) => (o.udpBatch = v as boolean),
   },
 ];

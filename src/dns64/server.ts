@@ -1,7 +1,9 @@
 /**
  * The DNS64 listener: a UDP and a TCP socket on every configured address, each query
- * handed to the resolver and its answer sent back. Needs only network permission (no
- * FFI). The loops never throw: a failing send or a broken connection ends only itself.
+ * handed to the resolver and its answer sent back. UDP goes through recvmmsg/sendmmsg
+ * batches (udp_batch.ts) when FFI to libc is permitted, and through node:dgram, which
+ * needs network permission only, when it is not. The loops never throw: a failing send
+ * or a broken connection ends only itself.
  *
  * @module
  */
@@ -10,9 +12,10 @@ import dgram from "node:dgram";
 import { ResponseCache } from "./cache.ts";
 import { CounterSet, type Dns64Counters } from "./counters.ts";
 import { type Dns64Config, type Dns64Options, type Endpoint, formatEndpoint, resolveOptions } from "./options.ts";
-import { Dns64Resolver } from "./resolver.ts";
+import { type ClientInfo, Dns64Resolver, type UpstreamNeeded } from "./resolver.ts";
 import { closeQuietly, frame, writeAll } from "./tcp.ts";
-import { BatchUdpSocket } from "./udp_batch.ts";
+import { type BatchHandler, BatchUdpSocket } from "./udp_batch.ts";
+import { defaultLibcPath } from "../tun/libc.ts";
 import { UpstreamClient } from "./upstream.ts";
 
 export type { Dns64Counters, Dns64Options };
@@ -34,10 +37,18 @@ interface UdpListener {
   close(): void;
 }
 
-/** Things a caller may share between successive servers, such as the gateway across reloads. */
+/** What the caller provides besides the options: things shared across reloads, and its surroundings. */
 export interface Dns64Shared {
   /** A cache to use instead of a new one; its keys include the configuration, so it survives changes safely. */
   readonly cache?: ResponseCache;
+  /**
+   * Nothing else runs on this thread (`nat64 dns64`), so the UDP loop may block it for a
+   * millisecond at a time waiting for the next query. Not in the gateway, whose datapath
+   * shares the event loop. Default false.
+   */
+  readonly exclusive?: boolean;
+  /** Where notes about the listener go (one line each); default stderr. */
+  readonly log?: (line: string) => void;
 }
 
 /** The DNS64 listener. `start()` binds, `stop()` releases everything. */
@@ -51,10 +62,14 @@ export class Dns64Server {
   readonly #conns = new Set<Deno.TcpConn>();
   readonly #loops = new Set<Promise<void>>();
   readonly #bound: Endpoint[] = [];
+  readonly #exclusive: boolean;
+  readonly #log: (line: string) => void;
 
   /** Validates `options`; throws `Dns64ConfigError` naming the bad key. */
   constructor(options: Dns64Options, shared: Dns64Shared = {}) {
     this.#config = resolveOptions(options);
+    this.#exclusive = shared.exclusive ?? false;
+    this.#log = shared.log ?? ((line) => console.error(`dns64: ${line}`));
     this.#upstream = new UpstreamClient(this.#config, () => this.#counters.upstreamErrors++);
     this.#resolver = new Dns64Resolver(this.#config, {
       upstream: this.#upstream,
@@ -68,8 +83,18 @@ export class Dns64Server {
    * uses the same one for TCP. Throws an Error naming the address when one cannot be bound.
    */
   async start(): Promise<void> {
+    let batch = this.#config.udpBatch;
+    if (batch === "auto") {
+      batch = BatchUdpSocket.permitted();
+      if (!batch) {
+        const libc = defaultLibcPath();
+        this.#log(
+          `udp-batch is off: FFI to ${libc} is not permitted (--allow-ffi=${libc}), so UDP takes a call per query`,
+        );
+      }
+    }
     try {
-      for (const endpoint of this.#config.listen) this.#bound.push(await this.#listenPair(endpoint));
+      for (const endpoint of this.#config.listen) this.#bound.push(await this.#listenPair(endpoint, batch));
     } catch (e) {
       await this.stop();
       throw e;
@@ -100,9 +125,9 @@ export class Dns64Server {
    * Binds UDP then TCP on one port. With port 0 the UDP port the kernel picked may be
    * taken for TCP; then another is tried.
    */
-  async #listenPair(endpoint: Endpoint): Promise<Endpoint> {
+  async #listenPair(endpoint: Endpoint, batch: boolean): Promise<Endpoint> {
     for (let attempt = 1;; attempt++) {
-      const socket = this.#config.udpBatch ? this.#listenBatch(endpoint) : await this.#listenUdp(endpoint);
+      const socket = batch ? this.#listenBatch(endpoint) : await this.#listenUdp(endpoint);
       const bound = { ...endpoint, port: socket.port };
       try {
         this.#listenTcp(bound);
@@ -119,8 +144,16 @@ export class Dns64Server {
 
   /** A recvmmsg/sendmmsg socket (see udp_batch.ts); its serve loop starts with `start()`. */
   #listenBatch(endpoint: Endpoint): UdpListener {
-    const socket = BatchUdpSocket.open(endpoint);
-    const handler = (query: Uint8Array, address: string) => this.#resolver.handle(query, { address, tcp: false });
+    const socket = BatchUdpSocket.open(endpoint, this.#exclusive);
+    // Datagrams mostly come from a client just seen: its ClientInfo is made once.
+    let client: ClientInfo = { address: "", tcp: false };
+    const handler: BatchHandler<UpstreamNeeded> = {
+      now: (query, address) => {
+        if (client.address !== address) client = { address, tcp: false };
+        return this.#resolver.answerNow(query, client);
+      },
+      later: (pending, query) => this.#resolver.answerLater(pending, query),
+    };
     return {
       port: socket.port,
       start: () => this.#track(socket.serve(handler)),
