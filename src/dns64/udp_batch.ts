@@ -15,8 +15,9 @@
  * the first query that arrives (MSG_WAITFORONE with SO_RCVTIMEO): one system call per
  * wake-up, while a worker-thread wake-up costs several. It yields to the event loop at
  * least every YIELD_MS, so upstream answers and timers keep running. When the line stays
- * quiet, and always without `exclusive` (the gateway's datapath shares the thread and must
- * not wait behind a blocked call), it waits in `poll(2)` on a Deno worker thread, with an
+ * quiet, while upstream answers are awaited (they come through the event loop), and
+ * always without `exclusive` (the gateway's datapath shares the thread and must not wait
+ * behind a blocked call), it waits in `poll(2)` on a Deno worker thread, with an
  * eventfd that close() writes to, so an idle listener costs nothing and stops at once.
  *
  * Struct layouts are those of LP64 Linux (x86-64, AArch64): `struct msghdr` is 56 bytes,
@@ -106,6 +107,8 @@ export class BatchUdpSocket {
   readonly #lastPeer = new Uint8Array(16);
   #lastPeerText = "";
   #txCount = 0;
+  /** Queries handed to `later` whose answers have not come yet. */
+  #pending = 0;
   #flushQueued = false;
   #serving = false;
   #closed = false;
@@ -184,7 +187,6 @@ export class BatchUdpSocket {
     fds.setInt16(4, POLLIN, true);
     fds.setInt32(8, this.#wakeFd, true);
     fds.setInt16(12, POLLIN, true);
-    const flags = this.#exclusive ? MSG_WAITFORONE : MSG_DONTWAIT;
     let lastYield = performance.now();
     try {
       while (!this.#closed) {
@@ -195,7 +197,9 @@ export class BatchUdpSocket {
           lastYield = performance.now();
           continue;
         }
-        const n = sym.recvmmsg(this.#fd, this.#rxHeaders, BATCH, flags, null);
+        // Never block the thread while upstream answers are on their way: they need the event loop.
+        const wait = this.#exclusive && this.#pending === 0;
+        const n = sym.recvmmsg(this.#fd, this.#rxHeaders, BATCH, wait ? MSG_WAITFORONE : MSG_DONTWAIT, null);
         if (n > 0) {
           for (let i = 0; i < n; i++) {
             this.#answer(handler, i, view.getUint32(i * MMSGHDR + LEN_AT, true));
@@ -207,8 +211,8 @@ export class BatchUdpSocket {
         }
         const errno = n < 0 ? this.#libc.errno() : Errno.EAGAIN;
         if (errno !== Errno.EAGAIN && errno !== Errno.EINTR) break;
-        // Nothing came (within SPIN_MS when exclusive): the line is quiet, so wait on a
-        // worker thread and leave the event loop free.
+        // Nothing came (within SPIN_MS when waiting here): wait on a worker thread and leave
+        // the event loop free.
         await this.#libc.pollAsync(this.#pollFds, 2, -1);
         lastYield = performance.now();
       }
@@ -249,7 +253,9 @@ export class BatchUdpSocket {
       const query = allocate(length);
       query.set(this.#rxData.subarray(at, at + length));
       const name = this.#rxNames.slice(i * NAME, i * NAME + NAME);
+      this.#pending++;
       handler.later(answer, query).then((a) => {
+        this.#pending--;
         if (a && !this.#closed) this.#queueLater(a, name);
       });
     }
