@@ -14,7 +14,7 @@ import { CounterSet, type Dns64Counters } from "./counters.ts";
 import { type Dns64Config, type Dns64Options, type Endpoint, formatEndpoint, resolveOptions } from "./options.ts";
 import { type ClientInfo, Dns64Resolver, type UpstreamNeeded } from "./resolver.ts";
 import { closeQuietly, frame, writeAll } from "./tcp.ts";
-import { type BatchHandler, BatchUdpSocket } from "./udp_batch.ts";
+import { type BatchHandler, BatchLoop } from "./udp_batch.ts";
 import { defaultLibcPath } from "../tun/libc.ts";
 import { UpstreamClient } from "./upstream.ts";
 
@@ -30,10 +30,9 @@ const MAX_TCP_INFLIGHT = 32;
 /** Free ports tried when port 0 is asked for and TCP cannot have the port UDP got. */
 const PORT_ATTEMPTS = 20;
 
-/** A bound UDP listener of either kind; `start()` begins answering. */
+/** A bound UDP listener of either kind. */
 interface UdpListener {
   readonly port: number;
-  start(): void;
   close(): void;
 }
 
@@ -55,27 +54,25 @@ export interface Dns64Shared {
 export class Dns64Server {
   readonly #config: Dns64Config;
   readonly #counters = new CounterSet();
-  readonly #upstream: UpstreamClient;
-  readonly #resolver: Dns64Resolver;
+  readonly #cache: ResponseCache;
+  readonly #exclusive: boolean;
+  readonly #log: (line: string) => void;
+  /** Set by start(): the upstream client, and the UDP batch loop when there is one. */
+  #upstream: UpstreamClient | null = null;
+  #batch: BatchLoop | null = null;
+  /** UDP listeners of the network-only path (batch listeners belong to the loop). */
   readonly #udp: UdpListener[] = [];
   readonly #tcp: Deno.TcpListener[] = [];
   readonly #conns = new Set<Deno.TcpConn>();
   readonly #loops = new Set<Promise<void>>();
   readonly #bound: Endpoint[] = [];
-  readonly #exclusive: boolean;
-  readonly #log: (line: string) => void;
 
   /** Validates `options`; throws `Dns64ConfigError` naming the bad key. */
   constructor(options: Dns64Options, shared: Dns64Shared = {}) {
     this.#config = resolveOptions(options);
+    this.#cache = shared.cache ?? new ResponseCache(this.#config.cacheSize);
     this.#exclusive = shared.exclusive ?? false;
     this.#log = shared.log ?? ((line) => console.error(`dns64: ${line}`));
-    this.#upstream = new UpstreamClient(this.#config, () => this.#counters.upstreamErrors++);
-    this.#resolver = new Dns64Resolver(this.#config, {
-      upstream: this.#upstream,
-      cache: shared.cache ?? new ResponseCache(this.#config.cacheSize),
-      counters: this.#counters,
-    });
   }
 
   /**
@@ -83,18 +80,21 @@ export class Dns64Server {
    * uses the same one for TCP. Throws an Error naming the address when one cannot be bound.
    */
   async start(): Promise<void> {
-    let batch = this.#config.udpBatch;
-    if (batch === "auto") {
-      batch = BatchUdpSocket.permitted();
-      if (!batch) {
-        const libc = defaultLibcPath();
-        this.#log(
-          `udp-batch is off: FFI to ${libc} is not permitted (--allow-ffi=${libc}), so UDP takes a call per query`,
-        );
-      }
-    }
+    const config = this.#config;
     try {
-      for (const endpoint of this.#config.listen) this.#bound.push(await this.#listenPair(endpoint, batch));
+      // With udp-batch the loop also carries the upstream queries; it reads their replies.
+      const batch = this.#useBatch()
+        ? BatchLoop.open(this.#exclusive, config.upstream.map((e) => e.family), config.ednsUdpSize)
+        : null;
+      this.#batch = batch;
+      this.#upstream = new UpstreamClient(config, () => this.#counters.upstreamErrors++, batch?.upstream);
+      const resolver = new Dns64Resolver(config, {
+        upstream: this.#upstream,
+        cache: this.#cache,
+        counters: this.#counters,
+      });
+      for (const endpoint of config.listen) this.#bound.push(await this.#listenPair(endpoint, resolver, batch));
+      if (batch) this.#track(batch.serve(this.#batchHandler(resolver)));
     } catch (e) {
       await this.stop();
       throw e;
@@ -103,12 +103,22 @@ export class Dns64Server {
 
   /** Closes every socket and connection and the upstream client. */
   async stop(): Promise<void> {
+    this.#batch?.close();
     for (const socket of this.#udp.splice(0)) socket.close();
     for (const listener of this.#tcp.splice(0)) closeQuietly(listener);
     for (const conn of this.#conns) closeQuietly(conn);
     this.#conns.clear();
-    this.#upstream.close();
+    this.#upstream?.close();
     await Promise.all(this.#loops);
+  }
+
+  /** Whether UDP goes through the batch loop: as configured, or when FFI is permitted (with a line when not). */
+  #useBatch(): boolean {
+    if (this.#config.udpBatch !== "auto") return this.#config.udpBatch;
+    if (BatchLoop.permitted()) return true;
+    const libc = defaultLibcPath();
+    this.#log(`udp-batch is off: FFI to ${libc} is not permitted (--allow-ffi=${libc}), so UDP takes a call per query`);
+    return false;
   }
 
   /** The counters so far. */
@@ -125,43 +135,36 @@ export class Dns64Server {
    * Binds UDP then TCP on one port. With port 0 the UDP port the kernel picked may be
    * taken for TCP; then another is tried.
    */
-  async #listenPair(endpoint: Endpoint, batch: boolean): Promise<Endpoint> {
+  async #listenPair(endpoint: Endpoint, resolver: Dns64Resolver, batch: BatchLoop | null): Promise<Endpoint> {
     for (let attempt = 1;; attempt++) {
-      const socket = batch ? this.#listenBatch(endpoint) : await this.#listenUdp(endpoint);
+      const socket = batch ? batch.listen(endpoint) : await this.#listenUdp(endpoint, resolver);
       const bound = { ...endpoint, port: socket.port };
       try {
-        this.#listenTcp(bound);
+        this.#listenTcp(bound, resolver);
       } catch (e) {
         socket.close();
         if (endpoint.port === 0 && attempt < PORT_ATTEMPTS) continue;
         throw e;
       }
-      this.#udp.push(socket);
-      socket.start();
+      if (!batch) this.#udp.push(socket);
       return bound;
     }
   }
 
-  /** A recvmmsg/sendmmsg socket (see udp_batch.ts); its serve loop starts with `start()`. */
-  #listenBatch(endpoint: Endpoint): UdpListener {
-    const socket = BatchUdpSocket.open(endpoint, this.#exclusive);
+  /** What the batch loop does with each query (see udp_batch.ts). */
+  #batchHandler(resolver: Dns64Resolver): BatchHandler<UpstreamNeeded> {
     // Datagrams mostly come from a client just seen: its ClientInfo is made once.
     let client: ClientInfo = { address: "", tcp: false };
-    const handler: BatchHandler<UpstreamNeeded> = {
+    return {
       now: (query, address) => {
         if (client.address !== address) client = { address, tcp: false };
-        return this.#resolver.answerNow(query, client);
+        return resolver.answerNow(query, client);
       },
-      later: (pending, query) => this.#resolver.answerLater(pending, query),
-    };
-    return {
-      port: socket.port,
-      start: () => this.#track(socket.serve(handler)),
-      close: () => socket.close(),
+      later: (pending, query) => resolver.answerLater(pending, query),
     };
   }
 
-  #listenUdp(endpoint: Endpoint): Promise<UdpListener> {
+  #listenUdp(endpoint: Endpoint, resolver: Dns64Resolver): Promise<UdpListener> {
     const socket = dgram.createSocket({ type: endpoint.family === 6 ? "udp6" : "udp4", ipv6Only: true });
     return new Promise((resolve, reject) => {
       socket.once("error", (e: Error) => {
@@ -171,12 +174,7 @@ export class Dns64Server {
         socket.removeAllListeners("error");
         // A send to a vanished client can report ICMP errors here; they concern that client only.
         socket.on("error", () => {});
-        const listener: UdpListener = {
-          port: socket.address().port,
-          start: () => socket.on("message", onMessage),
-          close: () => socket.close(),
-        };
-        const onMessage = (msg: Uint8Array, rinfo: { address: string; port: number }) => {
+        socket.on("message", (msg: Uint8Array, rinfo: { address: string; port: number }) => {
           const send = (answer: Uint8Array | null) => {
             if (!answer) return;
             try {
@@ -185,16 +183,16 @@ export class Dns64Server {
               // The socket was closed by stop() while the answer was being worked out.
             }
           };
-          const answer = this.#resolver.handle(msg, { address: rinfo.address, tcp: false });
+          const answer = resolver.handle(msg, { address: rinfo.address, tcp: false });
           if (answer instanceof Promise) answer.then(send);
           else send(answer);
-        };
-        resolve(listener);
+        });
+        resolve({ port: socket.address().port, close: () => socket.close() });
       });
     });
   }
 
-  #listenTcp(endpoint: Endpoint): void {
+  #listenTcp(endpoint: Endpoint, resolver: Dns64Resolver): void {
     let listener: Deno.TcpListener;
     try {
       listener = Deno.listen({ hostname: endpoint.host, port: endpoint.port, transport: "tcp" });
@@ -202,7 +200,7 @@ export class Dns64Server {
       throw new Error(`listen: cannot bind TCP ${formatEndpoint(endpoint)}: ${(e as Error).message}`);
     }
     this.#tcp.push(listener);
-    this.#track(this.#acceptLoop(listener));
+    this.#track(this.#acceptLoop(listener, resolver));
   }
 
   #track(loop: Promise<void>): void {
@@ -210,7 +208,7 @@ export class Dns64Server {
     loop.finally(() => this.#loops.delete(loop));
   }
 
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+  async #acceptLoop(listener: Deno.TcpListener, resolver: Dns64Resolver): Promise<void> {
     try {
       for await (const conn of listener) {
         if (this.#conns.size >= MAX_TCP_CONNECTIONS) {
@@ -218,7 +216,7 @@ export class Dns64Server {
           continue;
         }
         this.#conns.add(conn);
-        this.#track(this.#serveConnection(conn));
+        this.#track(this.#serveConnection(conn, resolver));
       }
     } catch {
       // The listener was closed by stop().
@@ -226,7 +224,7 @@ export class Dns64Server {
   }
 
   /** RFC 7766 §8: each message is preceded by its two-byte length. */
-  async #serveConnection(conn: Deno.TcpConn): Promise<void> {
+  async #serveConnection(conn: Deno.TcpConn, resolver: Dns64Resolver): Promise<void> {
     const address = (conn.remoteAddr as Deno.NetAddr).hostname;
     let pending: Uint8Array = new Uint8Array(0);
     let writing = Promise.resolve();
@@ -246,7 +244,7 @@ export class Dns64Server {
           const query = pending.slice(2, length + 2);
           pending = pending.slice(length + 2);
           if (inflight.size >= MAX_TCP_INFLIGHT) await Promise.race(inflight);
-          const job: Promise<void> = Promise.resolve(this.#resolver.handle(query, { address, tcp: true })).then(
+          const job: Promise<void> = Promise.resolve(resolver.handle(query, { address, tcp: true })).then(
             (answer) => {
               if (!answer) return;
               const framed = frame(answer);

@@ -512,7 +512,7 @@ Deno.test("listeners bind IPv6 too", async () => {
   }
 });
 
-Deno.test("udp-batch, exclusive (recvmmsg waits for the first query): answers, coalesces and batches", async () => {
+Deno.test("udp-batch, exclusive (waits for datagrams on its own thread): answers, coalesces and batches", async () => {
   const fake = await FakeUpstream.start();
   const server = new Dns64Server(
     { listen: ["127.0.0.1:0"], upstream: [fake.address], prefix: [PREFIX], timeoutMs: 200, retries: 0, udpBatch: true },
@@ -544,6 +544,14 @@ Deno.test("udp-batch, exclusive (recvmmsg waits for the first query): answers, c
     await server.stop();
     await fake.stop();
   }
+});
+
+Deno.test("udp-batch: an upstream reply longer than the receive slot is asked again over TCP", async () => {
+  await withListener({ udpBatch: true }, async (port, fake) => {
+    fake.override(n("v4only"), "A", { oversizeUdp: true });
+    eq(dataOf((await ask(port, n("v4only"))).answers, "AAAA"), ["2001:db8:64::c000:201"]);
+    eq(fake.seenFor(n("v4only"), "A").map((q) => q.transport), ["udp", "tcp"]);
+  });
 });
 
 Deno.test("a stopped batch listener releases its port at once, also while it waits for queries", async () => {
