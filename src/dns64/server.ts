@@ -94,7 +94,7 @@ export class Dns64Server {
         counters: this.#counters,
       });
       for (const endpoint of config.listen) this.#bound.push(await this.#listenPair(endpoint, resolver, batch));
-      if (batch) this.#track(batch.serve(this.#batchHandler(resolver)));
+      if (batch) this.#track(batch.serve(this.#batchHandler(resolver, this.#upstream)));
     } catch (e) {
       await this.stop();
       throw e;
@@ -152,7 +152,7 @@ export class Dns64Server {
   }
 
   /** What the batch loop does with each query (see udp_batch.ts). */
-  #batchHandler(resolver: Dns64Resolver): BatchHandler<UpstreamNeeded> {
+  #batchHandler(resolver: Dns64Resolver, upstream: UpstreamClient): BatchHandler<UpstreamNeeded> {
     // Datagrams mostly come from a client just seen: its ClientInfo is made once.
     let client: ClientInfo = { address: "", tcp: false };
     return {
@@ -161,6 +161,7 @@ export class Dns64Server {
         return resolver.answerNow(query, client);
       },
       later: (pending, query) => resolver.answerLater(pending, query),
+      idle: () => upstream.waiting === 0,
     };
   }
 

@@ -13,7 +13,9 @@
  * Waiting: each turn starts with a `poll(2)` over all the sockets. With `exclusive`
  * (nothing else runs on this thread, as in `nat64 dns64`) it may wait there up to SPIN_MS
  * for the next datagram: a wake-up on this thread costs far less than one through a
- * worker thread. It yields to the event loop at least every YIELD_MS, so timers, TCP and
+ * worker thread. With one listener and no upstream reply awaited, the wait is in
+ * `recvmmsg` itself (MSG_WAITFORONE, bounded by SO_RCVTIMEO): one system call per
+ * wake-up. It yields to the event loop at least every YIELD_MS, so timers, TCP and
  * the resolver's promises keep running. When nothing comes, and at once without
  * `exclusive` (the gateway's datapath shares the thread and must not wait behind a blocked
  * call), it waits in `poll(2)` on a Deno worker thread, with an eventfd that close()
@@ -54,15 +56,18 @@ const LEN_AT = 56;
 const AF_INET = 2;
 const AF_INET6 = 10;
 const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
 const SO_SNDBUF = 7;
+const SO_RCVTIMEO = 20;
 /** recvmmsg reports a datagram cut to its slot (linux/socket.h). */
 const MSG_TRUNC = 0x20;
+/** recv/send flags (linux/socket.h). */
+const MSG_DONTWAIT = 0x40;
+const MSG_WAITFORONE = 0x10000;
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -85,6 +90,8 @@ export interface BatchHandler<Later> {
   now(query: Uint8Array, peer: string): Uint8Array | null | Later;
   /** The answer to a query `now` passed on; `query` is a copy the handler may keep. */
   later(pending: Later, query: Uint8Array): Promise<Uint8Array | null>;
+  /** True when no upstream reply is awaited, so the loop may wait on a listener alone. */
+  idle(): boolean;
 }
 
 /** A bound listener socket of a {@link BatchLoop}. */
@@ -129,13 +136,19 @@ class RingSocket {
     this.#txHeaders = new Uint8Array(sends ? BATCH * MMSGHDR : 0);
     this.#txIovecs = new DataView(new ArrayBuffer(sends ? BATCH * IOVEC : 0));
     const what = bind ? `UDP ${family === 6 ? `[${bind.host}]` : bind.host}:${bind.port}` : "the upstream resolvers";
-    const fd = sym.socket(family === 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    // A blocking socket, so that a receive can wait for the first datagram (SO_RCVTIMEO
+    // bounds it); every other call passes MSG_DONTWAIT.
+    const fd = sym.socket(family === 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) throw new Error(`cannot open a UDP socket for ${what}: errno ${libc.errno()}`);
     this.fd = fd;
     try {
       // Room for bursts: a full batch of queries and answers several times over.
       this.#setInt(libc, SOL_SOCKET, SO_RCVBUF, 4 << 20);
       this.#setInt(libc, SOL_SOCKET, SO_SNDBUF, 4 << 20);
+      const timeout = new Uint8Array(new BigInt64Array([0n, BigInt(SPIN_MS * 1000)]).buffer);
+      if (sym.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeout, timeout.length) < 0) {
+        throw new Error(`setsockopt SO_RCVTIMEO failed: errno ${libc.errno()}`);
+      }
       if (bind) {
         if (family === 6) this.#setInt(libc, IPPROTO_IPV6, IPV6_V6ONLY, 1);
         const addr = sockaddr(bind.host, bind.port);
@@ -153,9 +166,12 @@ class RingSocket {
     this.#layout(libc);
   }
 
-  /** recvmmsg without waiting: how many datagrams the slots now hold (0 when none). */
-  receive(): number {
-    const n = this.#sym.recvmmsg(this.fd, this.#rxHeaders, BATCH, 0, null);
+  /**
+   * recvmmsg: how many datagrams the slots now hold (0 when none). `wait`: for the first
+   * one, up to SPIN_MS, blocking the thread.
+   */
+  receive(wait: boolean): number {
+    const n = this.#sym.recvmmsg(this.fd, this.#rxHeaders, BATCH, wait ? MSG_WAITFORONE : MSG_DONTWAIT, null);
     return n > 0 ? n : 0;
   }
 
@@ -224,14 +240,19 @@ class RingSocket {
 
   /** Sends one datagram to the socket address `name` at once; false when the kernel refuses it. */
   sendTo(data: Uint8Array, name: Uint8Array): boolean {
-    return this.#sym.sendto(this.fd, data, BigInt(data.length), 0, name, name.length) >= 0;
+    return this.#sym.sendto(this.fd, data, BigInt(data.length), MSG_DONTWAIT, name, name.length) >= 0;
   }
 
   /** Sends every queued reply. One that the kernel refuses (an unreachable peer) is dropped, not the rest. */
   flush(): void {
     let sent = 0;
     while (sent < this.#txCount) {
-      const rc = this.#sym.sendmmsg(this.fd, this.#txHeaders.subarray(sent * MMSGHDR), this.#txCount - sent, 0);
+      const rc = this.#sym.sendmmsg(
+        this.fd,
+        this.#txHeaders.subarray(sent * MMSGHDR),
+        this.#txCount - sent,
+        MSG_DONTWAIT,
+      );
       sent += rc > 0 ? rc : 1;
     }
     this.#txCount = 0;
@@ -239,7 +260,7 @@ class RingSocket {
 
   #queue(answer: Uint8Array, name: Uint8Array): void {
     if (answer.length > this.#slot) {
-      this.#sym.sendto(this.fd, answer, BigInt(answer.length), 0, name, this.#nameLength);
+      this.#sym.sendto(this.fd, answer, BigInt(answer.length), MSG_DONTWAIT, name, this.#nameLength);
       return;
     }
     if (this.#txCount === BATCH) this.flush();
@@ -429,6 +450,9 @@ export class BatchLoop {
     });
     const count = sockets.length + 1;
     const spin = this.#exclusive ? SPIN_MS : 0;
+    // The common case gets one system call per wake-up: one listener, nothing awaited from
+    // upstream, so the loop can wait for a query in recvmmsg itself.
+    const single = this.#exclusive && listeners === 1 ? this.#listeners[0] : null;
     let lastYield = performance.now();
     try {
       while (!this.#closed) {
@@ -439,7 +463,15 @@ export class BatchLoop {
           lastYield = performance.now();
           continue;
         }
-        if (this.#libc.poll(fds, count, spin) <= 0) {
+        if (single !== null && handler.idle()) {
+          const n = single.receive(true);
+          if (n > 0) {
+            this.#answerAll(handler, single, n);
+            continue;
+          }
+          await this.#libc.pollAsync(fds, count, -1);
+          lastYield = performance.now();
+        } else if (this.#libc.poll(fds, count, spin) <= 0) {
           // Nothing came (within SPIN_MS when exclusive): wait on a worker thread and leave
           // the event loop free.
           await this.#libc.pollAsync(fds, count, -1);
@@ -451,14 +483,13 @@ export class BatchLoop {
           if (revents & (POLLNVAL | POLLERR) && s < listeners) return;
           if (!(revents & POLLIN)) continue;
           const socket = sockets[s];
-          const n = socket.receive();
-          if (s >= listeners) {
-            this.#upstream.deliver(socket, n);
-            replies += n;
+          const n = socket.receive(false);
+          if (s < listeners) {
+            this.#answerAll(handler, socket, n);
             continue;
           }
-          for (let i = 0; i < n; i++) this.#answer(handler, socket, i);
-          socket.flush();
+          this.#upstream.deliver(socket, n);
+          replies += n;
         }
         // The replies resolved the resolver's promises: let them run now, so that the
         // answers and the next upstream queries they make leave in this turn.
@@ -489,6 +520,12 @@ export class BatchLoop {
   #release(): void {
     this.#libc.close(this.#wakeFd);
     this.#lib.close();
+  }
+
+  /** Answers the `n` queries of the last receive on `socket`: those ready now in one sendmmsg. */
+  #answerAll<Later>(handler: BatchHandler<Later>, socket: RingSocket, n: number): void {
+    for (let i = 0; i < n; i++) this.#answer(handler, socket, i);
+    socket.flush();
   }
 
   /** Hands query `i` of `socket` to the handler, in place; an answer ready now joins the batch. */

@@ -150,6 +150,11 @@ export class UpstreamClient {
     return fallback ?? { ok: false, reason: lastReason };
   }
 
+  /** UDP queries sent and not yet answered (nor timed out). */
+  get waiting(): number {
+    return this.#pending.size;
+  }
+
   /** Closes the sockets; pending queries fail. */
   close(): void {
     this.#closed = true;
