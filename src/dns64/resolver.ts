@@ -380,10 +380,12 @@ function isAnswerRcode(rcode: number): boolean {
   return rcode === Rcode.NOERROR || rcode === Rcode.NXDOMAIN;
 }
 
+/** Type numbers by their dns-packet names (RRType's keys are those names). */
+const TYPE_NAMES = new Map<number, string>(Object.entries(RRType).map(([name, value]) => [value, name]));
+
 /** The dns-packet name of a type number; its "UNKNOWN_n" form encodes back to n. */
 function typeName(qtype: number): string {
-  for (const [name, value] of Object.entries(RRType)) if (value === qtype) return name;
-  return `UNKNOWN_${qtype}`;
+  return TYPE_NAMES.get(qtype) ?? `UNKNOWN_${qtype}`;
 }
 
 /** A plain dotted name (letters, digits, hyphens) in wire format. */
