@@ -50,8 +50,8 @@ const HOT_BENCH_NAMES = 92;
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    "seconds": { type: "string", default: "4" },
-    "rounds": { type: "string", default: "5" },
+    "seconds": { type: "string", default: "3" },
+    "rounds": { type: "string", default: "7" },
     "cold-names": { type: "string", default: "20000" },
     "latency-qps": { type: "string", default: "5000" },
     "no-pin": { type: "boolean", default: false },
@@ -284,13 +284,15 @@ try {
       perRound("latency", (r) => r.p99ms)
     }`,
   );
-  const v = verdict(oursRuns, unboundRuns);
-  console.log(
-    `target (cache-hot qps >= 1.0x Unbound's, p99 <= Unbound's): ${v.met ? "met" : "NOT met"}: qps ${
-      f(v.hotQpsRatio)
-    }x, p99 at full load ${f(v.loadedP99Ratio)}x, p99 at ${latencyQps} qps ${f(v.fixedRateP99Ratio)}x ` +
-      `(medians of the rounds' ratios)`,
-  );
+  const verdicts = [verdict(oursRuns, unboundRuns, "median"), verdict(oursRuns, unboundRuns, "best")];
+  for (const v of verdicts) {
+    console.log(
+      `target (cache-hot qps >= 1.0x Unbound's, p99 <= Unbound's) ${
+        v.method === "median" ? "on the medians of the rounds' ratios" : "on each side's least disturbed round"
+      }: ${v.met ? "met" : "NOT met"}: qps ${f(v.hotQpsRatio)}x, p99 at full load ${f(v.loadedP99Ratio)}x, ` +
+        `p99 at ${latencyQps} qps ${f(v.fixedRateP99Ratio)}x`,
+    );
+  }
   console.log(
     "The full-speed run has no -v (printing each answer slows dnsperf), so its latency is dnsperf's average.",
   );
@@ -315,7 +317,7 @@ try {
     unbound: med.get(unbound),
     ratio: ratios(oursRuns),
     ratioNetworkOnly: ratios(networkOnlyRuns),
-    target: v,
+    target: { median: verdicts[0], best: verdicts[1] },
     perRound: { ours: oursRuns, oursNetworkOnly: networkOnlyRuns, unbound: unboundRuns },
   };
   await Deno.writeTextFile(new URL("dns64-bench.json", results), JSON.stringify(report, null, 2) + "\n");

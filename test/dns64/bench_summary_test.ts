@@ -6,6 +6,7 @@ import {
   medians,
   pairedRatio,
   parseDnsperf,
+  ratioBy,
   roundOrder,
   type RoundRuns,
   type Run,
@@ -64,6 +65,23 @@ Deno.test("the target needs qps at least Unbound's and p99 at most Unbound's, at
   const slowFixed = verdict(side(150, 0.5, 0.4), unbound);
   eq([slowFixed.met, slowFixed.hotQpsRatio, slowFixed.loadedP99Ratio], [false, 1.5, 0.5]);
   eq(verdict([], unbound).met, false);
+});
+
+Deno.test("by each side's best round: the highest qps and the lowest p99, whichever rounds they came from", () => {
+  const ours: RoundRuns[] = [
+    { hot: run(90), loaded: run(90, 2), latency: run(5000, 0.2) },
+    { hot: run(130), loaded: run(130, 0.5), latency: run(5000, 3) },
+  ];
+  const unbound: RoundRuns[] = [
+    { hot: run(100), loaded: run(100, 1), latency: run(5000, 0.4) },
+    { hot: run(60), loaded: run(60, 4), latency: run(5000, 0.3) },
+  ];
+  const best = verdict(ours, unbound, "best");
+  eq([best.hotQpsRatio, best.loadedP99Ratio, best.fixedRateP99Ratio?.toFixed(2), best.met], [1.3, 0.5, "0.67", true]);
+  // The same rounds paired: round 1 is behind on qps, round 2 on the fixed-rate p99.
+  const median = verdict(ours, unbound, "median");
+  eq([median.hotQpsRatio?.toFixed(2), median.met], ["1.53", false]);
+  eq(ratioBy("best", ours, [], "hot", (r) => r.qps, "higher"), null);
 });
 
 Deno.test("the servers take turns going first", () => {
