@@ -1,6 +1,6 @@
 /**
  * `nat64 dns64 ...`: the DNS64 listener on its own, the sandboxed way to run it (network
- * permission only). Flags are the config-file keys; each bad flag is one line naming it
+ * permission only; with FFI to libc as well, UDP goes in batches). Flags are the config-file keys; each bad flag is one line naming it
  * and exit code 2.
  *
  * @module
@@ -46,7 +46,8 @@ export async function runDns64Command(args: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    server = new Dns64Server(options);
+    // The listener has the process to itself; its notes go where this command's lines go.
+    server = new Dns64Server(options, { exclusive: true, log: (line) => console.error(`nat64 dns64: ${line}`) });
   } catch (e) {
     if (e instanceof Dns64ConfigError) console.error(`nat64 dns64: --${e.message}`);
     else if (e instanceof FlagError) console.error(`nat64 dns64: ${e.message}`);

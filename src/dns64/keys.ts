@@ -61,7 +61,8 @@ export const DNS64_KEYS: readonly KeySpec<Dns64Options>[] = [
   {
     name: "udp-batch",
     kind: "boolean",
-    help: "serve UDP with recvmmsg/sendmmsg through libc: several times the query rate, needs --allow-ffi",
+    help:
+      "serve UDP with recvmmsg/sendmmsg through libc, several times the query rate (default: when FFI is permitted)",
     apply: (o, v) => (o.udpBatch = v as boolean),
   },
 ];

@@ -36,8 +36,9 @@ export interface Dns64Options {
   /** `edns-udp-size`: the largest UDP response sent or asked for (default 1232, DNS flag day 2020). */
   ednsUdpSize?: number;
   /**
-   * `udp-batch`: serve UDP with recvmmsg/sendmmsg through libc (needs --allow-ffi), many
-   * queries per system call. Default off: the plain path needs network permission only.
+   * `udp-batch`: serve UDP with recvmmsg/sendmmsg through libc, many queries per system
+   * call. Unset: whenever FFI to libc is permitted, else the network-only path. true:
+   * always (an error without the permission). false: never.
    */
   udpBatch?: boolean;
 }
@@ -69,7 +70,8 @@ export interface Dns64Config {
   readonly rateLimit: number;
   readonly cacheSize: number;
   readonly ednsUdpSize: number;
-  readonly udpBatch: boolean;
+  /** "auto": batch when FFI to libc is permitted. */
+  readonly udpBatch: boolean | "auto";
   /**
    * Everything that shapes an answer, as text: part of every cache key, so a response
    * built under one configuration is never served under another.
@@ -126,7 +128,7 @@ export function resolveOptions(options: Dns64Options): Dns64Config {
     cacheSize: integer("cache-size", options.cacheSize ?? DEFAULTS.cacheSize, 0, 10_000_000),
     // RFC 6891 §6.2.5: values below 512 are treated as 512.
     ednsUdpSize: integer("edns-udp-size", options.ednsUdpSize ?? DEFAULTS.ednsUdpSize, 512, 65535),
-    udpBatch: boolean("udp-batch", options.udpBatch ?? false),
+    udpBatch: options.udpBatch === undefined ? "auto" as const : boolean("udp-batch", options.udpBatch),
   };
   const fingerprint = JSON.stringify([
     config.prefixes.map((r) => [formatPrefix(r.prefix), r.v4Range ? formatPrefix(r.v4Range) : ""]),

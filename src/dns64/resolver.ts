@@ -65,6 +65,16 @@ function fingerprintId(fingerprint: string): number {
   return id;
 }
 
+/** A query that passed every check but is not in the cache: what {@link Dns64Resolver.answerLater} needs. */
+export class UpstreamNeeded {
+  constructor(
+    readonly query: ParsedQuery,
+    readonly client: ClientInfo,
+    readonly variant: number,
+    readonly hash: number,
+  ) {}
+}
+
 /** What the resolver needs from its surroundings. */
 export interface ResolverParts {
   readonly upstream: UpstreamClient;
@@ -97,6 +107,17 @@ export class Dns64Resolver {
    * so the listener can send them in the same turn of the event loop.
    */
   handle(query: Uint8Array, client: ClientInfo): Uint8Array | null | Promise<Uint8Array | null> {
+    const now = this.answerNow(query, client);
+    return now instanceof UpstreamNeeded ? this.answerLater(now, query) : now;
+  }
+
+  /**
+   * The answer when it needs no upstream (a cache hit, an error, a local refusal), null
+   * when nothing should be sent back, or {@link UpstreamNeeded}, to be handed to
+   * {@link answerLater} with the query. `query` is read during this call only, so it may
+   * be a view into a receive buffer that is refilled afterwards.
+   */
+  answerNow(query: Uint8Array, client: ClientInfo): Uint8Array | null | UpstreamNeeded {
     const counters = this.#counters;
     counters.queries++;
     try {
@@ -127,12 +148,21 @@ export class Dns64Resolver {
         return this.#deliver(stored, query, q, client, now);
       }
       counters.cacheMisses++;
-      return this.#coalesced(query, { ...q, ...questionName(query) }, variant, hash)
-        .then((fresh) => this.#deliver(fresh, query, q, client, Date.now()))
-        .catch((e) => this.#internalError(query, e));
+      return new UpstreamNeeded(q, client, variant, hash);
     } catch (e) {
       return this.#internalError(query, e);
     }
+  }
+
+  /**
+   * The answer worked out with the upstream resolvers for a query {@link answerNow} could
+   * not answer. `query` must hold the same bytes until the promise settles; never rejects.
+   */
+  answerLater(pending: UpstreamNeeded, query: Uint8Array): Promise<Uint8Array | null> {
+    const q = pending.query;
+    return this.#coalesced(query, { ...q, ...questionName(query) }, pending.variant, pending.hash)
+      .then((fresh) => this.#deliver(fresh, query, q, pending.client, Date.now()))
+      .catch((e) => this.#internalError(query, e));
   }
 
   /** A stored answer made ready for one client: its ID and case, and TC when it does not fit. */
@@ -350,10 +380,12 @@ function isAnswerRcode(rcode: number): boolean {
   return rcode === Rcode.NOERROR || rcode === Rcode.NXDOMAIN;
 }
 
+/** Type numbers by their dns-packet names (RRType's keys are those names). */
+const TYPE_NAMES = new Map<number, string>(Object.entries(RRType).map(([name, value]) => [value, name]));
+
 /** The dns-packet name of a type number; its "UNKNOWN_n" form encodes back to n. */
 function typeName(qtype: number): string {
-  for (const [name, value] of Object.entries(RRType)) if (value === qtype) return name;
-  return `UNKNOWN_${qtype}`;
+  return TYPE_NAMES.get(qtype) ?? `UNKNOWN_${qtype}`;
 }
 
 /** A plain dotted name (letters, digits, hyphens) in wire format. */

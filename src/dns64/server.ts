@@ -1,7 +1,9 @@
 /**
  * The DNS64 listener: a UDP and a TCP socket on every configured address, each query
- * handed to the resolver and its answer sent back. Needs only network permission (no
- * FFI). The loops never throw: a failing send or a broken connection ends only itself.
+ * handed to the resolver and its answer sent back. UDP goes through recvmmsg/sendmmsg
+ * batches (udp_batch.ts) when FFI to libc is permitted, and through node:dgram, which
+ * needs network permission only, when it is not. The loops never throw: a failing send
+ * or a broken connection ends only itself.
  *
  * @module
  */
@@ -10,9 +12,10 @@ import dgram from "node:dgram";
 import { ResponseCache } from "./cache.ts";
 import { CounterSet, type Dns64Counters } from "./counters.ts";
 import { type Dns64Config, type Dns64Options, type Endpoint, formatEndpoint, resolveOptions } from "./options.ts";
-import { Dns64Resolver } from "./resolver.ts";
+import { type ClientInfo, Dns64Resolver, type UpstreamNeeded } from "./resolver.ts";
 import { closeQuietly, frame, writeAll } from "./tcp.ts";
-import { BatchUdpSocket } from "./udp_batch.ts";
+import { type BatchHandler, BatchLoop } from "./udp_batch.ts";
+import { defaultLibcPath } from "../tun/libc.ts";
 import { UpstreamClient } from "./upstream.ts";
 
 export type { Dns64Counters, Dns64Options };
@@ -27,25 +30,37 @@ const MAX_TCP_INFLIGHT = 32;
 /** Free ports tried when port 0 is asked for and TCP cannot have the port UDP got. */
 const PORT_ATTEMPTS = 20;
 
-/** A bound UDP listener of either kind; `start()` begins answering. */
+/** A bound UDP listener of either kind. */
 interface UdpListener {
   readonly port: number;
-  start(): void;
   close(): void;
 }
 
-/** Things a caller may share between successive servers, such as the gateway across reloads. */
+/** What the caller provides besides the options: things shared across reloads, and its surroundings. */
 export interface Dns64Shared {
   /** A cache to use instead of a new one; its keys include the configuration, so it survives changes safely. */
   readonly cache?: ResponseCache;
+  /**
+   * Nothing else runs on this thread (`nat64 dns64`), so the UDP loop may block it for a
+   * millisecond at a time waiting for the next query. Not in the gateway, whose datapath
+   * shares the event loop. Default false.
+   */
+  readonly exclusive?: boolean;
+  /** Where notes about the listener go (one line each); default stderr. */
+  readonly log?: (line: string) => void;
 }
 
 /** The DNS64 listener. `start()` binds, `stop()` releases everything. */
 export class Dns64Server {
   readonly #config: Dns64Config;
   readonly #counters = new CounterSet();
-  readonly #upstream: UpstreamClient;
-  readonly #resolver: Dns64Resolver;
+  readonly #cache: ResponseCache;
+  readonly #exclusive: boolean;
+  readonly #log: (line: string) => void;
+  /** Set by start(): the upstream client, and the UDP batch loop when there is one. */
+  #upstream: UpstreamClient | null = null;
+  #batch: BatchLoop | null = null;
+  /** UDP listeners of the network-only path (batch listeners belong to the loop). */
   readonly #udp: UdpListener[] = [];
   readonly #tcp: Deno.TcpListener[] = [];
   readonly #conns = new Set<Deno.TcpConn>();
@@ -55,12 +70,9 @@ export class Dns64Server {
   /** Validates `options`; throws `Dns64ConfigError` naming the bad key. */
   constructor(options: Dns64Options, shared: Dns64Shared = {}) {
     this.#config = resolveOptions(options);
-    this.#upstream = new UpstreamClient(this.#config, () => this.#counters.upstreamErrors++);
-    this.#resolver = new Dns64Resolver(this.#config, {
-      upstream: this.#upstream,
-      cache: shared.cache ?? new ResponseCache(this.#config.cacheSize),
-      counters: this.#counters,
-    });
+    this.#cache = shared.cache ?? new ResponseCache(this.#config.cacheSize);
+    this.#exclusive = shared.exclusive ?? false;
+    this.#log = shared.log ?? ((line) => console.error(`dns64: ${line}`));
   }
 
   /**
@@ -68,8 +80,21 @@ export class Dns64Server {
    * uses the same one for TCP. Throws an Error naming the address when one cannot be bound.
    */
   async start(): Promise<void> {
+    const config = this.#config;
     try {
-      for (const endpoint of this.#config.listen) this.#bound.push(await this.#listenPair(endpoint));
+      // With udp-batch the loop also carries the upstream queries; it reads their replies.
+      const batch = this.#useBatch()
+        ? BatchLoop.open(this.#exclusive, config.upstream.map((e) => e.family), config.ednsUdpSize)
+        : null;
+      this.#batch = batch;
+      this.#upstream = new UpstreamClient(config, () => this.#counters.upstreamErrors++, batch?.upstream);
+      const resolver = new Dns64Resolver(config, {
+        upstream: this.#upstream,
+        cache: this.#cache,
+        counters: this.#counters,
+      });
+      for (const endpoint of config.listen) this.#bound.push(await this.#listenPair(endpoint, resolver, batch));
+      if (batch) this.#track(batch.serve(this.#batchHandler(resolver, this.#upstream)));
     } catch (e) {
       await this.stop();
       throw e;
@@ -78,12 +103,22 @@ export class Dns64Server {
 
   /** Closes every socket and connection and the upstream client. */
   async stop(): Promise<void> {
+    this.#batch?.close();
     for (const socket of this.#udp.splice(0)) socket.close();
     for (const listener of this.#tcp.splice(0)) closeQuietly(listener);
     for (const conn of this.#conns) closeQuietly(conn);
     this.#conns.clear();
-    this.#upstream.close();
+    this.#upstream?.close();
     await Promise.all(this.#loops);
+  }
+
+  /** Whether UDP goes through the batch loop: as configured, or when FFI is permitted (with a line when not). */
+  #useBatch(): boolean {
+    if (this.#config.udpBatch !== "auto") return this.#config.udpBatch;
+    if (BatchLoop.permitted()) return true;
+    const libc = defaultLibcPath();
+    this.#log(`udp-batch is off: FFI to ${libc} is not permitted (--allow-ffi=${libc}), so UDP takes a call per query`);
+    return false;
   }
 
   /** The counters so far. */
@@ -100,35 +135,37 @@ export class Dns64Server {
    * Binds UDP then TCP on one port. With port 0 the UDP port the kernel picked may be
    * taken for TCP; then another is tried.
    */
-  async #listenPair(endpoint: Endpoint): Promise<Endpoint> {
+  async #listenPair(endpoint: Endpoint, resolver: Dns64Resolver, batch: BatchLoop | null): Promise<Endpoint> {
     for (let attempt = 1;; attempt++) {
-      const socket = this.#config.udpBatch ? this.#listenBatch(endpoint) : await this.#listenUdp(endpoint);
+      const socket = batch ? batch.listen(endpoint) : await this.#listenUdp(endpoint, resolver);
       const bound = { ...endpoint, port: socket.port };
       try {
-        this.#listenTcp(bound);
+        this.#listenTcp(bound, resolver);
       } catch (e) {
         socket.close();
         if (endpoint.port === 0 && attempt < PORT_ATTEMPTS) continue;
         throw e;
       }
-      this.#udp.push(socket);
-      socket.start();
+      if (!batch) this.#udp.push(socket);
       return bound;
     }
   }
 
-  /** A recvmmsg/sendmmsg socket (see udp_batch.ts); its serve loop starts with `start()`. */
-  #listenBatch(endpoint: Endpoint): UdpListener {
-    const socket = BatchUdpSocket.open(endpoint);
-    const handler = (query: Uint8Array, address: string) => this.#resolver.handle(query, { address, tcp: false });
+  /** What the batch loop does with each query (see udp_batch.ts). */
+  #batchHandler(resolver: Dns64Resolver, upstream: UpstreamClient): BatchHandler<UpstreamNeeded> {
+    // Datagrams mostly come from a client just seen: its ClientInfo is made once.
+    let client: ClientInfo = { address: "", tcp: false };
     return {
-      port: socket.port,
-      start: () => this.#track(socket.serve(handler)),
-      close: () => socket.close(),
+      now: (query, address) => {
+        if (client.address !== address) client = { address, tcp: false };
+        return resolver.answerNow(query, client);
+      },
+      later: (pending, query) => resolver.answerLater(pending, query),
+      idle: () => upstream.waiting === 0,
     };
   }
 
-  #listenUdp(endpoint: Endpoint): Promise<UdpListener> {
+  #listenUdp(endpoint: Endpoint, resolver: Dns64Resolver): Promise<UdpListener> {
     const socket = dgram.createSocket({ type: endpoint.family === 6 ? "udp6" : "udp4", ipv6Only: true });
     return new Promise((resolve, reject) => {
       socket.once("error", (e: Error) => {
@@ -138,12 +175,7 @@ export class Dns64Server {
         socket.removeAllListeners("error");
         // A send to a vanished client can report ICMP errors here; they concern that client only.
         socket.on("error", () => {});
-        const listener: UdpListener = {
-          port: socket.address().port,
-          start: () => socket.on("message", onMessage),
-          close: () => socket.close(),
-        };
-        const onMessage = (msg: Uint8Array, rinfo: { address: string; port: number }) => {
+        socket.on("message", (msg: Uint8Array, rinfo: { address: string; port: number }) => {
           const send = (answer: Uint8Array | null) => {
             if (!answer) return;
             try {
@@ -152,16 +184,16 @@ export class Dns64Server {
               // The socket was closed by stop() while the answer was being worked out.
             }
           };
-          const answer = this.#resolver.handle(msg, { address: rinfo.address, tcp: false });
+          const answer = resolver.handle(msg, { address: rinfo.address, tcp: false });
           if (answer instanceof Promise) answer.then(send);
           else send(answer);
-        };
-        resolve(listener);
+        });
+        resolve({ port: socket.address().port, close: () => socket.close() });
       });
     });
   }
 
-  #listenTcp(endpoint: Endpoint): void {
+  #listenTcp(endpoint: Endpoint, resolver: Dns64Resolver): void {
     let listener: Deno.TcpListener;
     try {
       listener = Deno.listen({ hostname: endpoint.host, port: endpoint.port, transport: "tcp" });
@@ -169,7 +201,7 @@ export class Dns64Server {
       throw new Error(`listen: cannot bind TCP ${formatEndpoint(endpoint)}: ${(e as Error).message}`);
     }
     this.#tcp.push(listener);
-    this.#track(this.#acceptLoop(listener));
+    this.#track(this.#acceptLoop(listener, resolver));
   }
 
   #track(loop: Promise<void>): void {
@@ -177,7 +209,7 @@ export class Dns64Server {
     loop.finally(() => this.#loops.delete(loop));
   }
 
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+  async #acceptLoop(listener: Deno.TcpListener, resolver: Dns64Resolver): Promise<void> {
     try {
       for await (const conn of listener) {
         if (this.#conns.size >= MAX_TCP_CONNECTIONS) {
@@ -185,7 +217,7 @@ export class Dns64Server {
           continue;
         }
         this.#conns.add(conn);
-        this.#track(this.#serveConnection(conn));
+        this.#track(this.#serveConnection(conn, resolver));
       }
     } catch {
       // The listener was closed by stop().
@@ -193,7 +225,7 @@ export class Dns64Server {
   }
 
   /** RFC 7766 §8: each message is preceded by its two-byte length. */
-  async #serveConnection(conn: Deno.TcpConn): Promise<void> {
+  async #serveConnection(conn: Deno.TcpConn, resolver: Dns64Resolver): Promise<void> {
     const address = (conn.remoteAddr as Deno.NetAddr).hostname;
     let pending: Uint8Array = new Uint8Array(0);
     let writing = Promise.resolve();
@@ -213,7 +245,7 @@ export class Dns64Server {
           const query = pending.slice(2, length + 2);
           pending = pending.slice(length + 2);
           if (inflight.size >= MAX_TCP_INFLIGHT) await Promise.race(inflight);
-          const job: Promise<void> = Promise.resolve(this.#resolver.handle(query, { address, tcp: true })).then(
+          const job: Promise<void> = Promise.resolve(resolver.handle(query, { address, tcp: true })).then(
             (answer) => {
               if (!answer) return;
               const framed = frame(answer);

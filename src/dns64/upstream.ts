@@ -8,6 +8,10 @@
  * Replies are matched on source address and port, message ID and the question (RFC 5452
  * §9.1), so a stray or spoofed datagram cannot answer a query.
  *
+ * The datagrams go through node:dgram (network permission only) unless the listener
+ * provides its own {@link UpstreamDatagrams}: the UDP batch loop sends them with one
+ * system call each and reads the replies with its own, many at a time.
+ *
  * @module
  */
 
@@ -42,6 +46,50 @@ export interface UpstreamSettings {
   readonly ednsUdpSize: number;
 }
 
+/** How UDP queries reach the upstream resolvers and their replies come back. */
+export interface UpstreamDatagrams {
+  /** Sends `query` to `server`; `failed` is told why when it cannot be sent, now or later. */
+  send(server: Endpoint, query: Uint8Array, failed: (reason: string) => void): void;
+  /**
+   * Where every datagram that arrives goes: its bytes (valid during the call only), and
+   * the source address in canonical text and port.
+   */
+  receive(handler: (msg: Uint8Array, host: string, port: number) => void): void;
+  close(): void;
+}
+
+/** UDP through node:dgram, a socket per address family, made on first use. */
+export function nodeDatagrams(): UpstreamDatagrams {
+  const sockets = new Map<4 | 6, dgram.Socket>();
+  let handler: (msg: Uint8Array, host: string, port: number) => void = () => {};
+  const socket = (family: 4 | 6) => {
+    let s = sockets.get(family);
+    if (s) return s;
+    s = dgram.createSocket(family === 4 ? "udp4" : "udp6");
+    s.on("message", (msg: Uint8Array, rinfo: { address: string; port: number }) => {
+      handler(msg, canonicalHost(rinfo.address), rinfo.port);
+    });
+    // ICMP errors for one upstream surface here; that attempt then times out and fails over.
+    s.on("error", () => {});
+    sockets.set(family, s);
+    return s;
+  };
+  return {
+    send(server, query, failed) {
+      socket(server.family).send(query, server.port, server.host, (err) => {
+        if (err) failed(`cannot send to ${label(server)}: ${err.message}`);
+      });
+    },
+    receive(h) {
+      handler = h;
+    },
+    close() {
+      for (const s of sockets.values()) s.close();
+      sockets.clear();
+    },
+  };
+}
+
 interface Pending {
   readonly server: Endpoint;
   readonly key: string;
@@ -52,15 +100,21 @@ interface Pending {
 export class UpstreamClient {
   readonly #settings: UpstreamSettings;
   readonly #onError: (reason: string) => void;
-  readonly #sockets = new Map<4 | 6, dgram.Socket>();
-  readonly #pending = new Map<4 | 6, Map<number, Pending>>();
+  readonly #datagrams: UpstreamDatagrams;
+  /** UDP queries waiting for their answer, by message ID (unique among them). */
+  readonly #pending = new Map<number, Pending>();
   #preferred = 0;
   #closed = false;
 
-  /** `onError` is told about every failed attempt (for the upstream-errors counter). */
-  constructor(settings: UpstreamSettings, onError: (reason: string) => void) {
+  /**
+   * `onError` is told about every failed attempt (for the upstream-errors counter).
+   * `datagrams` carries the UDP queries; node:dgram unless given.
+   */
+  constructor(settings: UpstreamSettings, onError: (reason: string) => void, datagrams = nodeDatagrams()) {
     this.#settings = settings;
     this.#onError = onError;
+    this.#datagrams = datagrams;
+    datagrams.receive((msg, host, port) => this.#received(msg, host, port));
   }
 
   /**
@@ -96,15 +150,17 @@ export class UpstreamClient {
     return fallback ?? { ok: false, reason: lastReason };
   }
 
+  /** UDP queries sent and not yet answered (nor timed out). */
+  get waiting(): number {
+    return this.#pending.size;
+  }
+
   /** Closes the sockets; pending queries fail. */
   close(): void {
     this.#closed = true;
-    for (const pending of this.#pending.values()) {
-      for (const p of pending.values()) p.done({ ok: false, reason: "the upstream client was closed" });
-      pending.clear();
-    }
-    for (const socket of this.#sockets.values()) socket.close();
-    this.#sockets.clear();
+    for (const p of this.#pending.values()) p.done({ ok: false, reason: "the upstream client was closed" });
+    this.#pending.clear();
+    this.#datagrams.close();
   }
 
   async #attempt(server: Endpoint, q: UpstreamQuestion): Promise<UpstreamReply> {
@@ -118,54 +174,44 @@ export class UpstreamClient {
 
   #udpExchange(server: Endpoint, build: (id: number) => Uint8Array): Promise<UpstreamReply> {
     if (this.#closed) return Promise.resolve({ ok: false, reason: "the upstream client was closed" });
-    const socket = this.#socket(server.family);
-    const pending = this.#pending.get(server.family)!;
+    const pending = this.#pending;
     let id = randomId();
     while (pending.has(id)) id = randomId();
     const query = build(id);
     const key = questionKeyOf(query, query.length - 11);
     return new Promise((resolve) => {
-      const timer = setTimeout(
-        () => finish({ ok: false, reason: `no answer from ${label(server)} (UDP timeout)` }),
-        this.#settings.timeoutMs,
-      );
+      // Settles once: a send failure may follow the timeout, a late reply follows both.
       const finish = (reply: UpstreamReply) => {
+        if (pending.get(id)?.done !== finish) return;
         clearTimeout(timer);
         pending.delete(id);
         resolve(reply);
       };
       pending.set(id, { server, key, done: finish });
-      socket.send(query, server.port, server.host, (err) => {
-        if (err) finish({ ok: false, reason: `cannot send to ${label(server)}: ${err.message}` });
-      });
+      const timer = setTimeout(
+        () => finish({ ok: false, reason: `no answer from ${label(server)} (UDP timeout)` }),
+        this.#settings.timeoutMs,
+      );
+      this.#datagrams.send(server, query, (reason) => finish({ ok: false, reason }));
     });
   }
 
-  #socket(family: 4 | 6): dgram.Socket {
-    let socket = this.#sockets.get(family);
-    if (socket) return socket;
-    const pending = new Map<number, Pending>();
-    socket = dgram.createSocket(family === 4 ? "udp4" : "udp6");
-    socket.on("message", (msg: Uint8Array, rinfo: { address: string; port: number }) => {
-      if (msg.length < HEADER_SIZE) return;
-      const p = pending.get(u16(msg, 0));
-      if (!p || p.server.port !== rinfo.port || p.server.host !== canonicalHost(rinfo.address)) return;
-      let layout: MessageLayout;
-      try {
-        layout = scanMessage(msg);
-      } catch (e) {
-        // It came from the upstream with our ID, so waiting longer brings nothing better.
-        p.done({ ok: false, reason: `${label(p.server)} sent a malformed answer: ${(e as Error).message}` });
-        return;
-      }
-      if (!(layout.flags & Flag.QR) || layout.qdcount !== 1 || questionKeyOf(msg, layout.questionEnd) !== p.key) return;
-      p.done({ ok: true, wire: new Uint8Array(msg), layout });
-    });
-    // ICMP errors for one upstream surface here; that attempt then times out and fails over.
-    socket.on("error", () => {});
-    this.#sockets.set(family, socket);
-    this.#pending.set(family, pending);
-    return socket;
+  /** A datagram from upstream: the answer to a pending query when source, ID and question all match. */
+  #received(msg: Uint8Array, host: string, port: number): void {
+    if (msg.length < HEADER_SIZE) return;
+    const p = this.#pending.get(u16(msg, 0));
+    if (!p || p.server.port !== port || p.server.host !== host) return;
+    let layout: MessageLayout;
+    try {
+      layout = scanMessage(msg);
+    } catch (e) {
+      // It came from the upstream with our ID, so waiting longer brings nothing better.
+      p.done({ ok: false, reason: `${label(p.server)} sent a malformed answer: ${(e as Error).message}` });
+      return;
+    }
+    if (!(layout.flags & Flag.QR) || layout.qdcount !== 1 || questionKeyOf(msg, layout.questionEnd) !== p.key) return;
+    // The bytes may be a view into a receive buffer that is about to be reused.
+    p.done({ ok: true, wire: new Uint8Array(msg), layout });
   }
 
   async #tcpExchange(server: Endpoint, query: Uint8Array): Promise<UpstreamReply> {
@@ -214,11 +260,20 @@ function label(e: Endpoint): string {
   return e.family === 6 ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
 }
 
+/** Random IDs drawn from the CSPRNG a block at a time (one call per 1024 queries instead of one each). */
+const randomIds = new Uint16Array(1024);
+let randomIdsLeft = 0;
+
 /** Query IDs come from the CSPRNG so an off-path attacker cannot guess them (RFC 5452 §4.3). */
 function randomId(): number {
-  return crypto.getRandomValues(new Uint16Array(1))[0];
+  if (randomIdsLeft === 0) {
+    crypto.getRandomValues(randomIds);
+    randomIdsLeft = randomIds.length;
+  }
+  return randomIds[--randomIdsLeft];
 }
 
+/** An address in the canonical text the configured endpoints use, so that they compare equal. */
 function canonicalHost(address: string): string {
   try {
     return formatIP(parseIP(address));

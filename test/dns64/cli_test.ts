@@ -1,6 +1,9 @@
-import { deepStrictEqual as eq, throws } from "node:assert/strict";
+import { deepStrictEqual as eq, match, throws } from "node:assert/strict";
 import { parseDns64Flags, runDns64Command } from "../../src/dns64/cli.ts";
 import { resolveOptions } from "../../src/dns64/options.ts";
+import { ask, dataOf } from "./client.ts";
+import { freePort } from "./daemons.ts";
+import { FakeUpstream, ZONE } from "./fake_upstream.ts";
 
 const base = ["--listen", "[::1]:5353", "--upstream", "192.0.2.53"];
 
@@ -43,7 +46,8 @@ Deno.test("flags become options; repeatable flags collect", () => {
     1,
     1,
   ]);
-  eq([c.udpBatch, resolveOptions({ listen: ["[::1]:53"], upstream: ["::1"] }).udpBatch], [true, false]);
+  eq([c.udpBatch, resolveOptions({ listen: ["[::1]:53"], upstream: ["::1"] }).udpBatch], [true, "auto"]);
+  eq(resolveOptions({ listen: ["[::1]:53"], upstream: ["::1"], udpBatch: false }).udpBatch, false);
   // Default AAAA exclusions: ::ffff:0:0/96 and both prefixes.
   eq(c.excludeAaaa.length, 3);
 });
@@ -104,4 +108,61 @@ Deno.test("runDns64Command exits 1 when the listen address cannot be bound", asy
     console.error = quiet;
     holder.close();
   }
+});
+
+/** `nat64 dns64` run as deno.json's "dns64" permission set has it: the network and nothing else. */
+function sandboxed(args: string[]): Deno.ChildProcess {
+  const root = new URL("../../", import.meta.url);
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      new URL("deno.json", root).pathname,
+      "-P=dns64",
+      new URL("src/main.ts", root).pathname,
+      "dns64",
+      ...args,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+}
+
+Deno.test("with the network permission only, UDP falls back to node:dgram with one line saying why", async () => {
+  const fake = await FakeUpstream.start();
+  const port = await freePort();
+  const child = sandboxed([
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--upstream",
+    fake.address,
+    "--prefix",
+    "2001:db8:64::/96",
+  ]);
+  const stderr = new Response(child.stderr).text();
+  try {
+    let answer = null;
+    for (let i = 0; i < 100 && !answer; i++) {
+      answer = await ask(port, `v4only.${ZONE}`, { timeoutMs: 200 }).catch(() => null);
+    }
+    eq(dataOf(answer?.answers ?? [], "AAAA"), ["2001:db8:64::c000:201"]);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await fake.stop();
+  }
+  const lines = (await stderr).trim().split("\n").filter((l) => l.includes("udp-batch"));
+  eq(lines.length, 1);
+  match(lines[0], /^nat64 dns64: udp-batch is off: FFI to \S+ is not permitted \(--allow-ffi=\S+\)/);
+});
+
+Deno.test("udp-batch asked for without the FFI permission: exit 1 and one line naming --allow-ffi", async () => {
+  const port = await freePort();
+  const child = sandboxed(["--listen", `127.0.0.1:${port}`, "--upstream", "127.0.0.1", "--udp-batch"]);
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  eq(status.code, 1);
+  // Deno's own warning about permission sets in deno.json may come first.
+  const ours = stderr.trim().split("\n").filter((l) => l.startsWith("nat64 dns64:"));
+  eq(ours.length, 1);
+  match(ours[0], /needs --allow-ffi=/);
 });

@@ -19,6 +19,8 @@ export const ZONES = [
 /** A running daemon. */
 export interface Daemon {
   readonly port: number;
+  /** Its process id (the benchmark pins it to a CPU). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -189,7 +191,7 @@ async function launch(
   const query = probeQuery(probe);
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline && !exited) {
-    if (await exchange(port, query, "udp", 200)) return { port, stop };
+    if (await exchange(port, query, "udp", 200)) return { port, pid: child.pid, stop };
   }
   const log = await Deno.readTextFile(`${dir}/daemon.log`).catch(() => "");
   await stop();

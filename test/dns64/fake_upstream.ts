@@ -24,6 +24,8 @@ export interface Override {
   silent?: boolean;
   /** Answer UDP with TC=1 and no records, so the client must retry over TCP. */
   truncateUdp?: boolean;
+  /** Over UDP, pad the answer past 4096 bytes whatever EDNS size was asked for, as a broken server might. */
+  oversizeUdp?: boolean;
   /** Set AD=1, as a validating resolver would for secure data. */
   authenticated?: boolean;
   /** Leave the SOA out of a negative answer. */
@@ -200,6 +202,9 @@ export class FakeUpstream {
       authorities: found.answers.length === 0 || found.rcode !== 0 ? (how.noSoa ? [] : [negativeSoa()]) : [],
       additionals: [
         ...(found.answers.length ? [{ name: `ns.${ZONE}`, type: "A", ttl: 300, data: "192.0.2.53" }] : []),
+        ...(how.oversizeUdp && transport === "udp")
+          ? [{ name: `pad.${ZONE}`, type: "TXT", ttl: 300, data: Array.from({ length: 20 }, () => "x".repeat(250)) }]
+          : [],
         ...base.additionals,
       ],
     });

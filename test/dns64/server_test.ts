@@ -28,14 +28,22 @@ async function withListener(
   }
 }
 
-/** Registers `body` once per transport. */
+/**
+ * Registers `body` once per way of serving: UDP in recvmmsg/sendmmsg batches (the default
+ * where FFI is permitted, as in these tests), UDP through node:dgram (the network-only
+ * path), and TCP.
+ */
 function rule(
   name: string,
   extra: Partial<Dns64Options>,
   body: (t: Transport, port: number, fake: FakeUpstream, server: Dns64Server) => Promise<void>,
 ): void {
-  for (const t of ["udp", "tcp"] as const) {
-    Deno.test(`${name} (${t})`, () => withListener(extra, (port, fake, server) => body(t, port, fake, server)));
+  const ways = [["udp", "udp", {}], ["udp, network only", "udp", { udpBatch: false }], ["tcp", "tcp", {}]] as const;
+  for (const [label, t, mode] of ways) {
+    Deno.test(
+      `${name} (${label})`,
+      () => withListener({ ...mode, ...extra }, (port, fake, server) => body(t, port, fake, server)),
+    );
   }
 }
 
@@ -242,22 +250,23 @@ rule("§5.3.2: the additional section of the A response is passed on", {}, async
   eq(dataOf(a.additionals, "A"), ["192.0.2.53"]);
 });
 
-Deno.test("TC is set when the synthesized answer no longer fits the client's UDP size; TCP gets it all", async () => {
-  await withListener({}, async (port, _fake, server) => {
-    // 40 synthesized AAAA (28 bytes each with a compressed owner) fit 1232 bytes, not 512 or 1024.
-    const udp = await ask(port, n("many"), { transport: "udp", edns: false });
-    eq([udp.flag_tc, udp.answers.length], [true, 0]);
-    ok(udp.size <= 512);
-    const small = await ask(port, n("many"), { transport: "udp", edns: { udpSize: 1024 } });
-    eq(small.flag_tc, true);
-    const tcp = await ask(port, n("many"), { transport: "tcp", edns: false });
-    eq([tcp.flag_tc, tcp.answers.length], [false, 40]);
-    const big = await ask(port, n("many"), { transport: "udp", edns: { udpSize: 4096 } });
-    eq([big.flag_tc, big.answers.length], [false, 40]);
-    ok(big.size <= 1232);
-    eq(server.counters().truncated, 2);
-  });
-});
+for (const [label, mode] of [["", {}], [", network only", { udpBatch: false }]] as const) {
+  Deno.test(`TC is set when the synthesized answer no longer fits the client's UDP size${label}; TCP gets it all`, () =>
+    withListener(mode, async (port, _fake, server) => {
+      // 40 synthesized AAAA (28 bytes each with a compressed owner) fit 1232 bytes, not 512 or 1024.
+      const udp = await ask(port, n("many"), { transport: "udp", edns: false });
+      eq([udp.flag_tc, udp.answers.length], [true, 0]);
+      ok(udp.size <= 512);
+      const small = await ask(port, n("many"), { transport: "udp", edns: { udpSize: 1024 } });
+      eq(small.flag_tc, true);
+      const tcp = await ask(port, n("many"), { transport: "tcp", edns: false });
+      eq([tcp.flag_tc, tcp.answers.length], [false, 40]);
+      const big = await ask(port, n("many"), { transport: "udp", edns: { udpSize: 4096 } });
+      eq([big.flag_tc, big.answers.length], [false, 40]);
+      ok(big.size <= 1232);
+      eq(server.counters().truncated, 2);
+    }));
+}
 
 rule("upstream TC over UDP is retried over TCP", {}, async (t, port, fake) => {
   fake.override(n("v4only"), "A", { truncateUdp: true });
@@ -503,23 +512,63 @@ Deno.test("listeners bind IPv6 too", async () => {
   }
 });
 
-Deno.test("udp-batch mode (recvmmsg/sendmmsg through FFI) answers like the plain path", async () => {
-  await withListener({ udpBatch: true, timeoutMs: 200, retries: 0 }, async (port, fake, server) => {
+Deno.test("udp-batch, exclusive (waits for datagrams on its own thread): answers, coalesces and batches", async () => {
+  const fake = await FakeUpstream.start();
+  const server = new Dns64Server(
+    { listen: ["127.0.0.1:0"], upstream: [fake.address], prefix: [PREFIX], timeoutMs: 200, retries: 0, udpBatch: true },
+    { exclusive: true },
+  );
+  await server.start();
+  try {
+    const port = server.addresses()[0].port;
     const first = await ask(port, "V4only.dns64.example", { id: 7 });
     eq([first.id, first.questions[0].name, dataOf(first.answers, "AAAA")], [7, "V4only.dns64.example", [
       "2001:db8:64::c000:201",
     ]]);
     const again = await ask(port, n("v4only"), { id: 8 });
     eq([again.id, dataOf(again.answers, "AAAA")], [8, ["2001:db8:64::c000:201"]]);
-    const udp = await ask(port, n("many"), { edns: false });
-    eq(udp.flag_tc, true);
-    eq((await ask(port, n("many"), { transport: "tcp", edns: false })).answers.length, 40);
+    eq((await ask(port, n("many"), { edns: false })).flag_tc, true);
     const formerr = await exchange(port, Uint8Array.from([0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 63, 1, 2]), "udp");
     eq(formerr && formerr[3] & 0xf, 1);
-    const burst = await Promise.all(Array.from({ length: 50 }, (_, i) => ask(port, n("dual"), { id: 100 + i })));
-    eq(burst.map((a) => a.id), Array.from({ length: 50 }, (_, i) => 100 + i));
+    // More misses at once than a batch holds: one upstream exchange, every client answered with its own ID.
+    const burst = await Promise.all(Array.from({ length: 150 }, (_, i) => ask(port, n("dual"), { id: 100 + i })));
+    eq(burst.map((a) => [a.id, dataOf(a.answers, "AAAA")[0]]), burst.map((_, i) => [100 + i, "2001:db8:1::4"]));
+    eq(fake.seenFor(n("dual"), "AAAA").length, 1);
+    // Then as many hits at once.
+    const hits = await Promise.all(Array.from({ length: 150 }, (_, i) => ask(port, n("dual"), { id: 300 + i })));
+    eq(hits.map((a) => a.id), hits.map((_, i) => 300 + i));
     fake.override(n("shortttl"), "AAAA", { silent: true });
     eq(rcode(await ask(port, n("shortttl"))), "SERVFAIL");
-    eq(server.counters().cacheHits > 0, true);
+    eq(server.counters().cacheHits >= 151, true);
+  } finally {
+    await server.stop();
+    await fake.stop();
+  }
+});
+
+Deno.test("udp-batch: an upstream reply longer than the receive slot is asked again over TCP", async () => {
+  await withListener({ udpBatch: true }, async (port, fake) => {
+    fake.override(n("v4only"), "A", { oversizeUdp: true });
+    eq(dataOf((await ask(port, n("v4only"))).answers, "AAAA"), ["2001:db8:64::c000:201"]);
+    eq(fake.seenFor(n("v4only"), "A").map((q) => q.transport), ["udp", "tcp"]);
   });
+});
+
+Deno.test("a stopped batch listener releases its port at once, also while it waits for queries", async () => {
+  for (const exclusive of [false, true]) {
+    const fake = await FakeUpstream.start();
+    const server = new Dns64Server({ listen: ["127.0.0.1:0"], upstream: [fake.address], udpBatch: true }, {
+      exclusive,
+    });
+    await server.start();
+    const port = server.addresses()[0].port;
+    await ask(port, n("v4only"), { type: "A" });
+    const started = performance.now();
+    await server.stop();
+    ok(performance.now() - started < 500);
+    const again = new Dns64Server({ listen: [`127.0.0.1:${port}`], upstream: [fake.address], udpBatch: true });
+    await again.start();
+    await again.stop();
+    await fake.stop();
+  }
 });
