@@ -623,15 +623,6 @@ mod tests {
     }
 
     /// xorshift64*, for reproducible noise.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-    }
 
     /// Mutated packets of every kind the translator knows never make it panic (a
     /// panic would trap the WebAssembly instance), and every output stays inside

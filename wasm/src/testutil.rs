@@ -17,6 +17,19 @@ use crate::translate46;
 use crate::translate64;
 use crate::verdict::Verdict;
 
+/// A small deterministic generator (xorshift64*) for the tests that mutate packets.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
 /// An IPv6 address from eight 16-bit groups.
 pub fn a6(words: [u16; 8]) -> [u8; 16] {
     let mut a = [0u8; 16];

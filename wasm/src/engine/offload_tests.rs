@@ -439,15 +439,6 @@ fn without_offload_the_input_headers_are_not_read_and_outputs_get_zero_headers()
 }
 
 /// xorshift64*, for reproducible noise.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
 
 /// Random virtio-net headers on mutated packets never make the engine panic (a trap in
 /// WebAssembly), UDP super-packets of translated output included, and every header it

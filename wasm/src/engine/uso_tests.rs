@@ -536,15 +536,6 @@ fn without_spill_room_the_datagrams_leave_one_by_one() {
 }
 
 /// xorshift64*, for reproducible noise.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
 
 /// Random batches of a few flows both ways, with sizes that start and end runs, all
 /// three checksum states and TCP in between: what leaves, once cut by the kernel, is
