@@ -10,8 +10,7 @@ import { POOL6, TRANSLATOR4, TRANSLATOR6 } from "../e2e/addresses.ts";
 import { Gateway, labSkipReason } from "../e2e/harness.ts";
 import { nat64ModeSkipReason } from "../e2e/nat64_probe.ts";
 import { clientPingsServer } from "../e2e/scenarios.ts";
-import { gatewayPid } from "../reliability/counters.ts";
-import { logLength, logLine, withLab } from "../reliability/lifecycle.ts";
+import { reloadWith, withLab } from "../reliability/lifecycle.ts";
 
 const reason = labSkipReason() ?? await nat64ModeSkipReason();
 if (reason) console.log(`skipping the pool4 reload test: ${reason}`);
@@ -25,13 +24,6 @@ ipv6 = "${TRANSLATOR6}"
 `;
 }
 
-/** SIGHUP after writing `text` to `file`; returns the gateway's verdict line (reloaded or refused). */
-async function reloadWith(gw: Gateway, file: string, text: string): Promise<string> {
-  await Deno.writeTextFile(file, text);
-  const from = logLength(gw);
-  Deno.kill(await gatewayPid(gw.socket), "SIGHUP");
-  return await logLine(gw, /reload refused|configuration reloaded/, 10_000, from);
-}
 
 Deno.test({
   name: "pool4: a reload that grows pool4 beyond the pairs laid out at start is refused and asks for a restart",

@@ -19,7 +19,7 @@ import { missingBinary } from "../dns64/daemons.ts";
 import { ControlClient } from "../../src/control/client.ts";
 import { gatewayPid, grew, readCounters } from "./counters.ts";
 import { flood, floodSkipReason } from "./flood.ts";
-import { exitedWithin, logLength, logLine, withLab } from "./lifecycle.ts";
+import { exitedWithin, reloadWith, withLab } from "./lifecycle.ts";
 
 const labReason = labSkipReason();
 if (labReason) console.log(`skipping the fault tests: ${labReason}`);
@@ -202,13 +202,6 @@ async function errorsForBurst(lab: Lab, socket: string): Promise<{ sent: number;
   return { sent: sent.sent, errors: grew(before, after, "icmp6_errors_sent") };
 }
 
-/** SIGHUP after writing `text` to `file`; returns the gateway's verdict line (reloaded or refused). */
-async function reloadWith(gw: Gateway, file: string, text: string): Promise<string> {
-  await Deno.writeTextFile(file, text);
-  const from = logLength(gw);
-  Deno.kill(await gatewayPid(gw.socket), "SIGHUP");
-  return await logLine(gw, /reload refused|configuration reloaded/, 10_000, from);
-}
 
 Deno.test({
   name: "fault: SIGHUP with a broken config file keeps the running config and logs which file, line and key",

@@ -7,6 +7,7 @@
  */
 
 import { type Gateway, Lab } from "../e2e/harness.ts";
+import { gatewayPid } from "./counters.ts";
 
 /** Runs `body` with a fresh lab and a temporary directory; always removes both. */
 export async function withLab(tag: string, body: (lab: Lab, dir: string) => Promise<void>): Promise<void> {
@@ -54,4 +55,12 @@ export async function logLine(gw: Gateway, pattern: RegExp, timeoutMs: number, s
 /** How many lines the gateway has logged so far (to look only at what comes after). */
 export function logLength(gw: Gateway): number {
   return gw.log.split("\n").length;
+}
+
+/** Writes `text` to the config `file`, sends the gateway SIGHUP, and returns its log line about the reload. */
+export async function reloadWith(gw: Gateway, file: string, text: string): Promise<string> {
+  await Deno.writeTextFile(file, text);
+  const from = logLength(gw);
+  Deno.kill(await gatewayPid(gw.socket), "SIGHUP");
+  return await logLine(gw, /reload refused|configuration reloaded/, 10_000, from);
 }
