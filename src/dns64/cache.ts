@@ -68,7 +68,8 @@ export function renderForClient(stored: StoredResponse, query: Uint8Array, now: 
   out[0] = query[0];
   out[1] = query[1];
   out[2] = (out[2] & ~(Flag.RD >> 8)) | (query[2] & (Flag.RD >> 8));
-  out.set(query.subarray(HEADER_SIZE, stored.questionEnd), HEADER_SIZE);
+  // The client's own question bytes (letter case), copied without making a view of them.
+  for (let i = HEADER_SIZE; i < stored.questionEnd; i++) out[i] = query[i];
   const age = Math.floor((now - stored.storedAt) / 1000);
   if (age > 0) {
     for (let i = 0; i < stored.ttlOffsets.length; i++) {
