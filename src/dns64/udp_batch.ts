@@ -16,10 +16,10 @@
  * worker thread. With one listener and no upstream reply awaited, the wait is in
  * `recvmmsg` itself (MSG_WAITFORONE, bounded by SO_RCVTIMEO): one system call per
  * wake-up. It yields to the event loop at least every YIELD_MS, so timers, TCP and
- * the resolver's promises keep running. When nothing comes, and at once without
- * `exclusive` (the gateway's datapath shares the thread and must not wait behind a blocked
- * call), it waits in `poll(2)` on a Deno worker thread, with an eventfd that close()
- * writes to, so an idle listener costs nothing and stops at once.
+ * the resolver's promises keep running. When nothing has come for QUIET_MS, and at once
+ * without `exclusive` (the gateway's datapath shares the thread and must not wait behind
+ * a blocked call), it waits in `poll(2)` on a Deno worker thread, with an eventfd that
+ * close() writes to, so an idle listener costs nothing and stops at once.
  *
  * Struct layouts are those of LP64 Linux (x86-64, AArch64): `struct msghdr` is 56 bytes,
  * `struct mmsghdr` 64, `struct iovec` 16, `struct sockaddr_in6` 28, `struct pollfd` 8.
@@ -43,6 +43,13 @@ const REPLY_SLOT = 4096;
 const YIELD_MS = 1;
 /** The longest the loop waits for the next datagram on its own thread (`exclusive` only), in milliseconds. */
 const SPIN_MS = 1;
+/**
+ * How long after the last datagram an exclusive loop keeps waiting on its own thread, a
+ * SPIN_MS at a time, in milliseconds. A lull of a few milliseconds (the client, or this
+ * process, held up by other work on the CPUs) then costs one wake-up, not two through a
+ * worker thread; a listener quiet for longer costs nothing.
+ */
+const QUIET_MS = 1000;
 /** Room per peer address (sockaddr_in6 is 28 bytes). */
 const NAME = 32;
 const MMSGHDR = 64;
@@ -458,6 +465,7 @@ export class BatchLoop {
     // upstream, so the loop can wait for a query in recvmmsg itself.
     const single = this.#exclusive && listeners === 1 ? this.#listeners[0] : null;
     let lastYield = performance.now();
+    let lastTraffic = 0;
     try {
       while (!this.#closed) {
         // Let timers, TCP and the resolver's promises run at least every YIELD_MS while busy.
@@ -470,14 +478,19 @@ export class BatchLoop {
         if (single !== null && handler.idle()) {
           const n = single.receive(true);
           if (n > 0) {
+            lastTraffic = performance.now();
             this.#answerAll(handler, single, n);
             continue;
           }
+          // A lull in traffic: keep waiting on this thread (after the event loop's turn).
+          if (performance.now() - lastTraffic < QUIET_MS) continue;
           await this.#libc.pollAsync(fds, count, -1);
           lastYield = performance.now();
-        } else if (this.#libc.poll(fds, count, spin) <= 0) {
-          // Nothing came (within SPIN_MS when exclusive): wait on a worker thread and leave
-          // the event loop free.
+        } else if (this.#libc.poll(fds, count, spin) > 0) {
+          lastTraffic = performance.now();
+        } else {
+          if (this.#exclusive && performance.now() - lastTraffic < QUIET_MS) continue;
+          // Quiet (or not exclusive): wait on a worker thread and leave the event loop free.
           await this.#libc.pollAsync(fds, count, -1);
           lastYield = performance.now();
         }
@@ -528,7 +541,17 @@ export class BatchLoop {
 
   /** Answers the `n` queries of the last receive on `socket`: those ready now in one sendmmsg. */
   #answerAll<Later>(handler: BatchHandler<Later>, socket: RingSocket, n: number): void {
-    for (let i = 0; i < n; i++) this.#answer(handler, socket, i);
+    // The first answers leave at once, the rest in ever larger groups: a short burst is
+    // answered query by query, as a server without batches would, and a full batch still
+    // takes only a few sendmmsg calls.
+    let next = 1;
+    for (let i = 0; i < n; i++) {
+      this.#answer(handler, socket, i);
+      if (i + 1 === next) {
+        socket.flush();
+        next *= 2;
+      }
+    }
     socket.flush();
   }
 
