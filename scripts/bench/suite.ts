@@ -2,22 +2,16 @@
  * The measurements one column goes through, in the lab it was set up in: ping round
  * trips first (on an idle path), then iperf3 TCP with 1 and 4 streams (the translator's
  * CPU time metered during the first, `nat64 stats` probed during the second), then UDP
- * floods of 64- and 1400-byte payloads. Every run has a time limit. Figures land in
+ * floods of 64- and 1400-byte payloads and the 64-byte lossless rate, sent and counted
+ * by `udp_load.ts` (batched system calls, so the endpoints are not the narrow point). Every run has a time limit. Figures land in
  * `metrics` as they are measured, so a column that fails half-way keeps what it got.
  *
  * @module
  */
 
 import { CpuMeter } from "./cpu.ts";
-import {
-  type ClientOptions,
-  parseTcpReport,
-  parseUdpReport,
-  searchLossless,
-  tcpClientArgs,
-  udpClientArgs,
-  udpPacedArgs,
-} from "./iperf.ts";
+import { type ClientOptions, parseTcpReport, tcpClientArgs } from "./iperf.ts";
+import { parseUdpLoad, receiveArgs, searchLossless, sendArgs, type UdpFigures } from "./udp_load.ts";
 import type { Lab } from "./lab.ts";
 import { type Pinning, taskset } from "./pinning.ts";
 import { Background, capture, type Output } from "./proc.ts";
@@ -62,6 +56,42 @@ const LOSSLESS = { seconds: 2, steps: 7, maxLossPct: 0.1 } as const;
 const REACH_ATTEMPTS = 5;
 /** Slack on top of an iperf3 run's own length: connection set-up, the final exchange of results. */
 const IPERF_SLACK_MS = 20_000;
+/** The UDP port the load receiver listens on. */
+const UDP_PORT = 5301;
+/** Slack on top of a UDP load run: Deno's start-up, the receiver's idle timeout. */
+const UDP_SLACK_S = 15;
+
+/**
+ * One UDP load run (see `udp_load.ts`): a receiver on the server, then the sender on the
+ * client, flat out or at `kpps`; the receiver ends on the sender's end marker.
+ */
+async function udpRun(
+  lab: Lab,
+  at: Endpoint,
+  pin: Pinning,
+  payload: number,
+  seconds: number,
+  kpps?: number,
+): Promise<UdpFigures> {
+  const deno = Deno.execPath();
+  const limit = seconds + UDP_SLACK_S;
+  const receiver = new Background(
+    "UDP receiver",
+    lab.exec("server", [...taskset(pin.server), deno, ...receiveArgs(at.serverBind, UDP_PORT, limit)]),
+  );
+  try {
+    await receiver.waitUntil(() => receiver.stdout.includes("listening"), "listening socket");
+    const sender = await capture(
+      lab.exec("client", [...taskset(pin.client), deno, ...sendArgs(at.target, UDP_PORT, payload, seconds, kpps)]),
+      limit * 1000,
+    );
+    if (sender.code !== 0) throw new Error(`the UDP sender failed: ${sender.stderr.trim().split("\n").at(-1)}`);
+    await receiver.waitUntil(() => receiver.exitCode !== null, "result", limit * 1000);
+    return parseUdpLoad(sender.stdout, receiver.stdout, payload);
+  } finally {
+    await receiver.stop();
+  }
+}
 
 async function startIperfServer(lab: Lab, at: Endpoint, pin: Pinning): Promise<Background> {
   const iperf = new Background(
@@ -168,7 +198,7 @@ export async function runSuite(
     }
 
     for (const payload of UDP_PAYLOADS) {
-      const udp = parseUdpReport((await iperfClient(lab, pin, udpClientArgs(client, payload), client)).stdout, payload);
+      const udp = await udpRun(lab, at, pin, payload, opts.seconds);
       metrics[`udp${payload}Kpps`] = udp.deliveredPps / 1000;
       metrics[`udp${payload}OfferedKpps`] = udp.sentPps / 1000;
       metrics[`udp${payload}LossPct`] = udp.lossPercent;
@@ -182,10 +212,8 @@ export async function runSuite(
     // A flood measures what survives overload, which depends as much on how the kernel's
     // receive work and the senders share the CPUs; the rate carried without loss is the
     // translator's own capacity (RFC 2544's throughput).
-    const paced: ClientOptions = { ...client, seconds: LOSSLESS.seconds, omit: 0 };
     const ceiling = (metrics.udp64OfferedKpps ?? 0) || 1000;
-    const trial = async (kpps: number) =>
-      parseUdpReport((await iperfClient(lab, pin, udpPacedArgs(paced, 64, kpps), paced)).stdout, 64).lossPercent;
+    const trial = async (kpps: number) => (await udpRun(lab, at, pin, 64, LOSSLESS.seconds, kpps)).lossPercent;
     metrics.udp64LosslessKpps = await searchLossless(trial, ceiling, LOSSLESS.steps, LOSSLESS.maxLossPct);
     log(`UDP 64 B: ${metrics.udp64LosslessKpps.toFixed(1)} kpps carried at ≤${LOSSLESS.maxLossPct} % loss`);
     return stats;

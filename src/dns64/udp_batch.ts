@@ -593,7 +593,7 @@ function truncatedReply(cut: Uint8Array): Uint8Array | null {
 }
 
 /** A `struct sockaddr_in` or `sockaddr_in6` for `host`:`port`. */
-function sockaddr(host: string, port: number): Uint8Array {
+export function sockaddr(host: string, port: number): Uint8Array {
   const addr = parseIP(host);
   const out = new Uint8Array(addr.length === 4 ? 16 : 28);
   out[0] = addr.length === 4 ? AF_INET : AF_INET6;
